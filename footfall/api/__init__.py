@@ -1,0 +1,1 @@
+"""The HTTP API: KPIs, heatmaps, plans, receipts, auth, alerts and the dashboard."""

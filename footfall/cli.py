@@ -1,0 +1,184 @@
+"""The `footfall` command: one entry point for every process and tool."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from footfall.core.errors import FootfallError
+
+app = typer.Typer(
+    name="footfall",
+    help="Open-source retail store analytics: edge counters and cameras → MQTT → TimescaleDB → KPIs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
+schema_app = typer.Typer(help="The MQTT message contract.", no_args_is_help=True)
+stores_app = typer.Typer(help="Store configuration as code.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(schema_app, name="schema")
+app.add_typer(stores_app, name="stores")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error that names the fix and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def _main(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_format: Annotated[str, typer.Option(help="text (for people) or json (for log shippers).")] = "text",
+) -> None:
+    from footfall.core.logs import configure
+
+    if log_format not in ("text", "json"):
+        raise fail(f"--log-format must be text or json, not {log_format!r}")
+    configure(log_level, log_format)  # type: ignore[arg-type]
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from footfall.core.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]
+        raise fail("invalid settings (FOOTFALL_* environment variables):\n" + "\n".join(lines)) from None
+
+
+@db_app.command("migrate")
+def db_migrate(
+    flavour: Annotated[
+        str | None, typer.Option(help="Force 'timescale' or 'plain'; default: TimescaleDB when available.")
+    ] = None,
+    create: Annotated[bool, typer.Option(help="Create the database first if it does not exist.")] = True,
+) -> None:
+    """Apply pending migrations (each in a transaction; re-running applies nothing)."""
+    from footfall.db.connect import describe, ensure_database
+    from footfall.db.migrate import migrate
+
+    settings = _settings()
+    try:
+        if create:
+            ensure_database(settings.db)
+        used, applied = migrate(settings.db, flavour=flavour)
+    except (FootfallError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    where = describe(settings.db)
+    if applied:
+        for m in applied:
+            console.print(f"applied [bold]{m.label}[/]")
+        console.print(f"{where}: {len(applied)} migration(s) applied, storage path: [bold]{used}[/]")
+    else:
+        console.print(f"{where}: up to date, nothing to apply (storage path: [bold]{used}[/])")
+
+
+@db_app.command("info")
+def db_info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the server, the storage path (TimescaleDB or plain PostgreSQL) and migrations."""
+    from dataclasses import asdict
+
+    from footfall.db.migrate import info
+
+    settings = _settings()
+    try:
+        i = info(settings.db)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(asdict(i), default=str))
+        return
+    t = Table(show_header=False, box=None)
+    t.add_row("database", i.location)
+    t.add_row("server", f"PostgreSQL {i.server_version}")
+    ts = i.timescale_version or (
+        f"available ({i.timescale_available}), not installed" if i.timescale_available else "not available"
+    )
+    t.add_row("TimescaleDB", ts)
+    t.add_row("storage path", str(i.flavour or "not migrated yet"))
+    t.add_row("applied", ", ".join(i.applied) or "none")
+    t.add_row("pending", ", ".join(i.pending) or "none")
+    if i.hypertables:
+        t.add_row("hypertables", ", ".join(i.hypertables))
+        t.add_row("continuous aggregates", ", ".join(i.continuous_aggregates))
+    console.print(t)
+
+
+@schema_app.command("export")
+def schema_export(directory: Annotated[Path, typer.Argument(help="Folder to write the schemas into.")]) -> None:
+    """Write one JSON Schema per payload kind (documentation for firmware writers)."""
+    from footfall.core.messages import dumps_schema, json_schemas
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for kind, schema in json_schemas().items():
+        path = directory / f"{kind.value}.schema.json"
+        path.write_text(dumps_schema(schema), encoding="utf-8")
+        console.print(f"wrote {path}")
+
+
+@stores_app.command("apply")
+def stores_apply(
+    file: Annotated[Path, typer.Argument(help="Store YAML file (see examples/store.yaml).")],
+    check: Annotated[bool, typer.Option("--check", help="Validate the file only; touch no database.")] = False,
+) -> None:
+    """Create or update a store with its floors, doors, zones, devices and cameras (idempotent)."""
+    from footfall.core.storeconfig import StoreConfig
+
+    try:
+        cfg = StoreConfig.from_yaml(file)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    if check:
+        console.print(f"{file}: valid ({len(cfg.doors)} doors, {len(cfg.zones)} zones, {len(cfg.devices)} devices)")
+        return
+    from footfall.db.connect import connect
+    from footfall.db.stores import apply_store
+
+    settings = _settings()
+    try:
+        with connect(settings.db) as conn:
+            result = apply_store(conn, cfg)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    if not result.changed:
+        console.print(f"store {cfg.store.id}: unchanged")
+        return
+    for label, counts in (("created", result.created), ("updated", result.updated), ("removed", result.removed)):
+        for table, n in sorted(counts.items()):
+            console.print(f"store {cfg.store.id}: {label} {n} {table}")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the end-to-end demo on embedded defaults (database, migrations, example store)."""
+    from footfall.demo import run_demo
+
+    try:
+        run_demo(_settings(), console)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

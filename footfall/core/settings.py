@@ -1,0 +1,169 @@
+"""One `Settings` for every process, read from the environment.
+
+Variables use the prefix `FOOTFALL_` and `__` between a section and its field, e.g.
+`FOOTFALL_DB__URL`, `FOOTFALL_MQTT__PASSWORD`, `FOOTFALL_API__SECRET_KEY`. Secrets are
+`SecretStr`: they print as `**********` in logs and reprs.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from footfall.core.topics import DEFAULT_PREFIX, check_prefix
+
+_INSECURE_SECRET = "change-me-local-development-only"  # noqa: S105 - refused outside development
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DbSettings(_Section):
+    """PostgreSQL / TimescaleDB connection."""
+
+    url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/footfall",
+        title="Database URL",
+        description="libpq URL of the Footfall database; put the password in `password`, not here.",
+    )
+    password: SecretStr | None = Field(default=None, description="Database password, if any.")
+    pool_min: int = Field(default=1, ge=0, le=100, description="Connections kept open.")
+    pool_max: int = Field(default=10, ge=1, le=500, description="Most connections at once.")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL")
+        if parts.password:
+            raise ValueError("holds a password; set FOOTFALL_DB__PASSWORD instead so it is never logged")
+        return value
+
+    @property
+    def dbname(self) -> str:
+        """The database the URL names."""
+        return urlsplit(self.url).path.lstrip("/") or "postgres"
+
+    def url_for(self, dbname: str) -> str:
+        """The same server, another database."""
+        p = urlsplit(self.url)
+        return urlunsplit((p.scheme, p.netloc, "/" + dbname, p.query, p.fragment))
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        """A libpq connection string, password included (never log it)."""
+        from psycopg.conninfo import make_conninfo
+
+        url = self.url_for(dbname) if dbname else self.url
+        extra: dict[str, str] = {"connect_timeout": str(max(1, int(self.connect_timeout_s)))}
+        if self.password is not None:
+            extra["password"] = self.password.get_secret_value()
+        return make_conninfo(url, **extra)
+
+
+class MqttSettings(_Section):
+    """The MQTT broker."""
+
+    host: str = Field(default="127.0.0.1", description="Broker host name.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
+    username: str | None = Field(default=None, description="User name, if the broker wants one.")
+    password: SecretStr | None = Field(default=None, description="Password, if the broker wants one.")
+    prefix: str = Field(
+        default=DEFAULT_PREFIX,
+        description="First topic level(s); several deployments can share a broker under different ones.",
+    )
+    tls: bool = Field(default=False, description="Connect with TLS.")
+    ca_file: Path | None = Field(default=None, description="CA bundle for the broker's certificate.")
+    cert_file: Path | None = Field(default=None, description="Client certificate, for mutual TLS.")
+    key_file: Path | None = Field(default=None, description="Client key, for mutual TLS.")
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    session_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=0, description="How long the broker keeps a persistent session's queue."
+    )
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        return check_prefix(value)
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together (mutual TLS needs both)")
+        return self
+
+
+class IngestSettings(_Section):
+    """The MQTT → database consumer."""
+
+    share_group: str = Field(default="ingest", description="MQTT v5 shared subscription group.")
+    client_id: str | None = Field(default=None, description="Stable client id for the persistent session.")
+    batch_size: int = Field(default=2000, ge=1, le=100_000, description="Messages per database transaction.")
+    batch_ms: int = Field(default=200, ge=1, le=60_000, description="Longest wait before a batch is written.")
+    max_payload_bytes: int = Field(default=1_048_576, ge=1024, description="Bigger payloads are dead-lettered.")
+    dead_letter_keep_bytes: int = Field(default=65_536, ge=0, description="Raw bytes kept per dead letter.")
+    metrics_port: int = Field(default=9464, ge=0, le=65535, description="Prometheus port; 0 turns it off.")
+
+
+class ApiSettings(_Section):
+    """The HTTP API."""
+
+    host: str = Field(default="127.0.0.1")
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr = Field(
+        default=SecretStr(_INSECURE_SECRET), description="Signs bearer tokens; set a long random value."
+    )
+    token_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class EdgeSettings(_Section):
+    """Defaults for an edge agent; the agent's YAML file overrides them."""
+
+    data_dir: Path = Field(default=Path(".local/edge"), description="Where the durable queue lives.")
+    queue_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024, description="Disk budget.")
+    heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
+
+
+class Settings(BaseSettings):
+    """Every setting of every Footfall process.
+
+    Example:
+        >>> Settings(environment="local").mqtt.port
+        1883
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore", env_file=None)
+
+    environment: Literal["local", "test", "staging", "production"] = Field(
+        default="local", description="Unsafe defaults are refused outside local and test."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    db: DbSettings = Field(default_factory=DbSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Self:
+        if self.environment in ("staging", "production"):
+            if self.api.secret_key.get_secret_value() == _INSECURE_SECRET:
+                raise ValueError(
+                    "FOOTFALL_API__SECRET_KEY is the development default; set a long random secret "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+            if len(self.api.secret_key.get_secret_value()) < 32:
+                raise ValueError("FOOTFALL_API__SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,239 @@
+"""Store configuration as code: one YAML file per store, loaded into strict models.
+
+`footfall stores apply store.yaml` upserts it into the database; the edge agent and the
+simulators read the same file for doors, zones and camera calibration. See
+`examples/store.yaml`.
+"""
+
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from footfall.core.calendar import zone
+from footfall.core.errors import ConfigError
+from footfall.core.geometry import homography_from_pairs, is_simple_polygon, polygon_area
+from footfall.core.ids import Id
+
+Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DoorKind(StrEnum):
+    """Who uses a door; only customer doors count toward visitors."""
+
+    CUSTOMER = "customer"
+    STAFF = "staff"
+
+
+class DeviceKind(StrEnum):
+    """What a device is."""
+
+    EDGE = "edge"
+    COUNTER_TCP = "counter_tcp"
+    COUNTER_HTTP = "counter_http"
+    COUNTER_MQTT = "counter_mqtt"
+    CAMERA = "camera"
+
+
+class StoreInfo(_Strict):
+    """The store itself."""
+
+    id: Id = Field(title="Store id", description="Stable id; used in MQTT topics and URLs.")
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = Field(title="Time zone", description="IANA zone, e.g. Europe/Riga.")
+    sales_area_m2: float | None = Field(default=None, gt=0, le=1_000_000, description="Sales floor area.")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    opening_hours: dict[str, tuple[time, time] | None] = Field(
+        default_factory=dict,
+        description="Per weekday (mon..sun) opening and closing local time; null for closed.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _weekdays(cls, value: dict[str, tuple[time, time] | None]) -> dict[str, tuple[time, time] | None]:
+        for day, hours in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+            if hours is not None and hours[0] == hours[1]:
+                raise ValueError(f"{day}: opening and closing time are the same")
+        return value
+
+
+class Floor(_Strict):
+    """A floor plan; coordinates are metres from its top-left corner, x right, y down."""
+
+    id: Id
+    name: str = ""
+    width_m: float = Field(gt=0, le=10_000)
+    height_m: float = Field(gt=0, le=10_000)
+
+
+class Door(_Strict):
+    """An entrance with a counting line."""
+
+    id: Id
+    name: str = ""
+    kind: DoorKind = DoorKind.CUSTOMER
+    outward_counter: bool = Field(default=False, description="A counter also counts passers-by outside.")
+
+
+class Zone(_Strict):
+    """A floor area merchandisers care about."""
+
+    id: Id
+    floor: Id
+    name: str = ""
+    polygon: list[Pair] = Field(min_length=3, max_length=200, description="Vertices in floor metres.")
+    area_m2: float | None = Field(default=None, gt=0, description="Defaults to the polygon's area.")
+    categories: list[str] = Field(default_factory=list, description="Product categories sold in the zone.")
+
+    @model_validator(mode="after")
+    def _polygon(self) -> Self:
+        pts = [(p[0], p[1]) for p in self.polygon]
+        if not is_simple_polygon(pts):
+            raise ValueError(f"zone {self.id}: polygon edges cross each other")
+        if polygon_area(pts) <= 0:
+            raise ValueError(f"zone {self.id}: polygon has no area")
+        return self
+
+    @property
+    def area(self) -> float:
+        """Area in m²: the configured one, else the polygon's."""
+        return self.area_m2 or polygon_area([(p[0], p[1]) for p in self.polygon])
+
+
+class CalibrationPoint(_Strict):
+    """One image pixel and the floor point (metres) it shows."""
+
+    image: Pair
+    floor: Pair
+
+
+class CameraLine(_Strict):
+    """A counting line in image pixels; crossing toward the left of A→B is `in`."""
+
+    door: Id
+    a: Pair
+    b: Pair
+
+
+class Device(_Strict):
+    """A counter, a camera or the edge agent itself."""
+
+    id: Id
+    kind: DeviceKind
+    name: str = ""
+    doors: list[Id] = Field(default_factory=list, description="Doors a counter (or camera line) covers.")
+    floor: Id | None = Field(default=None, description="Floor a camera looks at.")
+    calibration: list[CalibrationPoint] = Field(default_factory=list, description="≥ 4 image↔floor pairs.")
+    lines: list[CameraLine] = Field(default_factory=list, description="Camera counting lines.")
+    zones: list[Id] = Field(default_factory=list, description="Zones a camera watches.")
+
+    @model_validator(mode="after")
+    def _camera(self) -> Self:
+        if self.kind is DeviceKind.CAMERA:
+            if self.floor is None:
+                raise ValueError(f"camera {self.id}: set `floor`")
+            if self.calibration:
+                try:
+                    self.homography()
+                except ValueError as exc:
+                    raise ValueError(f"camera {self.id}: calibration: {exc}") from None
+        elif self.calibration or self.lines:
+            raise ValueError(f"device {self.id}: only cameras have calibration and lines")
+        return self
+
+    def homography(self) -> list[list[float]]:
+        """Image → floor homography from the calibration pairs."""
+        h = homography_from_pairs(
+            [(p.image[0], p.image[1]) for p in self.calibration],
+            [(p.floor[0], p.floor[1]) for p in self.calibration],
+        )
+        return h.tolist()
+
+
+class StoreConfig(_Strict):
+    """A whole store: what `footfall stores apply` upserts.
+
+    Example:
+        >>> cfg = StoreConfig.from_yaml(Path("examples/store.yaml"))  # doctest: +SKIP
+        >>> cfg.store.timezone  # doctest: +SKIP
+        'Europe/Riga'
+    """
+
+    store: StoreInfo
+    floors: list[Floor] = Field(default_factory=list)
+    doors: list[Door] = Field(min_length=1)
+    zones: list[Zone] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        for name, items in (
+            ("floor", self.floors),
+            ("door", self.doors),
+            ("zone", self.zones),
+            ("device", self.devices),
+        ):
+            ids = [i.id for i in items]
+            dup = {i for i in ids if ids.count(i) > 1}
+            if dup:
+                raise ValueError(f"{name} ids appear twice: {', '.join(sorted(dup))}")
+        floors = {f.id for f in self.floors}
+        doors = {d.id for d in self.doors}
+        zones = {z.id for z in self.zones}
+        for z in self.zones:
+            if z.floor not in floors:
+                raise ValueError(f"zone {z.id}: unknown floor {z.floor!r}")
+        for d in self.devices:
+            for door in d.doors + [line.door for line in d.lines]:
+                if door not in doors:
+                    raise ValueError(f"device {d.id}: unknown door {door!r}")
+            if d.floor is not None and d.floor not in floors:
+                raise ValueError(f"device {d.id}: unknown floor {d.floor!r}")
+            for z in d.zones:
+                if z not in zones:
+                    raise ValueError(f"device {d.id}: unknown zone {z!r}")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> "StoreConfig":
+        """Load and validate a store file.
+
+        Raises:
+            ConfigError: the file is missing, is not YAML, or breaks a rule; the message
+                names the file and the field.
+        """
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        return cls.from_data(data, source=str(path))
+
+    @classmethod
+    def from_data(cls, data: object, *, source: str = "store config") -> "StoreConfig":
+        """Validate already-parsed data (see `from_yaml`)."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors(include_url=False, include_input=False):
+                where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
+            raise ConfigError(f"{source}: {len(lines)} problem(s):\n" + "\n".join(lines)) from None

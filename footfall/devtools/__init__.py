@@ -1,0 +1,1 @@
+"""Developer tooling: private PostgreSQL and Mosquitto instances for tests and the demo."""

@@ -1,0 +1,1 @@
+"""The edge agent: counter drivers, camera pipeline, store-and-forward, MQTT publisher."""

@@ -1,0 +1,1 @@
+"""Simulated devices that behave like real counter firmware and cameras, with ground truth."""

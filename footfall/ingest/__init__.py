@@ -1,0 +1,1 @@
+"""MQTT consumer: validate, dedupe, batch-write into PostgreSQL / TimescaleDB, dead letters."""

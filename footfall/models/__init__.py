@@ -1,0 +1,1 @@
+"""scikit-learn models: traffic forecasts, anomaly bands, staffing. Arrays in, predictions out."""

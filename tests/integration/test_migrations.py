@@ -1,0 +1,79 @@
+import psycopg
+import pytest
+
+from footfall.core.settings import DbSettings
+from footfall.db import migrate as mig
+from footfall.db.connect import connect
+from footfall.db.errors import MigrationError
+
+
+def test_migrate_twice_applies_nothing_the_second_time(empty_db: DbSettings) -> None:
+    flavour, first = mig.migrate(empty_db)
+    assert flavour is mig.Flavour.PLAIN  # this server has no TimescaleDB
+    assert [m.version for m in first] == sorted({m.version for m in mig.plan(flavour)})
+    again_flavour, second = mig.migrate(empty_db)
+    assert again_flavour is flavour
+    assert second == []
+    info = mig.info(empty_db)
+    assert info.flavour is mig.Flavour.PLAIN
+    assert info.pending == []
+    assert info.timescale_version is None
+
+
+def test_flavour_cannot_switch(empty_db: DbSettings) -> None:
+    mig.migrate(empty_db, flavour="plain")
+    with pytest.raises(MigrationError, match="cannot switch"):
+        mig.migrate(empty_db, flavour="timescale")
+
+
+def test_edited_migration_is_refused(empty_db: DbSettings) -> None:
+    mig.migrate(empty_db)
+    with connect(empty_db, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1")
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        mig.migrate(empty_db)
+
+
+def test_failing_migration_rolls_back(empty_db: DbSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = mig.discover()
+    broken = mig.Migration(9999, "broken", None, "CREATE TABLE half_done (x int); SELECT 1/0;")
+    monkeypatch.setattr(mig, "discover", lambda: [*real, broken])
+    with pytest.raises(MigrationError, match="9999_broken failed and was rolled back"):
+        mig.migrate(empty_db)
+    with connect(empty_db) as conn:
+        assert conn.execute("SELECT to_regclass('half_done') AS t").fetchone()["t"] is None
+        assert conn.execute("SELECT max(version) AS v FROM schema_migrations").fetchone()["v"] < 9999
+
+
+def test_schema_has_the_architecture_tables(conn: psycopg.Connection) -> None:
+    tables = {
+        r["relname"]
+        for r in conn.execute(
+            "SELECT relname FROM pg_class "
+            "WHERE relkind IN ('r', 'p', 'v', 'm') AND relnamespace = 'public'::regnamespace"
+        )
+    }
+    assert {
+        "stores",
+        "floors",
+        "doors",
+        "zones",
+        "devices",
+        "cameras",
+        "door_counts",
+        "occupancy",
+        "heatmap_cells",
+        "zone_visits",
+        "receipts",
+        "receipt_lines",
+        "heartbeats",
+        "dead_letters",
+        "plans",
+        "staff_shifts",
+        "users",
+        "api_keys",
+        "door_counts_15m",
+        "door_counts_1h",
+        "receipts_15m",
+        "receipts_1h",
+    } <= tables

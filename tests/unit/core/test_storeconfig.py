@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from footfall.core.errors import ConfigError
+from footfall.core.geometry import apply_homography, homography_from_pairs, point_in_polygon, polygon_area
+from footfall.core.storeconfig import StoreConfig
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "store.yaml"
+
+
+def example() -> dict:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def test_example_store_loads() -> None:
+    cfg = StoreConfig.from_yaml(EXAMPLE)
+    assert cfg.store.timezone == "Europe/Riga"
+    assert {d.kind.value for d in cfg.devices} >= {"counter_tcp", "counter_http", "counter_mqtt", "camera"}
+    assert cfg.zones[0].area == 48.0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda d: d["store"].update(timezone="Mars/Base"), "IANA"),  # unknown time zone
+        (lambda d: d["zones"][0].update(floor="roof"), "unknown floor"),  # dangling reference
+        (lambda d: d["devices"][1].update(doors=["back"]), "unknown door"),
+        (lambda d: d["zones"][0].update(polygon=[[0, 0], [4, 4], [4, 0], [0, 4]]), "cross"),  # bow tie
+        (lambda d: d["doors"].append(dict(d["doors"][0])), "appear twice"),
+        (lambda d: d["store"].update(colour="red"), "colour"),  # unknown field
+        (lambda d: d["devices"][4].update(calibration=d["devices"][4]["calibration"][:3]), "at least 4"),
+        (
+            lambda d: d["devices"][4].update(calibration=[{"image": [i, i], "floor": [i, 2 * i]} for i in range(4)]),
+            "collinear",
+        ),
+        (lambda d: d["store"].update(sales_area_m2=-3), "greater than 0"),
+        (lambda d: d["store"]["opening_hours"].update(funday=["09:00", "10:00"]), "unknown weekday"),
+    ],
+)
+def test_invalid_configs_name_the_field(mutate, match: str) -> None:
+    data = example()
+    mutate(data)
+    with pytest.raises(ConfigError, match=match):
+        StoreConfig.from_data(data)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        StoreConfig.from_yaml(tmp_path / "nope.yaml")
+
+
+def test_homography_maps_calibration_points() -> None:
+    image = [(64, 412), (590, 420), (520, 70), (120, 64), (300, 240)]
+    true_h = np.array([[0.05, 0.002, -1.0], [0.001, -0.045, 20.0], [0.0, 0.0004, 1.0]])
+    floor = [tuple(p) for p in apply_homography(true_h, np.array(image))]
+    h = homography_from_pairs(image, floor)
+    assert np.allclose(apply_homography(h, np.array(image)), np.array(floor), atol=1e-6)
+
+
+def test_geometry_helpers() -> None:
+    square = [(0, 0), (2, 0), (2, 2), (0, 2)]
+    assert polygon_area(square) == 4
+    assert point_in_polygon(1, 1, square)
+    assert not point_in_polygon(3, 1, square)
