@@ -21,9 +21,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
 schema_app = typer.Typer(help="The MQTT message contract.", no_args_is_help=True)
 stores_app = typer.Typer(help="Store configuration as code.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks against real services; each prints one JSON object as its last line.")
+eval_app = typer.Typer(help="Accuracy evaluations against ground truth.")
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
 app.add_typer(stores_app, name="stores")
+app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 err = Console(stderr=True)
@@ -170,6 +174,21 @@ def demo() -> None:
         run_demo(_settings(), console)
     except FootfallError as exc:
         raise fail(str(exc)) from None
+
+
+def _register_packages() -> None:
+    from footfall.api import cli as api_cli
+    from footfall.edge import cli as edge_cli
+    from footfall.edge.vision import cli as vision_cli
+    from footfall.firmware_stubs import cli as stubs_cli
+    from footfall.ingest import cli as ingest_cli
+    from footfall.models import cli as models_cli
+
+    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli):
+        module.register(app, bench=bench_app, evaluate=eval_app)
+
+
+_register_packages()
 
 
 def main() -> None:

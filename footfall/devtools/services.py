@@ -288,20 +288,16 @@ def ensure(env_file: Path) -> dict[str, str]:
     if force or not _pg_answers(settings.db.url):
         pg = PrivatePostgres(LOCAL / "pg")
         if not pg.running():
-            print(
-                f"PostgreSQL at {settings.db.url} does not answer: starting a private one on port {pg.port}",
-                file=sys.stderr,
-            )
+            why = "FOOTFALL_PRIVATE_SERVICES=1" if force else f"PostgreSQL at {settings.db.url} does not answer"
+            print(f"{why}: starting a private PostgreSQL on port {pg.port}", file=sys.stderr)
             pg.start()
         env["FOOTFALL_DB__URL"] = f"postgresql://postgres@127.0.0.1:{pg.port}/footfall"
     host, port = settings.mqtt.host, settings.mqtt.port
     if force or not _mqtt_answers(host, port):
         broker = PrivateMosquitto(LOCAL / "mosquitto")
         if not broker.running():
-            print(
-                f"MQTT broker at {host}:{port} does not answer: starting a private Mosquitto on port {broker.port}",
-                file=sys.stderr,
-            )
+            why = "FOOTFALL_PRIVATE_SERVICES=1" if force else f"no MQTT broker answers at {host}:{port}"
+            print(f"{why}: starting a private Mosquitto on port {broker.port}", file=sys.stderr)
             broker.start()
             # Detach: the broker outlives this helper process.
             broker._proc = None

@@ -1,0 +1,1 @@
+"""The camera pipeline: detection, tracking, counting lines, zones, heatmaps, camera health."""

@@ -1,0 +1,11 @@
+"""Command-line entry points of `footfall.firmware_stubs`, registered on the root `footfall` command."""
+
+import typer
+
+
+def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
+    """Add this package's commands to the root app and to the `bench` and `eval` groups.
+
+    Keep imports of heavy modules inside the commands: `footfall --help` loads every
+    package's `cli` module.
+    """
