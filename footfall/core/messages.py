@@ -23,7 +23,7 @@ Example:
 import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -337,18 +337,8 @@ AnyMessage = (
     CountsMessage | OccupancyMessage | HeatmapMessage | TracksMessage | ZonesMessage | HeartbeatMessage | StatusMessage
 )
 
-MESSAGE_TYPES: dict[Kind, type[_Envelope]] = {
-    m.kind: m
-    for m in (
-        CountsMessage,
-        OccupancyMessage,
-        HeatmapMessage,
-        TracksMessage,
-        ZonesMessage,
-        HeartbeatMessage,
-        StatusMessage,
-    )
-}
+MESSAGE_TYPES: dict[Kind, type[_Envelope]] = {model.kind: model for model in get_args(AnyMessage)}
+"""The payload model of each kind."""
 
 
 def _reason(exc: ValidationError) -> tuple[str, str]:
