@@ -79,6 +79,9 @@ class MqttOptions(_Strict):
         default=None, max_length=128, title="Client id", description="Default: footfall-edge-{device_id}."
     )
     keepalive_s: int | None = Field(default=None, ge=5, le=3600, title="Keep-alive", description="Seconds.")
+    reconnect_max_s: int = Field(
+        default=30, ge=1, le=3600, title="Longest reconnect back-off", description="Real seconds between attempts."
+    )
     tls: TlsOptions | None = Field(default=None, title="TLS")
 
     @model_validator(mode="after")
@@ -100,6 +103,7 @@ class BrokerTarget(_Strict):
     password: SecretStr | None
     client_id: str
     keepalive_s: int
+    reconnect_max_s: int = 30
     tls: TlsOptions
 
 
@@ -324,6 +328,7 @@ class EdgeConfig(_Strict):
             password=None if password is None else SecretStr(password),
             client_id=o.client_id or f"footfall-edge-{self.device_id}",
             keepalive_s=o.keepalive_s or defaults.keepalive_s,
+            reconnect_max_s=o.reconnect_max_s,
             tls=tls,
         )
 

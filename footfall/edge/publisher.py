@@ -59,7 +59,7 @@ def make_client(target: BrokerTarget, *, clean_start: bool = True, manual_ack: b
         client.tls_set_context(ctx)
         if tls.insecure:
             client.tls_insecure_set(True)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.reconnect_delay_set(min_delay=1, max_delay=target.reconnect_max_s)
     return client
 
 

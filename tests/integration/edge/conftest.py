@@ -10,6 +10,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from footfall.core.clock import ScaledClock
 from footfall.core.messages import PayloadError, parse_payload
@@ -93,6 +95,8 @@ class Subscriber:
     prefix: str
     username: str | None = None
     password: str | None = None
+    session: str | None = None
+    """A client id for a persistent session: messages published while it is away are kept for it."""
     messages: list[Received] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
 
@@ -100,7 +104,9 @@ class Subscriber:
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.session or f"test-sub-{secrets.token_hex(4)}",
+            protocol=mqtt.MQTTv5,
         )
         if self.username:
             self.client.username_pw_set(self.username, self.password)
@@ -124,7 +130,11 @@ class Subscriber:
             self.messages.append(Received(topic, parsed, bool(msg.retain)))
 
     def start(self) -> "Subscriber":
-        self.client.connect(self.host, self.port, keepalive=30)
+        props = None
+        if self.session:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+        self.client.connect(self.host, self.port, keepalive=30, clean_start=not self.session, properties=props)
         self.client.loop_start()
         assert self._ready.wait(10), "subscriber did not get its SUBACK"
         return self
