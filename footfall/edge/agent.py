@@ -64,6 +64,7 @@ class Agent:
             batch_bytes=q.batch_bytes,
             max_inflight=q.max_inflight,
             replay_readings_per_s=q.replay_readings_per_s,
+            require_subscriber=q.require_subscriber,
         )
         self.outbox.on_commit = self.publisher.notify
         self.cores: dict[str, CounterCore] = {}

@@ -129,6 +129,11 @@ class QueueOptions(_Strict):
     replay_readings_per_s: float = Field(
         default=2000.0, gt=0, le=1_000_000, title="Replay rate", description="Readings per second, at most."
     )
+    require_subscriber: bool = Field(
+        default=True,
+        title="Keep unrouted readings",
+        description="A PUBACK saying no subscriber matched (ingest is not subscribed) keeps the readings queued.",
+    )
 
 
 class MinuteOptions(_Strict):

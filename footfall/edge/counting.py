@@ -223,11 +223,14 @@ class ClockSync:
         '2026-03-29T10:01:00+00:00'
     """
 
-    def __init__(self, *, bucket_s: float = 60.0, keep_s: float = 24 * 3600.0) -> None:
+    def __init__(self, *, bucket_s: float = 60.0, keep_s: float = 24 * 3600.0, late_s: float = 2.0) -> None:
         self.bucket_s = bucket_s
         self.keep_s = keep_s
+        self.late_s = late_s
         # bucket start → [anchor agent time, offset, quality]; quality: bigger is better
         self._anchors: dict[float, list[float]] = {}
+        # One-way samples far below the estimate: (received, bound), since the last good one.
+        self._low: list[tuple[float, float]] = []
 
     @property
     def known(self) -> bool:
@@ -245,10 +248,28 @@ class ClockSync:
                 del self._anchors[b]
 
     def observe(self, *, device_ts: datetime, received: datetime) -> None:
-        """A one-way sample: the device stamped `device_ts`, the agent received it at `received`."""
-        bound = _ts(device_ts) - _ts(received)
+        """A one-way sample: the device stamped `device_ts`, the agent received it at `received`.
+
+        A sample more than `late_s` below the current estimate was most likely delivered
+        late (queued by a broker while the agent was away), not a clock that stepped back:
+        it is set aside. Only when such samples keep coming for two buckets with no good
+        one in between is the step believed.
+        """
+        at = _ts(received)
+        bound = _ts(device_ts) - at
+        current = self.offset
+        if current is not None and bound < current - self.late_s:
+            self._low.append((at, bound))
+            if self._low[-1][0] - self._low[0][0] < 2 * self.bucket_s:
+                return
+            recent = [b for t, b in self._low if t >= at - self.bucket_s]
+            self._low.clear()
+            self._anchors.clear()  # the clock really stepped back: forget the old offset
+            self._put(at, max(recent), max(recent))
+            return
+        self._low.clear()
         # Quality of a lower bound is the bound itself: a larger one had less transit time.
-        self._put(_ts(received), bound, bound)
+        self._put(at, bound, bound)
 
     def observe_round_trip(self, *, sent: datetime, device_ts: datetime, received: datetime) -> None:
         """A two-way sample (ping/pong)."""

@@ -353,12 +353,21 @@ class Outbox:
             with self._lock:
                 self._conn.execute("PRAGMA incremental_vacuum")
 
-    def release(self, ids: Sequence[int]) -> None:
-        """Give claimed readings back (the publish failed); they will be claimed again."""
+    def release(self, ids: Sequence[int], *, unsent: bool = False) -> None:
+        """Give claimed readings back (the publish failed); they will be claimed again.
+
+        Args:
+            ids: the readings.
+            unsent: the broker is known to have dropped them (no subscriber), so they may
+                be merged again like readings never sent.
+        """
         if not ids:
             return
         with self._tx() as conn:
-            conn.executemany("UPDATE readings SET lease = NULL WHERE id = ?", [(i,) for i in ids])
+            conn.executemany(
+                "UPDATE readings SET lease = NULL, sent = CASE WHEN ? THEN 0 ELSE sent END WHERE id = ?",
+                [(unsent, i) for i in ids],
+            )
 
     # -- budget ---------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ One paho-mqtt 2.x client (MQTT v5) per agent. The publisher thread claims the ol
 readings of one device and kind from the outbox (up to `batch_readings` /
 `batch_bytes`), allocates that device's next `seq`, publishes the message with QoS 1 and
 keeps at most `max_inflight` messages unacknowledged. A PUBACK with a success code
-deletes the readings; a PUBACK with a failure code (e.g. 0x87 not authorised) gives
+deletes the readings; "no matching subscribers" (0x10: the broker dropped the message
+because nobody, not even ingest, was subscribed) keeps them and retries after
+`unrouted_backoff_s` (unless `require_subscriber` is off); a PUBACK with a failure code (e.g. 0x87 not authorised) gives
 them back to the queue, logs an error naming the fix and pauses publishing for
 `refused_backoff_s`. While the broker is unreachable paho reconnects with back-off and
 re-sends what was in flight; everything else waits in the outbox. A backlog drains in
@@ -36,6 +38,8 @@ from footfall.edge.outbox import Batch, Outbox
 logger = logging.getLogger(__name__)
 
 AGENT_VERSION = "footfall-edge/0.1"
+NO_MATCHING_SUBSCRIBERS = 0x10
+"""PUBACK reason: accepted, but no subscriber matched (so the message went nowhere)."""
 
 
 def make_client(target: BrokerTarget, *, clean_start: bool = True, manual_ack: bool = False) -> mqtt.Client:
@@ -71,6 +75,7 @@ class PublisherStats:
     messages: int = 0
     readings: int = 0
     refused: int = 0
+    unrouted: int = 0
     connect_failures: int = 0
     last_error: str | None = None
 
@@ -118,6 +123,8 @@ class Publisher:
         max_inflight: int = 4,
         replay_readings_per_s: float = 2000.0,
         refused_backoff_s: float = 30.0,
+        require_subscriber: bool = True,
+        unrouted_backoff_s: float = 5.0,
     ) -> None:
         self.outbox = outbox
         self.target = target
@@ -128,6 +135,9 @@ class Publisher:
         self.batch_bytes = batch_bytes
         self.max_inflight = max_inflight
         self.refused_backoff_s = refused_backoff_s
+        self.require_subscriber = require_subscriber
+        self.unrouted_backoff_s = unrouted_backoff_s
+        self._unrouted_logged = False
         self.stats = PublisherStats()
         self._bucket = _TokenBucket(replay_readings_per_s, max(batch_readings, replay_readings_per_s))
         self._stop = threading.Event()
@@ -266,10 +276,30 @@ class Publisher:
             batch = self._inflight.pop(mid, None)
             if batch is None:
                 continue  # the online status, or a message from before a restart of paho's session
+            if code == NO_MATCHING_SUBSCRIBERS and self.require_subscriber:
+                # The broker accepted the message and threw it away: nobody (no ingest) was
+                # subscribed. Keep the readings, as if never sent, and try again shortly.
+                self.stats.unrouted += 1
+                self.outbox.release(batch.ids, unsent=True)
+                if not self._unrouted_logged:
+                    logger.warning(
+                        "the broker has no subscriber for %s readings of %s (is ingest running and subscribed?); "
+                        "they stay queued and are retried every %.0f s",
+                        batch.kind.value,
+                        batch.device_id,
+                        self.unrouted_backoff_s,
+                        extra={"device_id": batch.device_id},
+                    )
+                    self._unrouted_logged = True
+                self._paused_until = time.monotonic() + self.unrouted_backoff_s
+                continue
             if code < 0x80:
                 self.outbox.ack(batch.ids)
                 self.stats.messages += 1
                 self.stats.readings += batch.size
+                if self._unrouted_logged:
+                    logger.info("the broker routes readings again; publishing the queue")
+                    self._unrouted_logged = False
                 continue
             self.stats.refused += 1
             self.stats.last_error = f"publish refused: {text} (0x{code:02x})"

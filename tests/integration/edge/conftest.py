@@ -49,13 +49,14 @@ class SecureBroker:
 
 @pytest.fixture
 def secure_broker(tmp_path: Path) -> Iterator[SecureBroker]:
-    """Users: edge agents `store-a-edge` (store-a) and `store-b-edge` (store-b), and `ingest`."""
+    """Users: edge agents `store-a-edge`, `store-b-edge`, `riga-01-edge` (of those stores), and `ingest`."""
     folder = tmp_path / "secure-mq"
     folder.mkdir()
     passwd, acl = folder / "passwd", folder / "acl"
     prefix = f"t{secrets.token_hex(4)}"
     passwords = {}
-    for user, store in (("store-a-edge", "store-a"), ("store-b-edge", "store-b"), ("ingest", None)):
+    users = (("store-a-edge", "store-a"), ("store-b-edge", "store-b"), ("riga-01-edge", "riga-01"), ("ingest", None))
+    for user, store in users:
         passwords[user] = secrets.token_urlsafe(18)
         add_credentials(
             user=user,

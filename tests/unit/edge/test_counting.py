@@ -233,3 +233,22 @@ def test_minute_book_state_round_trips_with_open_minutes() -> None:
 
 def test_minute_floor() -> None:
     assert minute_floor(ts(3.99)) == ts(3)
+
+
+def test_clock_sync_ignores_reports_delivered_late_after_an_agent_restart() -> None:
+    """A broker hands over 30 s of queued reports at once: they say nothing about the device clock."""
+    sync = ClockSync()
+    sync.observe(device_ts=T0 + timedelta(seconds=5), received=T0)  # live: offset 5 s
+    back = T0 + timedelta(seconds=90)
+    for age in range(30, 0, -3):  # queued reports stamped 30 s … 3 s ago, all received now
+        sync.observe(device_ts=back - timedelta(seconds=age - 5), received=back)
+    assert sync.offset == pytest.approx(5)
+
+
+def test_clock_sync_believes_a_clock_that_stepped_back_for_two_buckets() -> None:
+    sync = ClockSync(bucket_s=60)
+    sync.observe(device_ts=T0 + timedelta(seconds=5), received=T0)
+    for s in range(10, 200, 10):  # from now on the device clock is 20 s behind
+        t = T0 + timedelta(seconds=s)
+        sync.observe(device_ts=t - timedelta(seconds=20), received=t)
+    assert sync.offset == pytest.approx(-20)
