@@ -152,6 +152,8 @@ class Publisher:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._online_seq = 0
+        self._status_mids: set[int] = set()
+        self._status_lock = threading.Lock()
 
     # -- paho callbacks (network thread) --------------------------------------------------
 
@@ -183,7 +185,9 @@ class Publisher:
             )
             return
         topic, payload = self._status("online", self._online_seq)
-        client.publish(topic, payload, qos=1, retain=True)
+        info = client.publish(topic, payload, qos=1, retain=True)
+        with self._status_lock:
+            self._status_mids.add(info.mid)
         self.stats.connected = True
         self.stats.last_error = None
         self._connected.set()
@@ -275,7 +279,12 @@ class Publisher:
                 return
             batch = self._inflight.pop(mid, None)
             if batch is None:
-                continue  # the online status, or a message from before a restart of paho's session
+                with self._status_lock:
+                    status = mid in self._status_mids
+                    self._status_mids.discard(mid)
+                if status and code >= 0x80:
+                    self._refused(code, text, f"the retained status of {self.agent_id}")
+                continue
             if code == NO_MATCHING_SUBSCRIBERS and self.require_subscriber:
                 # The broker accepted the message and threw it away: nobody (no ingest) was
                 # subscribed. Keep the readings, as if never sent, and try again shortly.
@@ -301,22 +310,26 @@ class Publisher:
                     logger.info("the broker routes readings again; publishing the queue")
                     self._unrouted_logged = False
                 continue
-            self.stats.refused += 1
-            self.stats.last_error = f"publish refused: {text} (0x{code:02x})"
             self.outbox.release(batch.ids)
-            self._paused_until = time.monotonic() + self.refused_backoff_s
-            logger.error(
-                "broker refused %d %s readings of %s: %s (0x%02x); they stay queued. Check that this agent's "
-                "user may publish under %s/v1/%s/# (footfall edge credentials add …)",
-                batch.size,
-                batch.kind.value,
-                batch.device_id,
-                text,
-                code,
-                self.target.prefix,
-                self.store_id,
-                extra={"device_id": batch.device_id, "store_id": self.store_id},
-            )
+            self._refused(code, text, f"{batch.size} {batch.kind.value} readings of {batch.device_id} (kept queued)")
+
+    def _refused(self, code: int, text: str, what: str) -> None:
+        self.stats.refused += 1
+        self.stats.last_error = f"publish refused: {text} (0x{code:02x})"
+        self._paused_until = time.monotonic() + self.refused_backoff_s
+        logger.error(
+            "broker refused %s: %s (0x%02x). Check that user %s may publish under %s/v1/%s/# "
+            "(footfall edge credentials add %s --store %s); Mosquitto also drops the connection after a refusal",
+            what,
+            text,
+            code,
+            self.target.username,
+            self.target.prefix,
+            self.store_id,
+            self.agent_id,
+            self.store_id,
+            extra={"device_id": self.agent_id, "store_id": self.store_id},
+        )
 
     def _run(self) -> None:
         while not self._stop.is_set():
