@@ -356,6 +356,9 @@ class _Reader:
 
 
 def _build(mapping: CsvMapping, head: dict[str, Any], lines: list[ReceiptLine]) -> Receipt:
+    if mapping.line_mode and not lines and head.get("total") is None:
+        # Every row was a "no item" row (skip_values): a transaction with nothing on it.
+        head = {**head, "total": Decimal(0)}
     try:
         return Receipt(**head, lines=lines)
     except ValidationError as exc:
@@ -530,6 +533,6 @@ def import_csv(
             raw.close()
     if on_progress:
         on_progress(lines_in.bytes_read, size)
-    for issue in report.issues[:20]:
-        logger.warning("receipts import: %s", issue)
+    if report.issues:
+        logger.warning("receipts import: %d problem(s), first: %s", len(report.issues), report.issues[0])
     return report
