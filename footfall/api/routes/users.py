@@ -1,5 +1,6 @@
 """Users (admins manage them) and each user's own API keys."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
@@ -48,14 +49,14 @@ def read_me(conn: ConnDep, caller: CallerDep) -> UserPublic:
 def read_my_keys(conn: ConnDep, caller: CallerDep) -> ApiKeysPublic:
     """The caller's API keys (never their secrets)."""
     keys = svc.list_api_keys(conn, user_id=caller.user_id)
-    return ApiKeysPublic(data=[ApiKeyPublic(**k.__dict__) for k in keys], count=len(keys))
+    return ApiKeysPublic(data=[ApiKeyPublic(**asdict(k)) for k in keys], count=len(keys))
 
 
 @router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, summary="Create an API key")
 def create_my_key(conn: ConnDep, caller: CallerDep, body: ApiKeyCreate) -> ApiKeyCreated:
     """A new API key with the caller's role and scope. The key is shown only in this answer."""
     key, plaintext = svc.create_api_key(conn, user_id=caller.user_id, name=body.name)
-    return ApiKeyCreated(**key.__dict__, key=plaintext)
+    return ApiKeyCreated(**asdict(key), key=plaintext)
 
 
 @router.delete("/me/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
