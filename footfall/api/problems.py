@@ -9,6 +9,7 @@ field with `loc` (where) and `msg` (why).
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -118,6 +119,14 @@ def install(app: FastAPI) -> None:
             detail="the database is unavailable; retry shortly",
             headers={"Retry-After": "5"},
         )
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value the models let through but PostgreSQL refuses (out of range, bad encoding):
+        # the caller's input, so 422, never a 500.
+        logger.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        return problem_response(request, status=422, slug="validation", title="Invalid input", detail=first)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,8 +20,10 @@ MAX_FUTURE = timedelta(days=1)
 MAX_LINES = 1000
 MAX_AMOUNT = Decimal("999999999.99")
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""No control characters (PostgreSQL text cannot hold NUL; the others are never meant)."""
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=PRINTABLE)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=PRINTABLE)]
 ReceiptId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$", strip_whitespace=True)
 ]

@@ -5,6 +5,8 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from footfall.api.receipts.model import PRINTABLE
+
 ShiftId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -16,7 +18,7 @@ class ShiftBase(BaseModel):
     shift_id: ShiftId = Field(description="Unique per store; sending it again updates it.")
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    role: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "sales"
+    role: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)] = "sales"
 
     @model_validator(mode="after")
     def _check(self) -> Self:

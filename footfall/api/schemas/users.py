@@ -6,11 +6,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from footfall.api.access import Role
+from footfall.api.receipts.model import PRINTABLE
 from footfall.core.ids import Id
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@\-]{3,64}$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$", max_length=320)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256, pattern=r"^[^\x00]*$")]
+Email = Annotated[
+    str, StringConstraints(pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}$", max_length=320)
+]
 
 
 class Token(BaseModel):
@@ -77,7 +80,9 @@ class ApiKeyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(max_length=100)] = Field(default="", description="What it is for.")
+    name: Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE)] = Field(
+        default="", description="What it is for."
+    )
 
 
 class ApiKeyPublic(BaseModel):

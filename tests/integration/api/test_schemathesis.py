@@ -95,6 +95,27 @@ def served(settings: Settings, pg_template: str) -> Iterator[Served]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def _runner(op, mode: GenerationMode, served: Served):
+    """A hypothesis test of one operation in one generation mode."""
+    positive = mode is GenerationMode.POSITIVE
+
+    @given(case=op.as_strategy(generation_mode=mode), real_store=st.booleans())
+    @settings(
+        max_examples=EXAMPLES[mode],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case, real_store: bool) -> None:
+        # Half the cases ask about the store that has data, so the KPI queries really run.
+        if real_store and positive and "store_id" in (case.path_parameters or {}):
+            case.path_parameters["store_id"] = "riga-01"
+        case.call_and_validate(headers=served.headers, checks=CHECKS, timeout=30)
+
+    return run
+
+
 def test_api_conforms_to_its_openapi_document(served: Served) -> None:
     """Every operation, positive and negative examples, bounded so the run stays well under 90 s."""
     api = schemathesis.openapi.from_url(f"{served.base}/openapi.json")
@@ -104,23 +125,8 @@ def test_api_conforms_to_its_openapi_document(served: Served) -> None:
         op = result.ok()
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=op.as_strategy(generation_mode=mode), real_store=st.booleans())
-            @settings(
-                max_examples=EXAMPLES[mode],
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-                derandomize=True,
-                database=None,
-            )
-            def run(case, real_store: bool, positive: bool = mode is GenerationMode.POSITIVE) -> None:
-                # Half the cases ask about the store that has data, so the KPI queries really run.
-                if real_store and positive and "store_id" in (case.path_parameters or {}):
-                    case.path_parameters["store_id"] = "riga-01"
-                case.call_and_validate(headers=served.headers, checks=CHECKS, timeout=30)
-
             try:
-                run()
+                _runner(op, mode, served)()
             except Unsatisfiable:
                 # No negative case exists for an operation without parameters or body.
                 assert mode is GenerationMode.NEGATIVE, f"{op.method.upper()} {op.path}: no positive case"
