@@ -308,7 +308,9 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
         ] = "",
         store: Annotated[str, typer.Option(help="Store id.")] = "riga-01",
         minutes: Annotated[float, typer.Option(min=0, help="Run this long (0: until stopped).")] = 0,
-        speed: Annotated[float, typer.Option(min=0.1, max=10_000, help="Simulated seconds per real second.")] = 60,
+        backfill_hours: Annotated[
+            float, typer.Option(min=0, max=24 * 31, help="First post the receipts of the last N hours.")
+        ] = 0,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     ) -> None:
         """Post a simulated store's receipts to the API as they happen (batched, retried, idempotent)."""
@@ -318,5 +320,11 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
         if not api_key:
             raise root.fail("give --api-key (or FOOTFALL_POS_API_KEY); make one with `footfall users key NAME`")
         run_pos_simulator(
-            url=url, api_key=api_key, store_id=store, minutes=minutes, speed=speed, seed=seed, console=root.err
+            url=url,
+            api_key=api_key,
+            store_id=store,
+            minutes=minutes,
+            backfill_hours=backfill_hours,
+            seed=seed,
+            console=root.err,
         )
