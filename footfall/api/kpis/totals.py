@@ -5,6 +5,7 @@ so totals of several buckets, periods or stores add up exactly; ratios (conversi
 ATV…) are computed from them afterwards, never averaged.
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -92,14 +93,14 @@ class Totals:
         return total
 
 
-def _overlap(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
+def _overlap(intervals: list[tuple[datetime, datetime]], ends: list[datetime], start: datetime, end: datetime) -> float:
+    """Seconds of sorted, disjoint `intervals` inside `[start, end)`; `ends` are their ends, for bisect."""
     s = 0.0
-    for a, b in intervals:
-        if b <= start:
-            continue
-        if a >= end:
-            break
+    i = bisect_right(ends, start)
+    while i < len(intervals) and intervals[i][0] < end:
+        a, b = intervals[i]
         s += (min(b, end) - max(a, start)).total_seconds()
+        i += 1
     return s
 
 
@@ -119,6 +120,7 @@ def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Buck
     lo, hi = buckets[0].start, buckets[-1].end
     opens = store.open_intervals(lo, hi)
     open_edges = [t for pair in opens for t in pair] or [hi, hi]
+    open_ends = [b for _, b in opens]
     rollup = choose_rollup([b.start for b in buckets] + [hi] + open_edges)
     width = rollup.width.total_seconds()
     query = sql.SQL(queries("kpis")["bucket_totals"]).format(
@@ -152,7 +154,7 @@ def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Buck
     out: list[Totals] = []
     for i, b in enumerate(buckets, start=1):
         r = by_i.get(i)
-        expected = n_doors * _overlap(opens, b.start, b.end)
+        expected = n_doors * _overlap(opens, open_ends, b.start, b.end)
         staff_hours = staff.get(i, 0.0) if store.has_shifts else None
         if r is None:
             out.append(Totals(expected_s=expected, staff_hours=staff_hours, hours=b.hours))
