@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 
 import psycopg
 from psycopg import sql
@@ -104,6 +105,16 @@ def _overlap(intervals: list[tuple[datetime, datetime]], ends: list[datetime], s
     return s
 
 
+@cache
+def _bucket_query(rollup: Rollup) -> str:
+    # Rendered once: a plain string lets psycopg reuse its parsed and prepared form.
+    return (
+        sql.SQL(queries("kpis")["bucket_totals"])
+        .format(doors=sql.Identifier(rollup.doors), receipts=sql.Identifier(rollup.receipts))
+        .as_string(None)
+    )
+
+
 def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Bucket]) -> list[Totals]:
     """The totals of each bucket (empty buckets give zeros), from the rollups.
 
@@ -123,9 +134,7 @@ def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Buck
     open_ends = [b for _, b in opens]
     rollup = choose_rollup([b.start for b in buckets] + [hi] + open_edges)
     width = rollup.width.total_seconds()
-    query = sql.SQL(queries("kpis")["bucket_totals"]).format(
-        doors=sql.Identifier(rollup.doors), receipts=sql.Identifier(rollup.receipts)
-    )
+    query = _bucket_query(rollup)
     rows = conn.execute(
         query,
         {
