@@ -233,6 +233,12 @@ class MqttCounter(_Counter):
     password: SecretStr | None = Field(default=None, title="Password")
     topic: str = Field(min_length=1, max_length=256, title="Topic", description="Where the counter publishes.")
     door: Id = Field(title="Door")
+    client_id: str | None = Field(
+        default=None,
+        max_length=128,
+        title="Client id",
+        description="The agent's persistent session on the local broker; default footfall-edge-{agent}-{device}.",
+    )
 
     @model_validator(mode="after")
     def _topic(self) -> Self:

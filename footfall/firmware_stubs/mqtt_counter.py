@@ -10,6 +10,7 @@ blocked sensor (`status: blocked`, nothing counted).
 
 import json
 import logging
+import secrets
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,7 +69,11 @@ class MqttCounterStub:
             self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
 
     def _make_client(self, username: str | None, password: str | None) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"stub-{self.device_id}", protocol=mqtt.MQTTv5)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"stub-{self.device_id}-{secrets.token_hex(3)}",
+            protocol=mqtt.MQTTv5,
+        )
         if username:
             client.username_pw_set(username, password)
         client.reconnect_delay_set(1, 2)

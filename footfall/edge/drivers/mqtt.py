@@ -70,7 +70,7 @@ class MqttCounterDriver:
             prefix="local",
             username=cfg.username,
             password=cfg.password,
-            client_id=f"footfall-edge-{agent_id}-{cfg.id}"[:128],
+            client_id=cfg.client_id or f"footfall-edge-{agent_id}-{cfg.id}"[:128],
             keepalive_s=30,
             tls=TlsOptions(),
         )
@@ -78,6 +78,7 @@ class MqttCounterDriver:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._target = target
         self._lock = threading.Lock()
 
@@ -110,6 +111,17 @@ class MqttCounterDriver:
             )
             return
         client.subscribe(self.cfg.topic, qos=1)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: list, props: Any) -> None:
+        if any(c.is_failure for c in codes):
+            logger.error(
+                "%s: local broker refused the subscription to %s: %s; check the broker's ACL for this user",
+                self.cfg.id,
+                self.cfg.topic,
+                codes[0],
+                extra={"device_id": self.cfg.id},
+            )
+            return
         self.core.health.connected = True
         logger.info("%s: subscribed to %s", self.cfg.id, self.cfg.topic, extra={"device_id": self.cfg.id})
 
@@ -118,6 +130,17 @@ class MqttCounterDriver:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         received = self.clock.now()
+        if msg.topic != self.cfg.topic:
+            # A subscription left in the persistent session by an earlier configuration.
+            logger.warning(
+                "%s: message on %s ignored (this counter publishes on %s)",
+                self.cfg.id,
+                msg.topic,
+                self.cfg.topic,
+                extra={"device_id": self.cfg.id},
+            )
+            client.ack(msg.mid, msg.qos)
+            return
         try:
             payload = CounterPayload.model_validate_json(msg.payload)
         except ValidationError as exc:

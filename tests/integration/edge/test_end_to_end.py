@@ -178,6 +178,7 @@ def write_edge_yaml(tmp_path: Path, broker: SecureBroker, local_prefix: str, mqt
                 "host": mqtt_settings.host,
                 "port": mqtt_settings.port,
                 "topic": f"{local_prefix}/sensors/staff-door",
+                "client_id": f"edge-{local_prefix}-staff",  # the shared broker keeps sessions across tests
                 "door": "staff",
                 "counter_bits": 16,
             },
