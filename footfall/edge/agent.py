@@ -131,7 +131,14 @@ class Agent:
         if self.http is not None:
             self.http.stop()
         self.publisher.stop(graceful=graceful)
+        depth = self.outbox.depth
         self.outbox.close()
+        logger.info(
+            "edge agent %s stopped; %d readings stay queued for the next start",
+            self.cfg.device_id,
+            depth,
+            extra={"device_id": self.cfg.device_id},
+        )
 
     def heartbeat(self) -> HeartbeatReading:
         """Build this period's heartbeat and queue it (it is published like any reading)."""

@@ -69,7 +69,18 @@ def run(config: ConfigOpt, sim_clock: SimClockOpt = None) -> None:
 @edge_app.command("check")
 def check(config: ConfigOpt) -> None:
     """Validate edge.yaml (and the store file it names) without starting anything."""
+    from footfall.core.errors import FootfallError
+    from footfall.core.settings import get_settings
+    from footfall.edge.config import HttpCounter
+
     cfg = _load(config)
+    try:  # secrets in files must be readable by the agent
+        cfg.broker(get_settings().mqtt)
+        for d in cfg.devices:
+            if isinstance(d, HttpCounter):
+                d.bearer()
+    except FootfallError as exc:
+        raise _fail(str(exc)) from None
     console.print(
         f"{config}: valid — agent {cfg.device_id} of store {cfg.store_id}, {len(cfg.devices)} counter(s): "
         + ", ".join(f"{d.id} ({d.driver})" for d in cfg.devices)

@@ -28,6 +28,7 @@ import math
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from footfall.edge.merging import DROP_ORDER, LADDER_S, LAST_RESORT_DROP, READIN
 
 logger = logging.getLogger(__name__)
 
+BUDGET_LOG_EVERY_S = 300.0
+"""Real seconds between warnings while the queue keeps merging."""
 ROW_OVERHEAD = 96
 """Bytes counted per queued reading on top of its JSON (row header, index entries)."""
 SCHEMA = 1
@@ -128,6 +131,7 @@ class Outbox:
         self.dropped = 0
         """Readings dropped (tracks, then last-resort kinds) since this process opened the queue."""
         self.over_budget = False
+        self._last_budget_log = -BUDGET_LOG_EVERY_S
         self.on_commit: Callable[[], None] | None = None
         """Called after readings were committed (the agent wakes its publisher with it)."""
         row = conn.execute("SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM readings").fetchone()
@@ -389,7 +393,13 @@ class Outbox:
                 if self._bytes > target:
                     self._drop_oldest(kind, target)
             self.over_budget = self._bytes > self.max_bytes
-            logger.warning(
+            # Merging goes on for as long as the outage does: say so now and then, not on every write.
+            now = time.monotonic()
+            loud = now - self._last_budget_log >= BUDGET_LOG_EVERY_S
+            if loud:
+                self._last_budget_log = now
+            logger.log(
+                logging.WARNING if loud else logging.DEBUG,
                 "queue over its budget of %d bytes: merged %d readings into coarser intervals, dropped %d; "
                 "now %d bytes (was %d)",
                 self.max_bytes,
@@ -398,7 +408,7 @@ class Outbox:
                 self._bytes,
                 before_bytes,
             )
-            if self.over_budget:
+            if self.over_budget and loud:
                 logger.error(
                     "queue still over budget (%d of %d bytes) after merging everything mergeable: counts are never "
                     "dropped; restore the broker connection or raise queue.max_bytes",
