@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.messages import Fault, HeartbeatReading, SensorHealth
@@ -28,8 +29,29 @@ from footfall.edge.drivers.mqtt import MqttCounterDriver
 from footfall.edge.drivers.tcp import TcpBeamDriver
 from footfall.edge.outbox import Outbox
 from footfall.edge.publisher import AGENT_VERSION, Publisher
+from footfall.edge.sink import ReadingSink
 
 logger = logging.getLogger(__name__)
+
+
+class Producer(Protocol):
+    """Something else that produces readings on the edge box (the camera pipeline).
+
+    It writes into `Agent.sink` (the outbox) itself; the agent starts and stops it with
+    the drivers and puts its sensors' health into each heartbeat.
+    """
+
+    def start(self) -> None:
+        """Begin producing."""
+        ...
+
+    def stop(self) -> None:
+        """Stop and release devices."""
+        ...
+
+    def sensor_health(self) -> list[SensorHealth]:
+        """One entry per sensor (camera) for the heartbeat."""
+        ...
 
 
 class Agent:
@@ -70,6 +92,7 @@ class Agent:
         self.cores: dict[str, CounterCore] = {}
         self.drivers: list[TcpBeamDriver | MqttCounterDriver] = []
         self.http: HttpPushServer | None = None
+        self.producers: list[Producer] = []
         for dev in cfg.devices:
             core = self._core(dev)
             self.cores[dev.id] = core
@@ -105,6 +128,15 @@ class Agent:
             gap_s=m.gap_s,
         )
 
+    @property
+    def sink(self) -> ReadingSink:
+        """Where other producers put readings: the durable outbox."""
+        return self.outbox
+
+    def attach(self, producer: Producer) -> None:
+        """Run another producer (e.g. the camera pipeline) with this agent; call before `start`."""
+        self.producers.append(producer)
+
     def start(self) -> None:
         """Connect to the broker and start every driver."""
         self._started_at = self.clock.monotonic()
@@ -114,6 +146,8 @@ class Agent:
             self.http.start()
         for d in self.drivers:
             d.start()
+        for p in self.producers:
+            p.start()
         stats = self.outbox.stats()
         logger.info(
             "edge agent %s for store %s started: %d counters, %d readings queued",
@@ -126,6 +160,8 @@ class Agent:
 
     def stop(self, *, graceful: bool = True) -> None:
         """Stop drivers, then the publisher (publishing `offline` when graceful), then close the queue."""
+        for p in self.producers:
+            p.stop()
         for d in self.drivers:
             d.stop()
         if self.http is not None:
@@ -152,6 +188,11 @@ class Agent:
             core.sensor_health(silent_after_s=m.silent_after_s, clock_tolerance_s=m.clock_tolerance_s)
             for core in self.cores.values()
         ]
+        for p in self.producers:
+            try:
+                sensors.extend(p.sensor_health())
+            except Exception:
+                logger.exception("a producer could not report its health")
         own: list[Fault] = []
         if stats.over_budget or stats.merged > self._merged_reported or stats.dropped:
             own.append(Fault.QUEUE_FULL)

@@ -5,12 +5,13 @@ import shutil
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from footfall.core.messages import Fault, StatusMessage
+from footfall.core.messages import Fault, SensorHealth, StatusMessage, ZonesReading
 from footfall.core.settings import Settings
 from footfall.core.topics import Kind, Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
@@ -253,3 +254,52 @@ def test_agent_publishes_over_tls_and_refuses_a_broker_its_ca_did_not_sign(
             agent.stop()
         sub.stop()
         broker.stop()
+
+
+class FakeCameraPipeline:
+    """Stands in for the camera pipeline: puts zone readings into the agent's sink."""
+
+    def __init__(self, sink, clock) -> None:
+        self.sink = sink
+        self.clock = clock
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+        end = self.clock.now()
+        self.sink.put(
+            Kind.ZONES,
+            "riga-01-cam1",
+            [
+                ZonesReading(
+                    start=end - timedelta(minutes=1), end=end, zone_id="bakery", entries=4, exits=2, dwell_s=[30.0]
+                )
+            ],
+        )
+
+    def stop(self) -> None:
+        self.started = False
+
+    def sensor_health(self) -> list[SensorHealth]:
+        return [SensorHealth(sensor_id="riga-01-cam1", errors=0, faults=[Fault.FROZEN])]
+
+
+def test_an_attached_producer_publishes_through_the_same_queue_and_reports_its_health(
+    tmp_path: Path, mqtt_settings, mqtt_prefix: str, sim_clock
+) -> None:
+    sub = Subscriber(mqtt_settings.host, mqtt_settings.port, mqtt_prefix).start()
+    clock = sim_clock(10)
+    agent = Agent(agent_config(tmp_path, port=mqtt_settings.port, prefix=mqtt_prefix), settings=Settings(), clock=clock)
+    camera = FakeCameraPipeline(agent.sink, clock)
+    agent.attach(camera)
+    agent.start()
+    try:
+        assert camera.started
+        assert wait_for(lambda: bool(sub.readings("zones", "riga-01-cam1")), 10)
+        beat = agent.heartbeat()
+        assert any(s.sensor_id == "riga-01-cam1" and Fault.FROZEN in s.faults for s in beat.sensors)
+    finally:
+        agent.stop()
+        sub.stop()
+        clear_retained(mqtt_settings.port, Topic("riga-01", "riga-01-edge", Kind.STATUS).render(mqtt_prefix))
+    assert not camera.started
