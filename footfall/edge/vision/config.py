@@ -70,7 +70,7 @@ class DetectorOptions(_Strict):
     hog_stride: int = Field(default=8, ge=4, le=32, description="hog: window stride in pixels.")
     hog_scale: float = Field(default=1.05, gt=1.0, le=2.0, description="hog: pyramid scale step.")
     hog_threshold: float = Field(
-        default=0.3, ge=-5, le=5, description="hog: SVM score below which a window is dropped."
+        default=0.6, ge=-5, le=5, description="hog: SVM score below which a window is dropped."
     )
     nms_iou: float = Field(default=0.4, gt=0, le=1, description="hog: overlap above which boxes are merged.")
 
@@ -118,6 +118,13 @@ class LineOptions(_Strict):
         le=200,
         description="A track's side of a line changes only once it is this far past the line, so a box "
         "flickering on the line counts once.",
+    )
+    dead_band_frac: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="The dead band grows to this share of the box height when that is larger (people near an "
+        "angled camera are big, and so is their boxes' jitter).",
     )
 
 

@@ -176,12 +176,23 @@ class BackgroundSubtractionDetector:
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression."""
-    if len(xyxy) == 0:
-        return np.zeros(0, dtype=int)
-    boxes = [[float(x1), float(y1), float(x2 - x1), float(y2 - y1)] for x1, y1, x2, y2 in xyxy]
-    keep = cv2.dnn.NMSBoxes(boxes, [float(s) for s in scores], score_threshold=-1e9, nms_threshold=iou)
-    return np.asarray(keep, dtype=int).reshape(-1)
+    """Indices kept by greedy non-maximum suppression (best score first)."""
+    order = np.argsort(-np.asarray(scores, dtype=float))
+    boxes = np.asarray(xyxy, dtype=float)
+    area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    keep: list[int] = []
+    while len(order):
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        tl = np.maximum(boxes[i, :2], boxes[rest, :2])
+        br = np.minimum(boxes[i, 2:], boxes[rest, 2:])
+        inter = np.prod(np.clip(br - tl, 0, None), axis=1)
+        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
+        # a box mostly inside a better one is the same person at another scale
+        inside = inter / np.maximum(area[rest], 1e-9)
+        order = rest[(overlap <= iou) & (inside <= 0.8)]
+    return np.asarray(keep, dtype=int)
 
 
 class HogPeopleDetector:

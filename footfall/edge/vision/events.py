@@ -53,6 +53,7 @@ class CountingLine:
         b: end of the line (pixels).
         door_id: the door the counts belong to.
         dead_band_px: half-width of the band around the line where the side is not decided.
+        dead_band_frac: the band's half-width as a share of the box height, when larger.
         anchor: `foot` (bottom-centre) or `centre` of the box.
     """
 
@@ -63,6 +64,7 @@ class CountingLine:
         *,
         door_id: str = "door",
         dead_band_px: float = 6.0,
+        dead_band_frac: float = 0.0,
         anchor: str = "foot",
     ) -> None:
         self.a = np.asarray(a, dtype=float)
@@ -73,6 +75,7 @@ class CountingLine:
             raise ValueError(f"counting line for door {door_id!r} has zero length (A == B)")
         self.door_id = door_id
         self.dead_band_px = dead_band_px
+        self.dead_band_frac = dead_band_frac
         self.anchor = anchor
         self.in_count = 0
         self.out_count = 0
@@ -84,10 +87,11 @@ class CountingLine:
         p = np.asarray(p, dtype=float).reshape(-1, 2)
         return (d[0] * (p[:, 1] - self.a[1]) - d[1] * (p[:, 0] - self.a[0])) / self.length
 
-    def _side(self, s: float) -> int:
-        if s > self.dead_band_px:
+    def _side(self, s: float, height: float = 0.0) -> int:
+        band = max(self.dead_band_px, self.dead_band_frac * height)
+        if s > band:
             return 1
-        if s < -self.dead_band_px:
+        if s < -band:
             return -1
         return 0
 
@@ -111,18 +115,19 @@ class CountingLine:
         points = tracks.anchors(self.anchor)
         origins = tracks.origin_anchors(self.anchor)
         dist = self.signed_distance(points)
+        heights = tracks.xyxy[:, 3] - tracks.xyxy[:, 1]
         for i, tid in enumerate(tracks.ids.tolist()):
             p = points[i]
             st = self._state.get(tid)
             if st is None:
                 start = origins[i] if tracks.new[i] else p
-                st = _LineState(side=self._side(float(self.signed_distance(start)[0])), prev=start)
+                st = _LineState(side=self._side(float(self.signed_distance(start)[0]), heights[i]), prev=start)
                 self._state[tid] = st
             u = self._crossing_u(st.prev, p)
             if u is not None:
                 st.cross_u = u
             st.prev = p
-            side = self._side(float(dist[i]))
+            side = self._side(float(dist[i]), heights[i])
             if side == 0:
                 continue
             if side == st.side:

@@ -175,7 +175,14 @@ class CameraPipeline:
         self.tracker = ByteTracker(options.tracker)
         anchor = options.anchor.point
         self.lines = [
-            CountingLine(ln.a, ln.b, door_id=ln.door_id, dead_band_px=options.line.dead_band_px, anchor=anchor)
+            CountingLine(
+                ln.a,
+                ln.b,
+                door_id=ln.door_id,
+                dead_band_px=options.line.dead_band_px,
+                dead_band_frac=options.line.dead_band_frac,
+                anchor=anchor,
+            )
             for ln in spec.lines
         ]
         self.zones = [
