@@ -81,6 +81,7 @@ class Detector(Protocol):
 def _odd_kernel(px: int) -> np.ndarray | None:
     if px <= 1:
         return None
+    px |= 1  # an even kernel has no centre and shifts every blob by half a pixel per pass
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (px, px))
 
 
