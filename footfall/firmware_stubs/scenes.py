@@ -267,9 +267,11 @@ class Scene:
         w, h = self.size
         # a bank of sensor-noise patterns, drawn at random per frame: as good as fresh noise for a
         # detector, and five times cheaper to render
-        bank = [
-            np.repeat(rng.normal(0.0, self.noise, size=(h, w, 1)), 3, axis=2).astype(np.int16) for _ in range(8)
-        ] if self.noise else []
+        bank = (
+            [np.repeat(rng.normal(0.0, self.noise, size=(h, w, 1)), 3, axis=2).astype(np.int16) for _ in range(8)]
+            if self.noise
+            else []
+        )
         last = -1
         frozen_frame: np.ndarray | None = None
         for i in range(self.frame_count):

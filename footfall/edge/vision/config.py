@@ -94,6 +94,14 @@ class TrackerOptions(_Strict):
         description="Seconds a not-yet-confirmed track waits for its next match (two people merged into one "
         "blob for a moment do not lose the second one's start).",
     )
+    group_containment: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="A detection holding at least this share of two or more tracks' predicted boxes is a group "
+        "of people merged into one blob: those tracks follow their predictions until the group splits. 0 turns "
+        "group handling off.",
+    )
     lost_s: float = Field(
         default=1.0, gt=0, le=60, description="Seconds a confirmed track survives without detections (occlusions)."
     )

@@ -12,7 +12,12 @@ tracks already alive) and fixes the failure modes the issue names:
 - a confirmed track that loses its detections coasts on its Kalman prediction for
   `lost_s` seconds and picks up the person again after a short occlusion;
 - a new track reports the box it was born with, so a person first seen just before a
-  line is counted when the track confirms after the line.
+  line is counted when the track confirms after the line;
+- when people walk close together a background-subtraction detector sees one blob for
+  them all: a detection that holds the predicted boxes of two or more tracks is taken
+  as a group, and its members follow their own Kalman predictions until they split up,
+  rather than one of them jumping onto the group's box (whose foot point is the
+  front-most person's) and another being lost.
 
 Example:
     >>> import numpy as np
@@ -101,6 +106,19 @@ def _x_to_xyxy(x: np.ndarray) -> np.ndarray:
     return np.array([x[0] - w / 2, x[1] - h / 2, x[0] + w / 2, x[1] + h / 2])
 
 
+def _fit_inside(box: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """`box` shifted (not resized) by the least amount that puts it inside `outer` where it fits."""
+    out = box.copy()
+    for lo, hi in ((0, 2), (1, 3)):
+        if out[hi] - out[lo] >= outer[hi] - outer[lo]:
+            continue
+        if out[lo] < outer[lo]:
+            out[[lo, hi]] += outer[lo] - out[lo]
+        elif out[hi] > outer[hi]:
+            out[[lo, hi]] -= out[hi] - outer[hi]
+    return out
+
+
 _F = np.eye(8)
 _F[:4, 4:] = np.eye(4)
 _H = np.eye(4, 8)
@@ -109,7 +127,7 @@ _H = np.eye(4, 8)
 class _Track:
     """Constant-velocity Kalman filter on (cx, cy, w, h), noise scaled by box height as in ByteTrack."""
 
-    __slots__ = ("first_box", "hits", "id", "last_seen", "p", "x")
+    __slots__ = ("first_box", "grouped", "hits", "id", "last_seen", "p", "x")
 
     def __init__(self, box: np.ndarray, t: float) -> None:
         z = _xyxy_to_z(box)
@@ -121,6 +139,7 @@ class _Track:
         self.hits = 1
         self.id = 0
         self.last_seen = t
+        self.grouped = False
 
     def predict(self) -> None:
         h = max(self.x[3], 1.0)
@@ -128,10 +147,11 @@ class _Track:
         self.x = _F @ self.x
         self.p = _F @ self.p @ _F.T + q
 
-    def correct(self, box: np.ndarray, t: float) -> None:
+    def correct(self, box: np.ndarray, t: float, *, weak: bool = False) -> None:
         z = _xyxy_to_z(box)
         h = max(self.x[3], 1.0)
-        r = np.diag(np.full(4, (h / 20) ** 2))
+        # a box guessed inside a group blob is a weak measurement: it steers, it does not dictate
+        r = np.diag(np.full(4, (h / (5 if weak else 20)) ** 2))
         s = _H @ self.p @ _H.T + r
         k = self.p @ _H.T @ np.linalg.inv(s)
         self.x = self.x + k @ (z - _H @ self.x)
@@ -163,6 +183,41 @@ class ByteTracker:
         """Forget every track (after a camera fault: nothing before it can be trusted to continue)."""
         self._confirmed.clear()
         self._tentative.clear()
+
+    def _groups(self, boxes: np.ndarray, high: np.ndarray, t: float) -> tuple[list[_Track], np.ndarray]:
+        """Tracks inside merged blobs (kept on their predictions), and the detections left to match."""
+        c = self.options.group_containment
+        if c <= 0 or len(self._confirmed) < 2 or len(high) == 0:
+            return [], high
+        pred = np.array([tr.box for tr in self._confirmed])
+        det = boxes[high]
+        tl = np.maximum(pred[:, None, :2], det[None, :, :2])
+        br = np.minimum(pred[:, None, 2:], det[None, :, 2:])
+        inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+        area = np.maximum(np.prod(pred[:, 2:] - pred[:, :2], axis=1), 1e-9)
+        share = inter / area[:, None]  # (tracks, detections)
+        # once in a group a track stays in it while the blob still holds a fair part of it
+        need = np.array([c / 2 if tr.grouped else c for tr in self._confirmed])
+        held = share >= need[:, None]
+        grouped: list[_Track] = []
+        used = np.zeros(len(high), bool)
+        for j in range(len(high)):
+            members = np.flatnonzero(held[:, j])
+            if len(members) < 2:
+                continue
+            det_area = float(np.prod(det[j, 2:] - det[j, :2]))
+            if det_area < 1.3 * float(area[members].max()):
+                continue  # as small as one person: not a group, let association decide
+            used[j] = True
+            for i in members.tolist():
+                tr = self._confirmed[i]
+                if tr not in grouped:
+                    # present, hidden in the group: move it with the blob, not off on its old velocity
+                    tr.correct(_fit_inside(tr.box, det[j]), t, weak=True)
+                    grouped.append(tr)
+        for tr in self._confirmed:
+            tr.grouped = tr in grouped
+        return grouped, high[~used]
 
     def _outside(self, tr: _Track) -> bool:
         """A coasting track whose prediction left the picture has walked out of view."""
@@ -220,12 +275,16 @@ class ByteTracker:
 
         seen: list[_Track] = []
         newly: set[int] = set()
+        # 0. a blob holding several tracks is a group: they follow their own predictions through it
+        grouped, high = self._groups(boxes, high, t)
+        seen += grouped
+        free = [tr for tr in self._confirmed if tr not in grouped]
         # 1. confident detections against every confirmed track (seen or coasting)
-        pairs, rest_t, rest_d = self._match(self._confirmed, boxes[high])
+        pairs, rest_t, rest_d = self._match(free, boxes[high])
         for r, c in pairs:
-            self._confirmed[r].correct(boxes[high[c]], t)
-            seen.append(self._confirmed[r])
-        unmatched_conf = [self._confirmed[i] for i in rest_t]
+            free[r].correct(boxes[high[c]], t)
+            seen.append(free[r])
+        unmatched_conf = [free[i] for i in rest_t]
         high_left = high[rest_d]
         # 2. weak detections only keep alive tracks that were seen last frame (ByteTrack's second stage)
         if len(low):
