@@ -311,6 +311,20 @@ class Scene:
 
     # -- ground truth ----------------------------------------------------------------
 
+    def mot_ground_truth(self) -> str:
+        """Every person's box in every frame, in MOTChallenge `gt.txt` form (frames from 1, foot = bottom-centre)."""
+        rows = []
+        for i in range(self.frame_count):
+            t = i / self.fps
+            for wi, w in enumerate(self.walkers):
+                p = w.position(t)
+                if p is None:
+                    continue
+                fx, fy = self.to_image(p)
+                bw, bh = w.width_m * self.px_per_m, w.height_m * self.px_per_m
+                rows.append(f"{i + 1},{wi + 1},{fx - bw / 2:.2f},{fy - bh:.2f},{bw:.2f},{bh:.2f},1,-1,-1,-1")
+        return "\n".join(rows) + "\n"
+
     def truth(self, *, cell_m: float = 0.5, step_s: float = 0.005) -> SceneTruth:  # noqa: PLR0912
         """Exact crossings and visits from the scripts; presence per cell at the frame times."""
         truth = SceneTruth()
@@ -339,7 +353,12 @@ class Scene:
                         inside_since = None
                 if inside_since is not None:
                     truth.visits.append(Visit(z.id, wi, inside_since, w.end))
-        truth.crossings.sort()
+        # only what the rendered frames show
+        end = self.frame_count / self.fps
+        truth.crossings = sorted(c for c in truth.crossings if c[0] < end)
+        truth.visits = [
+            Visit(v.zone_id, v.walker, v.enter_t, min(v.exit_t, end)) for v in truth.visits if v.enter_t < end
+        ]
         truth.entries = sum(1 for c in truth.crossings if c[2] == "in")
         truth.exits = sum(1 for c in truth.crossings if c[2] == "out")
         cols, rows = math.ceil(self.floor_m[0] / cell_m), math.ceil(self.floor_m[1] / cell_m)

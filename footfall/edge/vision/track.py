@@ -256,7 +256,7 @@ class ByteTracker:
             [j for j in range(len(boxes)) if j not in used_d],
         )
 
-    def update(self, detections: Detections, t: float) -> Tracks:  # noqa: PLR0912 - ByteTrack's stages, in order
+    def update(self, detections: Detections, t: float) -> Tracks:  # noqa: PLR0912, PLR0915 - ByteTrack's stages, in order
         """Associate this frame's detections with the tracks and return the confirmed ones seen now.
 
         Args:

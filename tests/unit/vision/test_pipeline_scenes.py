@@ -28,11 +28,18 @@ def test_door_scene_counts_are_exact(door_run) -> None:
     assert all(r.valid for r in door_run.sink.by_kind[Kind.COUNTS])
 
 
-@pytest.mark.parametrize("seed", [0, 3])  # other walkers, other timings
-def test_other_door_scenes_count_exactly(seed) -> None:
-    run = run_scene(door_scene(seed=seed, duration_s=70))
-    truth = run.scene.truth()
-    assert totals(run.sink) == (truth.entries, truth.exits)
+def test_counting_over_eight_scenes_is_at_least_98_percent_accurate() -> None:
+    # other walkers, other timings: people meet at the door, pass each other, crowd a zone
+    errors = crossings = exact = 0
+    for seed in range(8):
+        run = run_scene(door_scene(seed=seed, duration_s=70))
+        truth = run.scene.truth()
+        got_in, got_out = totals(run.sink)
+        errors += abs(got_in - truth.entries) + abs(got_out - truth.exits)
+        crossings += truth.entries + truth.exits
+        exact += (got_in, got_out) == (truth.entries, truth.exits)
+    assert 1 - errors / crossings >= 0.98
+    assert exact >= 6
 
 
 def test_zone_dwell_within_a_second_of_truth(door_run) -> None:
@@ -100,7 +107,8 @@ def test_anonymous_polylines_when_enabled() -> None:
     opts = PipelineOptions.model_validate({"privacy": {"tracks": True, "track_step_s": 1.0}})
     run = run_scene(door_scene(seed=1, duration_s=30), opts)
     readings = run.sink.by_kind[Kind.TRACKS]
-    assert readings and all(r.floor_id == "ground" for r in readings)
+    assert readings
+    assert all(r.floor_id == "ground" for r in readings)
     polylines = [t for r in readings for t in r.tracks]
     assert len(polylines) >= 4
     for tr in polylines:
@@ -124,7 +132,8 @@ def test_camera_fault_invalidates_its_buckets_only(fault, health_fault) -> None:
     permanent = fault.t1 > 60
     assert [r.valid for r in counts] == [True, False, not permanent]
     heat = run.sink.by_kind[Kind.HEATMAP]
-    assert heat[1].valid is False and heat[1].cells == []
+    assert heat[1].valid is False
+    assert heat[1].cells == []
     for kind in (Kind.ZONES, Kind.OCCUPANCY):
         assert [r.valid for r in run.sink.by_kind[kind] if r.zone_id == "bakery"][1] is False
     health = run.pipeline.health(now=run.pipeline.camera_health.last_frame_wall)
@@ -136,7 +145,8 @@ def test_health_for_the_heartbeat() -> None:
     h = run.pipeline.health(now=run.pipeline.camera_health.last_frame_wall)
     assert h.sensor_id == "cam1"
     assert h.faults == []
-    assert h.last_seen is not None and h.last_seen > T0
+    assert h.last_seen is not None
+    assert h.last_seen > T0
 
 
 def test_camera_with_zones_needs_a_calibration() -> None:
