@@ -116,4 +116,5 @@ def bench_video(
         "width": width,
         "height": height,
         "detector": options.detector.kind,
+        "background": options.detector.background,
     }
