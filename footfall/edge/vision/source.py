@@ -34,6 +34,7 @@ class VideoSource:
         uri: a file path, a stream URL or a device index.
         start: the time of a file's first frame (default: now); ignored for live sources.
         fps_hint: frame rate to assume when a file does not state one.
+        realtime: replay a file at its frame rate, time-stamped from now (a clip standing in for a camera).
 
     Raises:
         SourceError: the source cannot be opened.
@@ -43,7 +44,9 @@ class VideoSource:
         >>> for frame, at in src: ...  # doctest: +SKIP
     """
 
-    def __init__(self, uri: str | int | Path, *, start: datetime | None = None, fps_hint: float = 0.0) -> None:
+    def __init__(
+        self, uri: str | int | Path, *, start: datetime | None = None, fps_hint: float = 0.0, realtime: bool = False
+    ) -> None:
         self.uri: str | int = (
             int(uri) if isinstance(uri, str) and uri.isdigit() else (uri if isinstance(uri, int) else str(uri))
         )
@@ -58,6 +61,7 @@ class VideoSource:
         self.width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
         self.height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
         self.stop_event = threading.Event()
+        self.realtime = realtime and not self.live
 
     def _open(self) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(self.uri)
@@ -74,10 +78,13 @@ class VideoSource:
     def __iter__(self) -> Iterator[tuple[np.ndarray, datetime]]:
         index = 0
         backoff = 1.0
+        wall0 = time.monotonic()
         while not self.stop_event.is_set():
             ok, frame = self._cap.read()
             if ok:
                 backoff = 1.0
+                if self.realtime and self.stop_event.wait(max(0.0, wall0 + index / self.fps - time.monotonic())):
+                    return
                 at = datetime.now(UTC) if self.live else self.start + timedelta(seconds=index / self.fps)
                 index += 1
                 yield frame, at
@@ -121,8 +128,3 @@ def read_frames(path: str | Path, *, limit: int | None = None) -> list[np.ndarra
     finally:
         cap.release()
     return frames
-
-
-def wall_sleep(seconds: float) -> None:
-    """Sleep (a seam for tests of live pacing)."""
-    time.sleep(seconds)
