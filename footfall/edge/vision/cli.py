@@ -7,6 +7,7 @@
 - `footfall vision snapshot --source URI --out FILE.jpg` (local, people blurred)
 """
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -196,13 +197,11 @@ def vision_run(  # noqa: PLR0917 - typer options are parameters
     try:
         spec = CameraSpec.from_store(StoreConfig.from_yaml(store), camera)
         src = VideoSource(source, fps_hint=opts.fps_hint)
-        pipe = CameraPipeline(spec, opts, _PrintSink(), state_dir=state_dir)
-        with src:
-            pipe.run(src)
     except FootfallError as exc:
         raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        pipe.flush()
+    pipe = CameraPipeline(spec, opts, _PrintSink(), state_dir=state_dir)
+    with src, contextlib.suppress(KeyboardInterrupt):
+        pipe.run(src)  # flushes the open bucket on the way out, Ctrl-C included
 
 
 @vision_app.command("scene")
