@@ -149,22 +149,31 @@ class Sent:
 class Publisher:
     """A QoS 1 publisher that waits for every PUBACK (the broker has the message)."""
 
-    def __init__(self, host: str, port: int, *, client_id: str, persistent: bool = False) -> None:
+    def __init__(self, host: str, port: int, *, client_id: str, persistent: bool = False, reconnect_s: int = 1) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(1, 2)
+        self.client.reconnect_delay_set(reconnect_s, max(reconnect_s, 2))
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 300 if persistent else 0
+        self.published = 0
+        self.acked = 0
+        self._lock = threading.Lock()
+        self.client.on_publish = self._on_publish
         self.client.connect(host, port, keepalive=10, clean_start=not persistent, properties=props)
         self.client.loop_start()
-        self.infos: list[mqtt.MQTTMessageInfo] = []
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            self.acked += 1
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        self.infos.append(self.client.publish(topic, payload, qos=qos))
+        # While disconnected paho keeps the message and sends it after reconnecting.
+        self.client.publish(topic, payload, qos=qos)
+        self.published += 1
 
     def publish_all(
         self, items: Iterable[Sent], *, chunk: int = 500, between: Callable[[int], None] | None = None
@@ -182,12 +191,7 @@ class Publisher:
         return n
 
     def wait(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        for info in self.infos:
-            while not info.is_published():
-                if time.monotonic() > deadline:
-                    raise TimeoutError("broker did not acknowledge every publish")
-                time.sleep(0.005)
+        wait_until(lambda: self.acked >= self.published, timeout, "the broker to acknowledge every publish", 0.005)
 
     def close(self) -> None:
         self.client.disconnect()

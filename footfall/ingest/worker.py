@@ -336,7 +336,10 @@ class IngestWorker:
                 certfile=str(m.cert_file) if m.cert_file else None,
                 keyfile=str(m.key_file) if m.key_file else None,
             )
-        client.reconnect_delay_set(1, 15)
+        # Retry every 1–2 s: Mosquitto does not restore shared subscriptions from its
+        # persistence file, so after a broker restart messages published before we
+        # resubscribe have no subscriber. Be back before the edge agents (docs/ingest.md).
+        client.reconnect_delay_set(1, 2)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -377,6 +380,7 @@ class IngestWorker:
         if failed:
             logger.error("subscription refused by the broker: %s; check the ACL for the ingest user", failed[0])
             return
+        logger.info("subscribed; consuming")
         self._subscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

@@ -151,7 +151,7 @@ def test_device_status_keeps_the_newest_by_seq(
             msg = status(seq, state)
             pub.publish(topic_for(msg, mqtt_prefix), msg.to_json())
             pub.wait()
-            wait_until(lambda: worker.stats.acked >= len(pub.infos), 20, "status committed")
+            wait_until(lambda: worker.stats.acked >= pub.published, 20, "status committed")
     finally:
         pub.close()
     with connect(stores_db) as conn:
