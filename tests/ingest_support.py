@@ -246,3 +246,19 @@ class ThreadedPublisher(threading.Thread):
 
 def payload_json(obj: object) -> bytes:
     return json.dumps(obj).encode()
+
+
+def registry_entries():
+    """The test stores as registry entries (for tests without a database)."""
+    from footfall.ingest.registry import DeviceEntry, StorePlaces
+
+    devices = [
+        DeviceEntry(EDGE, STORE, "edge", True, frozenset()),
+        DeviceEntry(COUNTERS[0], STORE, "counter_tcp", True, frozenset({"main"})),
+        DeviceEntry(COUNTERS[1], STORE, "counter_http", True, frozenset({"side"})),
+        DeviceEntry(CAMERA, STORE, "camera", True, frozenset()),
+        DeviceEntry(OTHER_COUNTER, OTHER_STORE, "counter_tcp", True, frozenset({"main"})),
+        DeviceEntry("s1-retired", STORE, "counter_tcp", False, frozenset({"main"})),
+    ]
+    places = {STORE: StorePlaces(frozenset({"bakery", "coffee"}), frozenset({"ground"})), OTHER_STORE: StorePlaces()}
+    return devices, places

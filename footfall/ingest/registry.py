@@ -55,6 +55,20 @@ class DeviceRegistry:
     _loaded_at: float = float("-inf")
     _missed: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def from_entries(
+        cls, devices: list[DeviceEntry], places: dict[str, StorePlaces] | None = None, **kwargs: float
+    ) -> "DeviceRegistry":
+        """A registry filled from memory (tests, tools); it still looks up misses when given a connection."""
+        reg = cls(**kwargs)
+        reg._devices = {d.device_id: d for d in devices}
+        reg._places = dict(places or {})
+        reg._loaded_at = time.monotonic()
+        return reg
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
     def device(self, device_id: str) -> DeviceEntry | None:
         """The cached device, or None."""
         return self._devices.get(device_id)

@@ -307,7 +307,7 @@ class IngestWorker:
             self.refresher.start()
         self._conn, self._writer = conn, writer
         self.metrics.db_up.set(1)
-        logger.info("database ready (%s path, %d devices known)", self.flavour, len(self.registry._devices))
+        logger.info("database ready (%s path, %d devices known)", self.flavour, len(self.registry))
         return conn, writer
 
     def _drop_connection(self) -> None:
