@@ -21,6 +21,7 @@ that calls `run`) does triage, database writes and acknowledgements, in receive 
 
 import contextlib
 import logging
+import queue
 import socket
 import threading
 import time
@@ -45,7 +46,7 @@ from footfall.ingest.metrics import IngestMetrics
 from footfall.ingest.refresh import RollupRefresher
 from footfall.ingest.registry import DeviceRegistry
 from footfall.ingest.triage import Accepted, Inbound, Reason, Rejected, Triage
-from footfall.ingest.writer import BatchWriter, WriteResult
+from footfall.ingest.writer import BatchWriter, Staged, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,16 @@ class IngestStats:
     connects: int = 0
 
 
+@dataclass
+class _Job:
+    """A triaged batch on its way to the writer thread."""
+
+    batch: list[Inbound]
+    accepted: list[Accepted]
+    rejected: list[Rejected]
+    staged: Staged
+
+
 CommitHook = Callable[[list[Accepted], list[Rejected], WriteResult], None]
 
 
@@ -180,6 +191,8 @@ class IngestWorker:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._writer_error: BaseException | None = None
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -219,22 +232,46 @@ class IngestWorker:
             logger.exception("ingest worker %s stopped on an error", self.client_id)
 
     def run(self, stop: threading.Event) -> None:
-        """Consume until `stop` is set (blocking)."""
+        """Consume until `stop` is set (blocking).
+
+        Two stages overlap: this thread takes batches from the inbox and triages them
+        (CPU), a writer thread writes, commits and acknowledges them (mostly waiting on
+        PostgreSQL, which runs on another core). At most one triaged batch waits between
+        the two, so acknowledgements stay in receive order.
+
+        Raises:
+            Exception: whatever stopped the writer thread (after a clean shutdown).
+        """
         self._stop = stop
         self.metrics_port = self.metrics.serve(self.settings.ingest.metrics_port)
+        writer: threading.Thread | None = None
         try:
             if not self._open_database(stop):
                 return
             self._start_mqtt()
+            writer = threading.Thread(target=self._write_loop, args=(stop,), name="ingest-writer", daemon=True)
+            writer.start()
+            ing = self.settings.ingest
             while not stop.is_set():
                 if self._subscribed.is_set():
                     self._ready.set()
-                batch = self.inbox.take(self.settings.ingest.batch_size, self.settings.ingest.batch_ms / 1000, stop)
-                self._housekeeping()
+                batch = self.inbox.take(ing.batch_size, ing.batch_ms / 1000, stop)
+                self._gauges()
                 if batch:
-                    self._handle(batch, stop)
+                    job = self._prepare(batch)
+                    while not stop.is_set():
+                        try:
+                            self._jobs.put(job, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
         finally:
+            if writer is not None:
+                self._jobs.put(None)
+                writer.join()
             self._shutdown()
+        if self._writer_error is not None:
+            raise self._writer_error
 
     def _shutdown(self) -> None:
         client = self._client
@@ -398,35 +435,59 @@ class IngestWorker:
 
     # -- the batch -------------------------------------------------------------------
 
-    def _housekeeping(self) -> None:
+    def _gauges(self) -> None:
         oldest = self.inbox.oldest()
-        self.metrics.pending.set(len(self.inbox))
+        self.metrics.pending.set(len(self.inbox) + self._jobs.qsize())
         self.metrics.oldest_pending.set(time.monotonic() - oldest if oldest is not None else 0)
-        if self.registry.stale and self._conn is not None and not self._conn.broken:
-            try:
-                with self._conn.transaction():
-                    self.registry.load(self._conn)
-            except psycopg.Error as exc:
-                logger.warning("device registry reload failed: %s", exc)
 
-    def _handle(self, batch: list[Inbound], stop: threading.Event) -> None:
-        n = len(batch)
-        self.stats.received += n
-        self.metrics.received.inc(n)
+    def _prepare(self, batch: list[Inbound], *, count: bool = True) -> "_Job":
+        if count:
+            self.stats.received += len(batch)
+            self.metrics.received.inc(len(batch))
         accepted: list[Accepted] = []
         rejected: list[Rejected] = []
         for inbound in batch:
             out = self.triage.check(inbound)
             (accepted if isinstance(out, Accepted) else rejected).append(out)
+        return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
+
+    def _write_loop(self, stop: threading.Event) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                self._handle(job, stop)
+        except BaseException as exc:
+            self._writer_error = exc
+            logger.exception("ingest writer of %s failed; stopping", self.client_id)
+            stop.set()
+            while self._jobs.get() is not None:  # let run() hand over its sentinel
+                pass
+
+    def _reload_registry_if_stale(self, conn: psycopg.Connection) -> bool:
+        if not self.registry.stale:
+            return False
+        with conn.transaction():
+            self.registry.load(conn)
+        return True
+
+    def _handle(self, job: "_Job", stop: threading.Event) -> None:
+        batch, accepted, rejected, staged = job.batch, job.accepted, job.rejected, job.staged
+        n = len(batch)
         delay = _RETRY_FIRST_S
         retried_misses = False
         while True:
             try:
                 conn, writer = self._db()
+                if self._reload_registry_if_stale(conn):
+                    # Triaged against the cache being replaced: decide again (once a TTL).
+                    job = self._prepare(batch, count=False)
+                    accepted, rejected, staged = job.accepted, job.rejected, job.staged
                 if not retried_misses and any(r.retryable for r in rejected):
                     retried_misses = True
+                    before = len(accepted)
                     accepted, rejected = self._retry_misses(conn, accepted, rejected)
-                result = writer.write(accepted, rejected)
+                    if len(accepted) != before:
+                        staged = Staged.from_accepted(accepted)
+                result = writer.write(staged, rejected)
                 break
             except (DatabaseUnavailable, psycopg.OperationalError, psycopg.InterfaceError, SchemaNotReady) as exc:
                 self._db_failed(exc, delay, level=logging.WARNING)
@@ -446,6 +507,7 @@ class IngestWorker:
     def _retry_misses(
         self, conn: psycopg.Connection, accepted: list[Accepted], rejected: list[Rejected]
     ) -> tuple[list[Accepted], list[Rejected]]:
+        accepted = list(accepted)
         misses = [r for r in rejected if r.retryable]
         with conn.transaction():
             looked = self.registry.retry_misses(

@@ -59,6 +59,30 @@ def rows_of(accepted: Accepted) -> int:
 
 
 @dataclass
+class Staged:
+    """Accepted messages turned into staging rows (CPU work, done before the database is involved)."""
+
+    accepted: list[Accepted]
+    rows: list[tuple]
+    kinds: list[Kind]
+    expected: Counter[str]
+
+    @classmethod
+    def from_accepted(cls, accepted: list[Accepted]) -> "Staged":
+        """Dump each message's normalised JSON and count the rows it stands for."""
+        rows: list[tuple] = []
+        kinds: dict[Kind, None] = {}
+        expected: Counter[str] = Counter()
+        for a in accepted:
+            m = a.message
+            kind = a.topic.kind
+            rows.append((kind.value, a.topic.store_id, a.topic.device_id, m.seq, m.sent_at, m.model_dump_json()))
+            kinds[kind] = None
+            expected[TABLES[kind]] += rows_of(a)
+        return cls(accepted, rows, list(kinds), expected)
+
+
+@dataclass
 class WriteResult:
     """What one committed batch did."""
 
@@ -95,24 +119,29 @@ class BatchWriter:
         with self.conn.transaction():
             self.conn.execute(self._q["create_stage"])
 
-    def write(self, accepted: list[Accepted], rejected: list[Rejected]) -> WriteResult:
+    def write(self, accepted: list[Accepted] | Staged, rejected: list[Rejected]) -> WriteResult:
         """Write a batch in one transaction and commit it.
+
+        Args:
+            accepted: valid messages, or their `Staged` form (prepared off the database thread).
+            rejected: messages for `dead_letters`.
 
         Raises:
             psycopg.Error: the database failed for a reason other than one message's
                 values (connection lost, server shutting down, schema missing); nothing
                 was committed.
         """
-        result = WriteResult(messages=len(accepted) + len(rejected))
+        staged = accepted if isinstance(accepted, Staged) else Staged.from_accepted(accepted)
+        result = WriteResult(messages=len(staged.accepted) + len(rejected))
         started = time.perf_counter()
         with self.conn.transaction():
-            if accepted:
+            if staged.rows:
                 try:
                     with self.conn.transaction():
-                        self._facts(accepted, result)
+                        self._facts(staged, result)
                 except ISOLATABLE as exc:
                     logger.warning("batch refused by the database (%s); isolating the message that caused it", exc)
-                    self._bisect(accepted, result)
+                    self._bisect(staged.accepted, result)
             poison = [
                 Rejected(a.inbound, Reason.DB_REJECTED, err, a.topic.store_id, a.topic.device_id)
                 for a, err in result.poison
@@ -122,26 +151,18 @@ class BatchWriter:
         result.commit_s = time.perf_counter() - started
         return result
 
-    def _facts(self, accepted: list[Accepted], result: WriteResult, *, clear: bool = False) -> None:
-        kinds: Counter[Kind] = Counter()
-        expected: Counter[str] = Counter()
+    def _facts(self, staged: Staged, result: WriteResult, *, clear: bool = False) -> None:
         with self.conn.cursor() as cur:
             if clear:
                 cur.execute("DELETE FROM ingest_stage")
             with cur.copy(self._q["copy_stage"]) as copy:
-                for a in accepted:
-                    m = a.message
-                    kind = a.topic.kind
-                    copy.write_row(
-                        (kind.value, a.topic.store_id, a.topic.device_id, m.seq, m.sent_at, m.model_dump_json())
-                    )
-                    kinds[kind] += 1
-                    expected[TABLES[kind]] += rows_of(a)
+                for row in staged.rows:
+                    copy.write_row(row)
             inserted: Counter[str] = Counter()
-            for kind in kinds:
+            for kind in staged.kinds:
                 cur.execute(self._q[_INSERTS[kind]])
                 inserted[TABLES[kind]] += max(cur.rowcount, 0)
-        for table, n in expected.items():
+        for table, n in staged.expected.items():
             result.inserted[table] += inserted[table]
             result.duplicates[table] += n - inserted[table]
 
@@ -149,7 +170,7 @@ class BatchWriter:
         try:
             with self.conn.transaction():
                 part = WriteResult()
-                self._facts(accepted, part, clear=True)
+                self._facts(Staged.from_accepted(accepted), part, clear=True)
             result.inserted.update(part.inserted)
             result.duplicates.update(part.duplicates)
         except ISOLATABLE as exc:
