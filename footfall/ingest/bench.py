@@ -299,11 +299,27 @@ def _register_store(conn: Any) -> None:
     conn.commit()
 
 
-def _track(progress: Progress | None, task: Any, counter: Any, expected: int, procs: list) -> None:
-    while any(p.is_alive() for p in procs):
+def _collect(progress: Progress | None, task: Any, *, counter: Any, expected: int, procs: list, out: Any) -> list[dict]:
+    """Each process's result, showing progress meanwhile.
+
+    Results are read before the processes are joined: a child cannot exit while what it put
+    on the queue is still unread.
+    """
+    import queue
+
+    results: list[dict] = []
+    deadline = time.monotonic() + 1800
+    while len(results) < len(procs):
         if progress is not None:
             progress.update(task, completed=min(counter.value, expected))
-        time.sleep(0.2)
+        try:
+            results.append(out.get(timeout=0.2))
+        except queue.Empty:
+            if time.monotonic() > deadline or not any(p.is_alive() for p in procs):
+                raise RuntimeError("a benchmark process ended without a result") from None
+    for p in procs:
+        p.join()
+    return results
 
 
 def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = None) -> dict[str, Any]:  # noqa: PLR0915
@@ -378,10 +394,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         time.sleep(3.0)  # imports done; then all start draining together
         go.set()
         t = task(f"ingest ({w} workers)", n)
-        _track(progress, t, total, n, procs)
-        stats = [out.get(timeout=60) for _ in procs]
-        for p in procs:
-            p.join()
+        stats = _collect(progress, t, counter=total, expected=n, procs=procs, out=out)
         first = min(s["first"] for s in stats if s["messages"])
         last = max(s["last"] for s in stats)
         messages = sum(s["messages"] for s in stats)
@@ -427,12 +440,9 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         )
         t = task(f"latency at {opts.latency_rate:g} msg/s", lat_n)
         pub.start()
-        _track(progress, t, total, lat_n, procs)
+        stats = _collect(progress, t, counter=total, expected=lat_n, procs=procs, out=out)
         pubstats = pout.get(timeout=60)
         pub.join()
-        stats = [out.get(timeout=60) for _ in procs]
-        for p in procs:
-            p.join()
         lat = sorted(x for s in stats for x in s["latencies"])
         result["latency_messages"] = len(lat)
         result["latency_publish_rate"] = round(pubstats["rate"], 1)
