@@ -166,12 +166,14 @@ def stores_apply(
 
 
 @app.command("demo")
-def demo() -> None:
-    """Run the end-to-end demo on embedded defaults (database, migrations, example store)."""
+def demo(
+    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (default: until Ctrl-C).")] = None,
+) -> None:
+    """Run the end-to-end demo on embedded defaults: database, example store, API, POS; prints KPI URLs."""
     from footfall.demo import run_demo
 
     try:
-        run_demo(_settings(), console)
+        run_demo(_settings(), console, minutes=minutes)
     except FootfallError as exc:
         raise fail(str(exc)) from None
 

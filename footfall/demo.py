@@ -24,8 +24,8 @@ def example_store_path() -> Path:
     return Path(str(resources.files("footfall").joinpath("examples", "store.yaml")))
 
 
-def run_demo(settings: Settings, console: Console) -> None:
-    """Set up the demo database and store and describe them."""
+def run_demo(settings: Settings, console: Console, *, minutes: float | None = None) -> None:
+    """Set up the demo database and store, then run the store until Ctrl-C (or for `minutes`)."""
     from footfall.db.connect import connect, ensure_database
     from footfall.db.migrate import info, migrate
     from footfall.db.stores import apply_store
@@ -43,3 +43,26 @@ def run_demo(settings: Settings, console: Console) -> None:
     console.print(
         f"database {i.location}: PostgreSQL {i.server_version}, TimescaleDB {i.timescale_version or 'not in use'}"
     )
+    run_store(settings, console, cfg, minutes=minutes)
+
+
+def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes: float | None = None) -> None:
+    """Run the simulated store: the API with a POS posting receipts (door traffic comes from
+    the edge agent and ingest once they are wired in here)."""
+    import time
+
+    from footfall.api.demo import start_api_demo
+
+    api = start_api_demo(settings, cfg, console)
+    console.print("\nrunning; Ctrl-C to stop" if minutes is None else f"\nrunning for {minutes:g} min")
+    deadline = None if minutes is None else time.monotonic() + minutes * 60
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        api.stop()
+        if api.pos:
+            s = api.pos.stats
+            console.print(f"POS posted {s.posted} receipts ({s.created} new, {s.failures} failed attempts)")

@@ -1,6 +1,262 @@
-"""Command-line entry points of `footfall.api`, registered on the root `footfall` command."""
+"""Command-line entry points of `footfall.api`, registered on the root `footfall` command.
+
+- `footfall api run` serves the API; `footfall api openapi` writes its OpenAPI document.
+- `footfall users create|list|key` manage users and API keys without the API (the first admin).
+- `footfall receipts import FILE` imports CSV (with a column mapping) or ARTS POSLog XML.
+- `footfall pos simulate` posts a simulated store's receipts to the API.
+- `footfall bench api` measures the KPI queries at one year × 50 stores.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles, store scope and API keys.", no_args_is_help=True)
+receipts_app = typer.Typer(help="Point-of-sale receipts.", no_args_is_help=True)
+pos_app = typer.Typer(help="A simulated point of sale.", no_args_is_help=True)
+
+
+def _root():
+    from footfall import cli
+
+    return cli
+
+
+@api_app.command("run")
+def api_run(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default FOOTFALL_API__HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default FOOTFALL_API__PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (OpenAPI at /docs and /openapi.json)."""
+    import uvicorn
+
+    root = _root()
+    settings = root._settings()
+    h, p = host or settings.api.host, port or settings.api.port
+    root.err.print(f"Footfall API on http://{h}:{p} (docs at http://{h}:{p}/docs)")
+    if workers > 1:
+        uvicorn.run("footfall.api.main:app", host=h, port=p, workers=workers, log_config=None)
+    else:
+        from footfall.api.app import create_app
+
+        uvicorn.run(create_app(settings), host=h, port=p, log_config=None)
+
+
+@api_app.command("openapi")
+def api_openapi(
+    file: Annotated[Path | None, typer.Argument(help="Write here; default standard output.")] = None,
+) -> None:
+    """Print or write the OpenAPI document (no database needed)."""
+    from footfall.api.app import create_app
+
+    root = _root()
+    doc = json.dumps(create_app(root._settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    if file is None:
+        print(doc, end="")
+    else:
+        file.write_text(doc, encoding="utf-8")
+        root.console.print(f"wrote {file}")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Log-in name.")],
+    *,
+    role: Annotated[str, typer.Option(help="admin, manager, merchandiser or alert_subscriber.")] = "manager",
+    store: Annotated[list[str] | None, typer.Option("--store", help="A store in scope (repeat for several).")] = None,
+    all_stores: Annotated[bool, typer.Option(help="Scope: every store.")] = False,
+    password: Annotated[
+        str | None, typer.Option(help="Password; prompted when omitted (env FOOTFALL_NEW_PASSWORD).")
+    ] = None,
+    no_password: Annotated[bool, typer.Option(help="An API-key-only user.")] = False,
+) -> None:
+    """Create a user (the first admin is made this way)."""
+    import os
+
+    from footfall.api.access import Role
+    from footfall.api.users import create_user
+    from footfall.core.errors import FootfallError
+    from footfall.db.connect import connect
+
+    root = _root()
+    try:
+        r = Role(role)
+    except ValueError:
+        raise root.fail(f"--role must be one of {', '.join(x.value for x in Role)}, not {role!r}") from None
+    if not no_password and password is None:
+        password = os.environ.get("FOOTFALL_NEW_PASSWORD") or typer.prompt(
+            "password", hide_input=True, confirmation_prompt=True
+        )
+    if password is not None and len(password) < 8:
+        raise root.fail("the password must be at least 8 characters")
+    settings = root._settings()
+    try:
+        with connect(settings.db, autocommit=True) as conn:
+            u = create_user(
+                conn, username=username, password=password, role=r, stores=store or [], all_stores=all_stores
+            )
+    except FootfallError as exc:
+        raise root.fail(str(exc)) from None
+    scope = "all stores" if u.all_stores or u.role is Role.ADMIN else ", ".join(u.stores) or "no stores"
+    root.console.print(f"created user [bold]{u.username}[/] (id {u.user_id}, {u.role.value}; {scope})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    from rich.table import Table
+
+    from footfall.api.users import list_users
+    from footfall.core.errors import FootfallError
+    from footfall.db.connect import connect
+
+    root = _root()
+    try:
+        with connect(root._settings().db, autocommit=True) as conn:
+            users, _ = list_users(conn, limit=10_000)
+    except FootfallError as exc:
+        raise root.fail(str(exc)) from None
+    t = Table("id", "user", "role", "scope", "disabled")
+    for u in users:
+        t.add_row(
+            str(u.user_id), u.username, u.role.value, "all" if u.all_stores else ", ".join(u.stores), str(u.disabled)
+        )
+    root.console.print(t)
+
+
+@users_app.command("key")
+def users_key(
+    username: Annotated[str, typer.Argument(help="The user the key acts as.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "",
+) -> None:
+    """Create an API key for a user and print it (shown once; only its hash is stored)."""
+    from footfall.api.users import create_api_key
+    from footfall.core.errors import FootfallError
+    from footfall.db.connect import connect
+
+    root = _root()
+    try:
+        with connect(root._settings().db, autocommit=True) as conn:
+            row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
+            if row is None:
+                raise root.fail(f"no user {username!r}; create it with `footfall users create`")
+            key, plaintext = create_api_key(conn, user_id=row["user_id"], name=name)
+    except FootfallError as exc:
+        raise root.fail(str(exc)) from None
+    root.err.print(f"API key {key.prefix} for {username} (store it now: it is not shown again):")
+    print(plaintext)
+
+
+def _mapping_from_flags(
+    columns: list[str], store: str | None, timezone: str | None, price_list: Path | None, skip: list[str]
+):
+    from footfall.api.receipts import CsvMapping, load_price_list
+
+    cols: dict[str, str] = {}
+    for c in columns:
+        field, sep, col = c.partition("=")
+        if not sep or not field or not col:
+            raise ValueError(f"--column {c!r}: write FIELD=CSV_COLUMN, e.g. --column receipt_id=Transaction")
+        cols[field.strip()] = col.strip()
+    skip_values: dict[str, list[str]] = {}
+    for s in skip:
+        field, sep, value = s.partition("=")
+        if not sep:
+            raise ValueError(f"--skip {s!r}: write FIELD=VALUE, e.g. --skip description=NONE")
+        skip_values.setdefault(field, []).append(value)
+    return CsvMapping(
+        store_id=store,
+        timezone=timezone,
+        columns=cols,
+        price_list=load_price_list(price_list) if price_list else {},
+        skip_values=skip_values,
+    )
+
+
+@receipts_app.command("import")
+def receipts_import(
+    file: Annotated[Path, typer.Argument(help="CSV or ARTS POSLog XML file.", exists=True, dir_okay=False)],
+    *,
+    mapping: Annotated[Path | None, typer.Option(help="CSV column mapping (YAML); see docs/api.md.")] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="FIELD=CSV_COLUMN, instead of a mapping file (repeat).")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="Store of every receipt (overrides the mapping's).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Zone of timestamps without offset.")] = None,
+    price_list: Annotated[Path | None, typer.Option(help="Price list (YAML or CSV item,price[,category]).")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="FIELD=VALUE meaning 'no item' (repeat).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, poslog, or auto (by extension).")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Receipts per transaction.")] = 2000,
+) -> None:
+    """Import receipts: idempotent (a second run changes nothing); bad rows are reported by line and skipped."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from footfall.api.errors import ImportFailed
+    from footfall.api.receipts import CsvMapping, import_csv, parse_poslog, save_receipts
+    from footfall.core.errors import FootfallError
+    from footfall.db.connect import connect
+
+    root = _root()
+    kind = fmt if fmt != "auto" else ("poslog" if file.suffix.lower() == ".xml" else "csv")
+    if kind not in ("csv", "poslog"):
+        raise root.fail(f"--format must be csv, poslog or auto, not {fmt!r}")
+    settings = root._settings()
+    try:
+        with connect(settings.db, autocommit=True) as conn:
+            if kind == "poslog":
+                result = parse_poslog(file, store_id=store)
+                for issue in result.issues:
+                    root.err.print(f"[yellow]skipped[/] {file}: {issue}")
+                saved = save_receipts(conn, result.receipts, source="poslog")
+                root.console.print(
+                    f"{file}: {len(result.receipts)} receipts ({saved.created} new, {saved.updated} updated, "
+                    f"{saved.unchanged} unchanged), {len(result.issues)} skipped, "
+                    f"{result.skipped_non_retail} non-retail transactions ignored"
+                )
+                return
+            if mapping is not None:
+                m = CsvMapping.from_yaml(mapping)
+                if store or timezone:
+                    m = m.model_copy(update={k: v for k, v in (("store_id", store), ("timezone", timezone)) if v})
+            elif column:
+                m = _mapping_from_flags(column, store, timezone, price_list, skip or [])
+            else:
+                raise root.fail("give --mapping FILE or --column FIELD=COLUMN flags (see docs/api.md)")
+            with Progress(
+                TextColumn("[bold]importing[/] {task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=root.err,
+                transient=True,
+            ) as progress:
+                task = progress.add_task(file.name, total=file.stat().st_size)
+                report = import_csv(
+                    conn,
+                    file,
+                    m,
+                    batch_size=batch_size,
+                    on_progress=lambda done, _total: progress.update(task, completed=done),
+                )
+    except ImportFailed as exc:
+        raise root.fail(f"{file}: {exc}") from None
+    except (FootfallError, ValueError) as exc:
+        raise root.fail(str(exc)) from None
+    for issue in report.issues[:200]:
+        root.err.print(f"[yellow]skipped[/] {file}: {issue}")
+    if len(report.issues) > 200:
+        root.err.print(f"… and {len(report.issues) - 200} more problems")
+    s = report.saved
+    root.console.print(
+        f"{file}: {report.rows} rows → {report.receipts} receipts ({s.created} new, {s.updated} updated, "
+        f"{s.unchanged} unchanged); {report.skipped_rows} rows skipped, {len(report.issues)} problems"
+    )
+    if report.issues:
+        raise typer.Exit(2)
 
 
 def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
@@ -9,3 +265,66 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
     Keep imports of heavy modules inside the commands: `footfall --help` loads every
     package's `cli` module.
     """
+    app.add_typer(api_app, name="api")
+    app.add_typer(users_app, name="users")
+    app.add_typer(receipts_app, name="receipts")
+    app.add_typer(pos_app, name="pos")
+
+    @bench.command("api")
+    def bench_api(
+        *,
+        as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result line.")] = False,
+        stores: Annotated[int, typer.Option(min=1, max=1000, help="Stores to generate.")] = 50,
+        days: Annotated[int, typer.Option(min=1, max=1100, help="Days of data per store.")] = 365,
+        runs: Annotated[int, typer.Option(min=5, max=10_000, help="Timed runs per query.")] = 50,
+        keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards.")] = False,
+        dbname: Annotated[
+            str, typer.Option(help="Bench database name (dropped and re-created).")
+        ] = "footfall_bench_api",
+    ) -> None:
+        """KPI query latency at scale: (a) a year of daily conversion, (b) a day of hourly traffic,
+        (c) a 50-store monthly roll-up, each against the same query on the raw tables."""
+        from footfall.api.bench import run_bench
+
+        root = _root()
+        result = run_bench(
+            root._settings(),
+            stores=stores,
+            days=days,
+            runs=runs,
+            keep=keep,
+            dbname=dbname,
+            console=root.err,
+            quiet=as_json,
+        )
+        print(json.dumps(result))
+
+    @pos_app.command("simulate")
+    def pos_simulate(
+        *,
+        url: Annotated[str, typer.Option(help="API base URL.")] = "http://127.0.0.1:8000",
+        api_key: Annotated[
+            str, typer.Option(envvar="FOOTFALL_POS_API_KEY", help="An API key with receipts access.")
+        ] = "",
+        store: Annotated[str, typer.Option(help="Store id.")] = "riga-01",
+        minutes: Annotated[float, typer.Option(min=0, help="Run this long (0: until stopped).")] = 0,
+        backfill_hours: Annotated[
+            float, typer.Option(min=0, max=24 * 31, help="First post the receipts of the last N hours.")
+        ] = 0,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    ) -> None:
+        """Post a simulated store's receipts to the API as they happen (batched, retried, idempotent)."""
+        from footfall.api.pos import run_pos_simulator
+
+        root = _root()
+        if not api_key:
+            raise root.fail("give --api-key (or FOOTFALL_POS_API_KEY); make one with `footfall users key NAME`")
+        run_pos_simulator(
+            url=url,
+            api_key=api_key,
+            store_id=store,
+            minutes=minutes,
+            backfill_hours=backfill_hours,
+            seed=seed,
+            console=root.err,
+        )

@@ -1,0 +1,154 @@
+"""The FastAPI application: `create_app()` builds it, `footfall api run` serves it.
+
+Example:
+    >>> from footfall.core.settings import Settings
+    >>> app = create_app(Settings(environment="test"), pool=None)  # doctest: +SKIP
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel
+
+from footfall import __version__
+from footfall.api import problems
+from footfall.api.deps import PoolDep
+from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.core.settings import DbSettings, Settings
+from footfall.db.connect import describe
+from footfall.db.errors import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Store KPIs for managers, merchandisers and alert subscribers: traffic from door counters,
+receipts from the POS, and what they make together (conversion, ATV, UPT, revenue per m²,
+capture rate, loyalty activation, occupancy, shopper-to-staff ratio), in each store's
+local calendar, with comparisons, plans and the data quality behind every number.
+
+Log in at `POST /v1/auth/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`,
+or send an API key (`X-API-Key: ff_…`). Every error is an RFC 9457 problem document
+(`application/problem+json`). Table-shaped answers are also CSV on `Accept: text/csv`.
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Log in."},
+    {"name": "users", "description": "Users, roles, store scope and API keys."},
+    {"name": "stores", "description": "Stores in your scope."},
+    {"name": "receipts", "description": "Receipts in (JSON, POSLog XML) and out."},
+    {"name": "kpis", "description": "One store's KPIs."},
+    {"name": "multi-store", "description": "Roll-ups and rankings over the stores in your scope."},
+    {"name": "plans", "description": "Monthly targets and plan vs fact."},
+    {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
+    {"name": "health", "description": "Liveness and readiness."},
+]
+
+
+def open_pool(db: DbSettings, *, name: str = "footfall-api") -> ConnectionPool:
+    """An autocommit pool (each write opens its own transaction), opened and checked.
+
+    Raises:
+        DatabaseUnavailable: no connection could be made in time.
+    """
+    pool = ConnectionPool(
+        db.conninfo(),
+        min_size=db.pool_min,
+        max_size=db.pool_max,
+        kwargs={"row_factory": dict_row, "autocommit": True},
+        check=ConnectionPool.check_connection,
+        name=name,
+        open=False,
+    )
+    try:
+        pool.open(wait=True, timeout=db.connect_timeout_s)
+    except Exception as exc:
+        pool.close()
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe(db)}: {exc}. Start PostgreSQL or point FOOTFALL_DB__URL at it."
+        ) from None
+    return pool
+
+
+class Health(BaseModel):
+    """Whether the service and its database answer."""
+
+    status: str
+    database: str
+    version: str
+
+
+def create_app(settings: Settings, *, pool: ConnectionPool | None = None) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: the process settings.
+        pool: a pool to use (tests pass their own); by default one is opened at start-up
+            from `settings.db` and closed at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = app.state.pool is None
+        if own:
+            app.state.pool = open_pool(settings.db)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.pool.close()
+                app.state.pool = None
+
+    app = FastAPI(
+        title="Footfall API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    problems.install(app)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))
+    def health(pool: PoolDep) -> Health:
+        """The service is up and its database answers."""
+        try:
+            with pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except (psycopg.Error, TimeoutError, OSError) as exc:
+            raise DatabaseUnavailable(str(exc)) from None
+        return Health(status="ok", database="ok", version=__version__)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+                license_info=app.license_info,
+            )
+            app.openapi_schema = problems.fix_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

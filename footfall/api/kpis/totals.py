@@ -1,0 +1,196 @@
+"""Additive inputs of every KPI, per bucket, read from the rollups in one query.
+
+`Totals` holds only sums (entries, transactions, revenue, seconds of valid door data…),
+so totals of several buckets, periods or stores add up exactly; ratios (conversion,
+ATV…) are computed from them afterwards, never averaged.
+"""
+
+from bisect import bisect_right
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+
+import psycopg
+from psycopg import sql
+
+from footfall.api.kpis.store import StoreInfo
+from footfall.core.calendar import Bucket
+from footfall.db.queries import queries
+
+GAP_ENTRIES_PER_HOUR = 8
+"""An open slot with at least this many entries per hour and no receipt at all is a POS feed gap."""
+
+
+class Rollup(StrEnum):
+    """Which rollup tables answer a query."""
+
+    HOUR = "1h"
+    QUARTER = "15m"
+
+    @property
+    def width(self) -> timedelta:
+        """Slot width."""
+        return timedelta(hours=1) if self is Rollup.HOUR else timedelta(minutes=15)
+
+    @property
+    def doors(self) -> str:
+        """The door rollup's table name."""
+        return f"door_counts_{self.value}"
+
+    @property
+    def receipts(self) -> str:
+        """The receipt rollup's table name."""
+        return f"receipts_{self.value}"
+
+
+def choose_rollup(edges: list[datetime]) -> Rollup:
+    """The hourly rollup when every edge is on a whole UTC hour, else the 15-minute one."""
+    if all(e.minute == 0 and e.second == 0 and e.microsecond == 0 for e in edges):
+        return Rollup.HOUR
+    return Rollup.QUARTER
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over one bucket (or several added together)."""
+
+    entries: int = 0
+    exits: int = 0
+    passersby: int | None = None
+    outward_entries: int = 0
+    transactions: int = 0
+    refunds: int = 0
+    voids: int = 0
+    revenue: Decimal = Decimal(0)
+    items: Decimal = Decimal(0)
+    loyalty_transactions: int = 0
+    valid_s: float = 0.0
+    """Seconds × doors of valid door data inside opening hours."""
+    invalid_s: float = 0.0
+    """Seconds × doors the devices flagged invalid (camera or sensor faults) inside opening hours."""
+    expected_s: float = 0.0
+    """Seconds × customer doors the store was open: what full coverage would be."""
+    pos_gap_s: float = 0.0
+    """Open seconds with door traffic but not a single receipt."""
+    staff_hours: float | None = None
+    hours: float = 0.0
+    """Length of the bucket(s) in hours."""
+
+    def __add__(self, other: "Totals") -> "Totals":
+        out = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            out[f.name] = a if b is None else b if a is None else a + b
+        return Totals(**out)
+
+    @classmethod
+    def sum(cls, items: list["Totals"]) -> "Totals":
+        """The sum of many totals (an empty list sums to zero)."""
+        total = cls()
+        for t in items:
+            total = total + t
+        return total
+
+
+def _overlap(intervals: list[tuple[datetime, datetime]], ends: list[datetime], start: datetime, end: datetime) -> float:
+    """Seconds of sorted, disjoint `intervals` inside `[start, end)`; `ends` are their ends, for bisect."""
+    s = 0.0
+    i = bisect_right(ends, start)
+    while i < len(intervals) and intervals[i][0] < end:
+        a, b = intervals[i]
+        s += (min(b, end) - max(a, start)).total_seconds()
+        i += 1
+    return s
+
+
+@cache
+def _bucket_query(rollup: Rollup) -> str:
+    # Rendered once: a plain string lets psycopg reuse its parsed and prepared form.
+    return (
+        sql.SQL(queries("kpis")["bucket_totals"])
+        .format(doors=sql.Identifier(rollup.doors), receipts=sql.Identifier(rollup.receipts))
+        .as_string(None)
+    )
+
+
+def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Bucket]) -> list[Totals]:
+    """The totals of each bucket (empty buckets give zeros), from the rollups.
+
+    Args:
+        conn: a connection.
+        store: the store.
+        buckets: contiguous buckets in time order (from `StoreCalendar.buckets`).
+
+    Returns:
+        One `Totals` per bucket, in the same order.
+    """
+    if not buckets:
+        return []
+    lo, hi = buckets[0].start, buckets[-1].end
+    opens = store.open_intervals(lo, hi)
+    open_edges = [t for pair in opens for t in pair] or [hi, hi]
+    open_ends = [b for _, b in opens]
+    rollup = choose_rollup([b.start for b in buckets] + [hi] + open_edges)
+    width = rollup.width.total_seconds()
+    query = _bucket_query(rollup)
+    rows = conn.execute(
+        query,
+        {
+            "store_id": store.store_id,
+            "doors": list(store.customer_doors),
+            "outward": list(store.outward_doors),
+            "lo": lo,
+            "hi": hi,
+            "width": width,
+            "starts": [b.start for b in buckets],
+            "open_edges": open_edges,
+            "gap_entries": max(1, round(GAP_ENTRIES_PER_HOUR * width / 3600)),
+        },
+    ).fetchall()
+    by_i = {r["i"]: r for r in rows}
+    staff: dict[int, float] = {}
+    if store.has_shifts:
+        staff = {
+            r["i"]: float(r["staff_hours"])
+            for r in conn.execute(
+                queries("kpis")["staff_hours"],
+                {"store_id": store.store_id, "starts": [b.start for b in buckets], "ends": [b.end for b in buckets]},
+            )
+        }
+    n_doors = len(store.customer_doors)
+    out: list[Totals] = []
+    for i, b in enumerate(buckets, start=1):
+        r = by_i.get(i)
+        expected = n_doors * _overlap(opens, open_ends, b.start, b.end)
+        staff_hours = staff.get(i, 0.0) if store.has_shifts else None
+        if r is None:
+            out.append(Totals(expected_s=expected, staff_hours=staff_hours, hours=b.hours))
+            continue
+        out.append(
+            Totals(
+                entries=r["entries"],
+                exits=r["exits"],
+                passersby=r["passersby"],
+                outward_entries=r["outward_entries"],
+                transactions=r["transactions"],
+                refunds=r["refunds"],
+                voids=r["voids"],
+                revenue=Decimal(r["revenue"]),
+                items=Decimal(r["items"]),
+                loyalty_transactions=r["loyalty_transactions"],
+                valid_s=r["valid_s"],
+                invalid_s=r["invalid_s"],
+                expected_s=expected,
+                pos_gap_s=r["pos_gap_slots"] * width,
+                staff_hours=staff_hours,
+                hours=b.hours,
+            )
+        )
+    return out
+
+
+def period_totals(conn: psycopg.Connection, store: StoreInfo, start: datetime, end: datetime) -> Totals:
+    """The totals of one UTC period `[start, end)` (usually local-day aligned)."""
+    return bucket_totals(conn, store, [Bucket(start, end, start.astimezone(store.calendar.tz))])[0]

@@ -1,0 +1,23 @@
+"""Log-in: the OAuth2 password flow."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from footfall.api.deps import ConnDep, SettingsDep
+from footfall.api.problems import responses
+from footfall.api.schemas.users import Token
+from footfall.api.security import issue_token
+from footfall.api.users import authenticate
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=responses(401, 422))
+
+
+@router.post("/token", summary="Log in (OAuth2 password flow)")
+def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: ConnDep, settings: SettingsDep) -> Token:
+    """Exchange a user name and password for a bearer token."""
+    user_id = authenticate(conn, username=form.username, password=form.password)
+    minutes = settings.api.token_minutes
+    token = issue_token(user_id=user_id, secret=settings.api.secret_key.get_secret_value(), minutes=minutes)
+    return Token(access_token=token, expires_in=minutes * 60)

@@ -1,0 +1,1 @@
+"""Request and response models, a family per entity (`…Base`, `…Create`, `…Update`, `…Public`, `…sPublic`)."""

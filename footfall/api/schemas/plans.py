@@ -1,0 +1,64 @@
+"""Monthly plans (targets) and plan vs fact."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from footfall.api.schemas.kpis import QualityPublic
+
+
+class PlanBase(BaseModel):
+    """A store's targets for one month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    revenue_target: Decimal = Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)
+    traffic_target: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    conversion_target: float | None = Field(default=None, ge=0, le=1)
+
+
+class PlanUpdate(PlanBase):
+    """Set (create or replace) a month's plan."""
+
+
+class PlanPublic(PlanBase):
+    """A stored plan."""
+
+    store_id: str
+    month: date = Field(description="The first day of the month.")
+    updated_at: datetime
+
+
+class PlansPublic(BaseModel):
+    """A store's plans."""
+
+    data: list[PlanPublic]
+    count: int
+
+
+class PlanFactPublic(BaseModel):
+    """One row of the wall chart: plan, fact, pace, days passed and left, projection."""
+
+    store_id: str
+    month: date
+    as_of: date | None = Field(description="Last local date counted as fact.")
+    revenue_plan: float | None
+    revenue_fact: float
+    achieved: float | None = Field(description="fact / plan.")
+    pace: float | None = Field(description="fact / (plan × days passed / days in month); above 1 is ahead.")
+    projection: float | None = Field(description="Month-end revenue at the pace so far.")
+    days_passed: int
+    days_left: int
+    traffic_target: int | None
+    traffic_fact: float | None
+    conversion_target: float | None
+    conversion_fact: float | None
+    quality: QualityPublic
+
+
+class PlanFactsPublic(BaseModel):
+    """The wall chart for every store in scope."""
+
+    data: list[PlanFactPublic]
+    count: int

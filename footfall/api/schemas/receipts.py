@@ -1,0 +1,68 @@
+"""Receipts."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from footfall.api.receipts.model import Receipt, ReceiptLine
+
+MAX_BATCH = 5000
+
+ReceiptLineCreate = ReceiptLine
+ReceiptCreate = Receipt
+
+
+class ReceiptsCreate(BaseModel):
+    """A batch of receipts (a POS may resend any of them safely)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    receipts: list[ReceiptCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReceiptsSaved(BaseModel):
+    """What a batch did."""
+
+    created: int = Field(description="New receipts.")
+    updated: int = Field(description="Receipts whose facts changed (e.g. a later void).")
+    unchanged: int = Field(description="Resent receipts identical to the stored ones.")
+
+
+class PosLogIssuePublic(BaseModel):
+    """A POSLog transaction that was skipped."""
+
+    transaction: int = Field(description="1-based position of the Transaction element.")
+    receipt_id: str | None
+    message: str
+
+
+class PosLogSaved(ReceiptsSaved):
+    """What a POSLog upload did."""
+
+    skipped_non_retail: int = Field(description="Control and other non-retail transactions, ignored.")
+    issues: list[PosLogIssuePublic]
+
+
+class ReceiptPublic(BaseModel):
+    """A stored receipt (header)."""
+
+    store_id: str
+    receipt_id: str
+    ts: datetime
+    register_id: str | None
+    kind: str = Field(description="sale or refund.")
+    voided: bool
+    total: Decimal
+    items: Decimal
+    loyalty: bool
+    currency: str | None
+    source: str
+    received_at: datetime
+
+
+class ReceiptsPublic(BaseModel):
+    """A page of receipts."""
+
+    data: list[ReceiptPublic]
+    count: int

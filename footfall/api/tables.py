@@ -1,0 +1,99 @@
+"""Content negotiation for table-shaped answers: JSON by default, CSV on `Accept: text/csv`.
+
+A table-shaped endpoint returns a response model whose `data` is a list of flat rows;
+`table_response` turns the same rows into CSV when the client asks for it, so the two
+forms never disagree.
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+CSV = "text/csv"
+
+
+def wants_csv(request: Request) -> bool:
+    """Whether the client prefers CSV (explicitly listed before or instead of JSON)."""
+    accept = request.headers.get("accept", "")
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept.split(",")):
+        bits = [b.strip() for b in part.split(";")]
+        media = bits[0].lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.startswith("q="):
+                try:
+                    q = float(b[2:])
+                except ValueError:
+                    q = 0.0
+        ranked.append((-q, i, media))
+    for _, _, media in sorted(ranked):
+        if media == CSV:
+            return True
+        if media in ("application/json", "application/*", "*/*"):
+            return False
+    return False
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts become `outer.inner` columns."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> str:
+    """Rows as CSV text with a header line."""
+    flat = [flatten(r) for r in rows]
+    if columns is None:
+        columns = []
+        for r in flat:
+            for k in r:
+                if k not in columns:
+                    columns.append(k)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(columns)
+    for r in flat:
+        w.writerow([_cell(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def table_response(request: Request, model: BaseModel, *, filename: str) -> BaseModel | Response:
+    """The model itself (JSON), or its `data` rows as CSV when the client asked for CSV."""
+    if not wants_csv(request):
+        return model
+    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in model.data]  # type: ignore[attr-defined]
+    return Response(
+        to_csv(rows),
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "The rows; CSV on `Accept: text/csv`."}
+}

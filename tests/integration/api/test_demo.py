@@ -1,0 +1,65 @@
+"""The API part of `footfall demo`: a real port, a POS posting receipts, URLs that return numbers."""
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from rich.console import Console
+
+from footfall.api.demo import DEMO_PASSWORD, DEMO_USER, start_api_demo
+from footfall.api.pos import PosSimulator
+from footfall.core.settings import DbSettings, Settings
+from footfall.core.storeconfig import StoreConfig
+from footfall.db.stores import apply_store
+from footfall.devtools.services import free_port
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "store.yaml"
+
+
+def test_demo_serves_kpi_urls_with_real_numbers_for_the_demo_login(
+    settings: Settings, db: DbSettings, aconn: psycopg.Connection
+) -> None:
+    cfg = StoreConfig.from_yaml(EXAMPLE)
+    apply_store(aconn, cfg)
+    s = settings.model_copy(update={"db": db, "api": settings.api.model_copy(update={"port": free_port()})})
+    demo = start_api_demo(s, cfg, Console(file=io.StringIO()))
+    try:
+        with httpx.Client(base_url=demo.base_url, timeout=30) as http:
+            token = http.post("/v1/auth/token", data={"username": DEMO_USER, "password": DEMO_PASSWORD}).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            summary = http.get(demo.urls["yesterday vs the same weekday last week"], headers=headers).json()
+            values = {v["kpi"]: v for v in summary["data"]}
+            assert values["transactions"]["value"] > 50
+            assert values["transactions"]["comparison"] > 50
+            assert values["revenue"]["value"] > 0
+            for label, url in demo.urls.items():
+                r = http.get(url, headers=headers)
+                assert r.status_code == 200, (label, r.text)
+            csv = http.get(demo.urls["last 7 days by day (CSV)"], headers={**headers, "Accept": "text/csv"})
+            assert csv.text.startswith("visitors,")
+            plan = http.get(demo.urls["plan vs fact this month"], headers=headers).json()
+            assert plan["revenue_plan"] == 150000
+    finally:
+        demo.stop()
+    assert demo.pos is not None
+    assert demo.pos.stats.failures == 0
+    assert not demo.pos.pending
+
+
+def test_pos_simulator_is_deterministic_and_follows_opening_hours() -> None:
+    sim = PosSimulator(store_id="riga-01", timezone="Europe/Riga", seed=3)
+    day = datetime(2026, 6, 3, tzinfo=UTC)
+    a = sim.receipts_between(day, day + timedelta(days=1))
+    b = PosSimulator(store_id="riga-01", timezone="Europe/Riga", seed=3).receipts_between(day, day + timedelta(days=1))
+    assert [r["receipt_id"] for r in a] == [r["receipt_id"] for r in b]
+    hours = {datetime.fromisoformat(r["ts"]).astimezone(sim_zone()).hour for r in a}
+    assert hours <= set(range(7, 22))  # closed at night
+    assert len({r["receipt_id"] for r in a}) >= len(a) - sum(1 for r in a if r.get("voided"))
+
+
+def sim_zone():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Riga")
