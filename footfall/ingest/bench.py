@@ -50,7 +50,7 @@ class BenchOptions:
 
     messages: int = 50_000
     readings: int = 20
-    workers: int = 2
+    workers: int = 1
     naive_messages: int = 3000
     latency_rate: float = 2000.0
     latency_seconds: float = 10.0

@@ -36,7 +36,9 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
         *,
         messages: Annotated[int, typer.Option(min=100, help="Messages in the stream.")] = 50_000,
         readings: Annotated[int, typer.Option(min=1, max=10_000, help="Readings per message.")] = 20,
-        workers: Annotated[int, typer.Option(min=1, max=16, help="Ingest worker processes.")] = 2,
+        workers: Annotated[
+            int, typer.Option(min=1, max=16, help="Ingest worker processes (one uses ~2 cores with its database).")
+        ] = 1,
         naive_messages: Annotated[int, typer.Option(min=10, help="Messages for the naive baseline.")] = 3000,
         latency_rate: Annotated[float, typer.Option(min=1, help="Messages per second in the latency phase.")] = 2000,
         latency_seconds: Annotated[float, typer.Option(min=1, help="Length of the latency phase.")] = 10,
