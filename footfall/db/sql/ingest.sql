@@ -1,0 +1,121 @@
+-- Named queries of the MQTT → database consumer (footfall.ingest).
+--
+-- A batch is COPYed into the session's staging table, one row per accepted message with
+-- its readings as normalised JSON (dumped from the validated model, so PostgreSQL never
+-- sees the raw bytes), then moved into each fact table by one INSERT … SELECT … ON
+-- CONFLICT DO NOTHING on the table's natural key. Duplicates (broker redeliveries, edge
+-- replays) are dropped by the key; the plain path's rollup triggers see only the rows
+-- really inserted.
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
+
+-- name: flavour
+SELECT value FROM footfall_meta WHERE key = 'flavour';
+
+-- name: create_stage
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+    kind      text NOT NULL,
+    store_id  text NOT NULL,
+    device_id text NOT NULL,
+    seq       bigint NOT NULL,
+    sent_at   timestamptz NOT NULL,
+    body      jsonb NOT NULL
+) ON COMMIT DELETE ROWS;
+
+-- name: copy_stage
+COPY ingest_stage (kind, store_id, device_id, seq, sent_at, body) FROM STDIN;
+
+-- name: insert_counts
+INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
+SELECT s.store_id, s.device_id, r.door_id, r.start, r."end", r.entries, r.exits, r.passersby, r.valid, s.seq
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_to_recordset(s.body -> 'readings') AS r (
+    door_id text, start timestamptz, "end" timestamptz, entries integer, exits integer, passersby integer,
+    valid boolean)
+WHERE s.kind = 'counts'
+ON CONFLICT DO NOTHING;
+
+-- name: insert_occupancy
+INSERT INTO occupancy (store_id, device_id, zone_id, start_ts, end_ts, occupancy, peak, valid, seq)
+SELECT s.store_id, s.device_id, coalesce(r.zone_id, ''), r.start, r."end", r.occupancy, r.peak, r.valid, s.seq
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_to_recordset(s.body -> 'readings') AS r (
+    zone_id text, start timestamptz, "end" timestamptz, occupancy integer, peak integer, valid boolean)
+WHERE s.kind = 'occupancy'
+ON CONFLICT DO NOTHING;
+
+-- name: insert_heatmap
+INSERT INTO heatmap_cells (store_id, device_id, floor_id, start_ts, end_ts, cell_m, x, y, presence_s, tracks, valid, seq)
+SELECT s.store_id, s.device_id, r ->> 'floor_id', (r ->> 'start')::timestamptz, (r ->> 'end')::timestamptz,
+       (r ->> 'cell_m')::real, c.x, c.y, c.presence_s, c.tracks, (r ->> 'valid')::boolean, s.seq
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_array_elements(s.body -> 'readings') AS r
+CROSS JOIN LATERAL jsonb_to_recordset(r -> 'cells') AS c (x integer, y integer, presence_s real, tracks integer)
+WHERE s.kind = 'heatmap'
+ON CONFLICT DO NOTHING;
+
+-- name: insert_tracks
+INSERT INTO tracks (store_id, device_id, floor_id, start_ts, end_ts, track_no, points, seq)
+SELECT s.store_id, s.device_id, r ->> 'floor_id', (r ->> 'start')::timestamptz, (r ->> 'end')::timestamptz,
+       t.n - 1, t.track -> 'points', s.seq
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_array_elements(s.body -> 'readings') AS r
+CROSS JOIN LATERAL jsonb_array_elements(r -> 'tracks') WITH ORDINALITY AS t (track, n)
+WHERE s.kind = 'tracks'
+ON CONFLICT DO NOTHING;
+
+-- name: insert_zones
+INSERT INTO zone_visits (store_id, device_id, zone_id, start_ts, end_ts, entries, exits, dwell_s, occupancy, valid, seq)
+SELECT s.store_id, s.device_id, r ->> 'zone_id', (r ->> 'start')::timestamptz, (r ->> 'end')::timestamptz,
+       (r ->> 'entries')::integer, (r ->> 'exits')::integer,
+       ARRAY(SELECT d::real FROM jsonb_array_elements_text(r -> 'dwell_s') AS d),
+       (r ->> 'occupancy')::integer, (r ->> 'valid')::boolean, s.seq
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_array_elements(s.body -> 'readings') AS r
+WHERE s.kind = 'zones'
+ON CONFLICT DO NOTHING;
+
+-- name: insert_heartbeat
+INSERT INTO heartbeats (store_id, device_id, start_ts, end_ts, seq, sent_at, uptime_s, queue_depth, payload)
+SELECT s.store_id, s.device_id, (r ->> 'start')::timestamptz, (r ->> 'end')::timestamptz, s.seq, s.sent_at,
+       (r ->> 'uptime_s')::double precision, (r ->> 'queue_depth')::integer, r
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_array_elements(s.body -> 'readings') AS r
+WHERE s.kind = 'heartbeat'
+ON CONFLICT DO NOTHING;
+
+-- name: upsert_status
+-- One row per device: the newest state by (seq, sent_at); older or repeated ones change nothing.
+INSERT INTO device_status AS d (device_id, store_id, state, seq, sent_at)
+SELECT DISTINCT ON (s.device_id) s.device_id, s.store_id, s.body ->> 'state', s.seq, s.sent_at
+FROM ingest_stage s
+WHERE s.kind = 'status'
+ORDER BY s.device_id, s.seq DESC, s.sent_at DESC
+ON CONFLICT (device_id) DO UPDATE SET
+    store_id = excluded.store_id, state = excluded.state, seq = excluded.seq, sent_at = excluded.sent_at,
+    updated_at = now()
+WHERE (excluded.seq, excluded.sent_at) > (d.seq, d.sent_at);
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (topic, store_id, device_id, reason_code, reason, payload, payload_size, payload_sha256)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (topic, payload_sha256) DO NOTHING;
+
+-- name: load_devices
+SELECT d.device_id, d.store_id, d.kind, d.active,
+       coalesce(array_agg(dd.door_id) FILTER (WHERE dd.door_id IS NOT NULL), '{}') AS doors
+FROM devices d
+LEFT JOIN device_doors dd ON dd.device_id = d.device_id
+WHERE %(everything)s OR d.device_id = ANY(%(device_ids)s)
+GROUP BY d.device_id;
+
+-- name: load_places
+SELECT s.store_id,
+       ARRAY(SELECT z.zone_id FROM zones z WHERE z.store_id = s.store_id) AS zones,
+       ARRAY(SELECT f.floor_id FROM floors f WHERE f.store_id = s.store_id) AS floors
+FROM stores s
+WHERE %(everything)s OR s.store_id = ANY(%(store_ids)s);
+
+-- name: refresh_aggregate
+CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz);

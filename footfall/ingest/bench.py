@@ -1,0 +1,474 @@
+"""`footfall bench ingest`: the consumer against the client-library ceiling and a naive baseline.
+
+Everything runs in one go, against a real Mosquitto and the configured PostgreSQL server,
+so the ratios compare like with like on a machine other work may be sharing:
+
+1. **raw** — a bare paho subscriber (manual acks, nothing else) drains N pre-loaded
+   messages: the most a Python MQTT client can receive here.
+2. **ingest** — `--workers` IngestWorker processes drain the same N messages into the
+   database (batches, COPY, ON CONFLICT, commit, ack).
+3. **naive** — one process validates each message with the same core models and INSERTs
+   and commits it on its own before acknowledging it.
+4. **latency** — the workers run while a publisher sends `--latency-rate` messages/s for
+   `--latency-seconds`; each message's sent_at → its commit is measured.
+
+Messages are pre-loaded into the consumers' persistent sessions before each drain, so the
+drain measures the consumer alone (no publisher competing for the two cores). That needs
+a broker that queues without limit (`max_queued_messages 0`, as in docker/mosquitto): a
+default Mosquitto drops QoS 1 messages beyond 1,000 queued per client. So the benchmark
+starts its own Mosquitto under `.local/` with that setting, and creates (and drops) its
+own database on the configured server.
+"""
+
+import logging
+import multiprocessing as mp
+import secrets
+import shutil
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from footfall.core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+STORE = "bench-store"
+DEVICES = 50
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+_SENT_MARK = "2000-01-01T00:00:00.000000Z"
+
+
+@dataclass
+class BenchOptions:
+    """What to measure."""
+
+    messages: int = 50_000
+    readings: int = 20
+    workers: int = 1
+    naive_messages: int = 3000
+    latency_rate: float = 2000.0
+    latency_seconds: float = 10.0
+    keep_database: bool = False
+
+
+def _device(i: int) -> str:
+    return f"bench-dev-{i % DEVICES:03d}"
+
+
+def payload(index: int, readings: int, *, base_minute: int = 0, device: str | None = None) -> bytes:
+    """Message `index` of the stream: `readings` one-minute counts of one device, unique keys."""
+    dev = device or _device(index)
+    seq = index // DEVICES
+    first = base_minute + seq * readings
+    rs = ",".join(
+        '{"start":"%s","end":"%s","door_id":"door","entries":%d,"exits":%d}'  # noqa: UP031 - hot, and plain
+        % (
+            (T0 + timedelta(minutes=first + k)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            (T0 + timedelta(minutes=first + k + 1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            (index + k) % 9,
+            (index + 2 * k) % 7,
+        )
+        for k in range(readings)
+    )
+    return f'{{"schema":1,"device_id":"{dev}","seq":{seq},"sent_at":"{_SENT_MARK}","readings":[{rs}]}}'.encode()
+
+
+def _stamp(raw: bytes) -> bytes:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return raw.replace(_SENT_MARK.encode(), now.encode(), 1)
+
+
+def _topic(prefix: str, device: str) -> str:
+    return f"{prefix}/v1/{STORE}/{device}/counts"
+
+
+# -- MQTT helpers -------------------------------------------------------------------------
+
+
+def _client(client_id: str, *, manual_ack: bool = False):
+    import paho.mqtt.client as mqtt
+
+    return mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+    )
+
+
+def _connect_props(receive_maximum: int = 65535):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    props.ReceiveMaximum = receive_maximum
+    return props
+
+
+def _make_session(port: int, client_id: str, topic: str) -> None:
+    """Create a persistent session subscribed to `topic`, then leave it offline."""
+    done = threading.Event()
+    c = _client(client_id, manual_ack=True)
+    c.on_subscribe = lambda *a: done.set()
+    c.on_connect = lambda cl, *a: cl.subscribe(topic, qos=1)
+    c.connect("127.0.0.1", port, clean_start=True, properties=_connect_props())
+    c.loop_start()
+    if not done.wait(10):
+        raise RuntimeError(f"could not subscribe {client_id}")
+    c.disconnect()
+    c.loop_stop()
+
+
+def _preload(port: int, prefix: str, count: int, readings: int, *, base_minute: int, progress=None, task=None) -> None:
+    pub = _client(f"bench-pub-{secrets.token_hex(3)}")
+    pub.max_inflight_messages_set(1000)
+    pub.max_queued_messages_set(0)
+    acked = [0]
+    pub.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    for i in range(count):
+        pub.publish(_topic(prefix, _device(i)), _stamp(payload(i, readings, base_minute=base_minute)), qos=1)
+        if progress is not None and i % 1000 == 0:
+            progress.update(task, completed=acked[0])
+    while acked[0] < count:
+        time.sleep(0.02)
+        if progress is not None:
+            progress.update(task, completed=acked[0])
+    pub.disconnect()
+    pub.loop_stop()
+
+
+# -- child processes ----------------------------------------------------------------------
+
+
+def _raw_child(port: int, client_id: str, expected: int, out: Any) -> None:
+    """A bare paho subscriber: receive and acknowledge, nothing else."""
+    got = [0]
+    first = [0.0]
+    done = threading.Event()
+
+    def on_message(client, userdata, msg) -> None:
+        if got[0] == 0:
+            first[0] = msg.timestamp
+        got[0] += 1
+        client.ack(msg.mid, msg.qos)
+        if got[0] >= expected:
+            done.set()
+
+    c = _client(client_id, manual_ack=True)
+    c.on_message = on_message
+    c.connect("127.0.0.1", port, clean_start=False, properties=_connect_props())
+    c.loop_start()
+    done.wait(600)
+    last = time.monotonic()
+    c.disconnect()
+    c.loop_stop()
+    out.put({"messages": got[0], "first": first[0], "last": last})
+
+
+def _worker_child(settings: Settings, client_id: str, expected: int, total: Any, go: Any, out: Any) -> None:  # noqa: PLR0917
+    """An IngestWorker that stops once the workers together committed `expected` messages."""
+    from footfall.ingest.worker import IngestWorker
+
+    logging.basicConfig(level=logging.WARNING)
+    stats = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
+    stop = threading.Event()
+
+    def on_commit(accepted, rejected, result) -> None:
+        now = time.time()
+        if stats["messages"] == 0:
+            stats["first"] = min(a.inbound.received for a in accepted) if accepted else result.committed_at
+        stats["messages"] += result.messages
+        stats["last"] = result.committed_at
+        stats["latencies"].extend(now - a.message.sent_at.timestamp() for a in accepted)
+        with total.get_lock():
+            total.value += result.messages
+            if total.value >= expected:
+                stop.set()
+
+    worker = IngestWorker(settings, client_id=client_id, on_commit=on_commit)
+    go.wait()
+    watcher = threading.Thread(
+        target=lambda: [time.sleep(0.1) for _ in iter(lambda: total.value >= expected or stop.is_set(), True)],
+        daemon=True,
+    )
+    watcher.start()
+
+    def stop_when_done() -> None:
+        watcher.join()
+        stop.set()
+
+    threading.Thread(target=stop_when_done, daemon=True).start()
+    worker.run(stop)
+    stats["rows"] = worker.stats.rows_inserted
+    stats["duplicates"] = worker.stats.duplicate_rows
+    stats["dead_letters"] = worker.stats.dead_letters
+    out.put(stats)
+
+
+def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: Any) -> None:
+    """One message at a time: validate, INSERT its readings, COMMIT, acknowledge."""
+    import psycopg
+
+    from footfall.core.errors import PayloadError
+    from footfall.core.messages import parse_payload
+    from footfall.core.topics import Kind
+
+    got = [0]
+    first = [0.0]
+    done = threading.Event()
+    conn = psycopg.connect(conninfo)
+    sql = (
+        "INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, seq) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    )
+
+    def on_message(client, userdata, msg) -> None:
+        if got[0] == 0:
+            first[0] = msg.timestamp
+        try:
+            m = parse_payload(Kind.COUNTS, msg.payload)
+        except PayloadError:
+            m = None
+        if m is not None:
+            with conn.transaction(), conn.cursor() as cur:
+                for r in m.readings:
+                    row = ("naive-" + STORE, m.device_id, r.door_id, r.start, r.end, r.entries, r.exits, m.seq)
+                    cur.execute(sql, row)
+        client.ack(msg.mid, msg.qos)
+        got[0] += 1
+        if got[0] >= expected:
+            done.set()
+
+    c = _client(client_id, manual_ack=True)
+    c.on_message = on_message
+    c.connect("127.0.0.1", port, clean_start=False, properties=_connect_props())
+    c.loop_start()
+    done.wait(600)
+    last = time.monotonic()
+    c.disconnect()
+    c.loop_stop()
+    conn.close()
+    out.put({"messages": got[0], "first": first[0], "last": last})
+
+
+def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes positional args
+    port: int, prefix: str, rate: float, seconds: float, readings: int, base_minute: int, out: Any
+) -> None:
+    count = int(rate * seconds)
+    templates = [payload(i, readings, base_minute=base_minute) for i in range(count)]
+    topics = [_topic(prefix, _device(i)) for i in range(count)]
+    pub = _client(f"bench-lat-{secrets.token_hex(3)}")
+    pub.max_inflight_messages_set(1000)
+    pub.max_queued_messages_set(0)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    start = time.monotonic()
+    for i in range(count):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        pub.publish(topics[i], _stamp(templates[i]), qos=1)
+    achieved = count / (time.monotonic() - start)
+    time.sleep(1)
+    pub.disconnect()
+    pub.loop_stop()
+    out.put({"messages": count, "rate": achieved})
+
+
+# -- orchestration ------------------------------------------------------------------------
+
+
+def _register_store(conn: Any) -> None:
+    from footfall.core.storeconfig import StoreConfig
+    from footfall.db.stores import apply_store
+
+    cfg = StoreConfig.from_data(
+        {
+            "store": {"id": STORE, "name": "Benchmark", "timezone": "UTC"},
+            "doors": [{"id": "door"}],
+            "devices": [{"id": _device(i), "kind": "counter_mqtt", "doors": ["door"]} for i in range(DEVICES)],
+        }
+    )
+    apply_store(conn, cfg)
+    conn.commit()
+
+
+def _collect(progress: Progress | None, task: Any, *, counter: Any, expected: int, procs: list, out: Any) -> list[dict]:
+    """Each process's result, showing progress meanwhile.
+
+    Results are read before the processes are joined: a child cannot exit while what it put
+    on the queue is still unread.
+    """
+    import queue
+
+    results: list[dict] = []
+    deadline = time.monotonic() + 1800
+    while len(results) < len(procs):
+        if progress is not None:
+            progress.update(task, completed=min(counter.value, expected))
+        try:
+            results.append(out.get(timeout=0.2))
+        except queue.Empty:
+            if time.monotonic() > deadline or not any(p.is_alive() for p in procs):
+                raise RuntimeError("a benchmark process ended without a result") from None
+    for p in procs:
+        p.join()
+    return results
+
+
+def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = None) -> dict[str, Any]:  # noqa: PLR0915
+    """Run every phase; returns the result object (also what `--json` prints)."""
+    from psycopg import sql
+
+    from footfall.core.settings import IngestSettings
+    from footfall.db.connect import connect
+    from footfall.db.migrate import migrate
+    from footfall.devtools.services import LOCAL, PrivateMosquitto, free_port
+
+    ctx = mp.get_context("spawn")
+    dbname = f"footfall_bench_{secrets.token_hex(4)}"
+    db = settings.db.model_copy(update={"url": settings.db.url_for(dbname)})
+    folder = LOCAL / f"bench-mosquitto-{secrets.token_hex(3)}"
+    broker = PrivateMosquitto(folder, port=free_port())
+    prefix = f"bench{secrets.token_hex(3)}"
+    n, r, w = opts.messages, opts.readings, opts.workers
+    progress = (
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        )
+        if console is not None
+        else None
+    )
+    with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    broker.start()
+    result: dict[str, Any] = {"messages": n, "readings_per_message": r, "workers": w}
+    try:
+        flavour, _ = migrate(db)
+        with connect(db) as conn:
+            _register_store(conn)
+        result["flavour"] = str(flavour)
+        mq = settings.mqtt.model_copy(
+            update={"host": "127.0.0.1", "port": broker.port, "prefix": prefix, "session_expiry_s": 3600}
+        )
+        ing = settings.ingest.model_copy(update={"metrics_port": 0})
+        wsettings = settings.model_copy(update={"db": db, "mqtt": mq, "ingest": IngestSettings(**ing.model_dump())})
+        if progress is not None:
+            progress.start()
+
+        def task(label: str, total: int):
+            return progress.add_task(label, total=total) if progress is not None else None
+
+        # 1. raw paho ceiling
+        _make_session(broker.port, "bench-raw", f"$share/raw/{prefix}r/v1/+/+/+")
+        t = task("pre-load (raw)", n)
+        _preload(broker.port, prefix + "r", n, r, base_minute=0, progress=progress, task=t)
+        out = ctx.Queue()
+        p = ctx.Process(target=_raw_child, args=(broker.port, "bench-raw", n, out))
+        t = task("raw paho subscriber", n)
+        p.start()
+        raw = out.get(timeout=900)
+        p.join()
+        if progress is not None:
+            progress.update(t, completed=raw["messages"])
+        result["raw_subscribe_messages_per_s"] = round(raw["messages"] / (raw["last"] - raw["first"]), 1)
+
+        # 2. ingest workers
+        ids = [f"bench-ingest-{i}" for i in range(w)]
+        for cid in ids:
+            _make_session(broker.port, cid, f"$share/{settings.ingest.share_group}/{prefix}/v1/+/+/+")
+        t = task("pre-load (ingest)", n)
+        _preload(broker.port, prefix, n, r, base_minute=0, progress=progress, task=t)
+        total = ctx.Value("q", 0)
+        go = ctx.Event()
+        out = ctx.Queue()
+        procs = [ctx.Process(target=_worker_child, args=(wsettings, cid, n, total, go, out)) for cid in ids]
+        for p in procs:
+            p.start()
+        time.sleep(3.0)  # imports done; then all start draining together
+        go.set()
+        t = task(f"ingest ({w} workers)", n)
+        stats = _collect(progress, t, counter=total, expected=n, procs=procs, out=out)
+        first = min(s["first"] for s in stats if s["messages"])
+        last = max(s["last"] for s in stats)
+        messages = sum(s["messages"] for s in stats)
+        result["messages_per_s"] = round(messages / (last - first), 1)
+        result["readings"] = n * r
+        result["readings_per_s"] = round(messages * r / (last - first), 1)
+        result["per_worker_messages"] = [s["messages"] for s in stats]
+        result["duplicate_rows_dropped"] = sum(s["duplicates"] for s in stats)
+
+        # 3. naive baseline
+        nn = min(opts.naive_messages, n)
+        _make_session(broker.port, "bench-naive", f"$share/naive/{prefix}n/v1/+/+/+")
+        t = task("pre-load (naive)", nn)
+        _preload(broker.port, prefix + "n", nn, r, base_minute=0, progress=progress, task=t)
+        out = ctx.Queue()
+        p = ctx.Process(target=_naive_child, args=(broker.port, "bench-naive", db.conninfo(), nn, out))
+        t = task("naive (INSERT + COMMIT per message)", nn)
+        p.start()
+        naive = out.get(timeout=1800)
+        p.join()
+        if progress is not None:
+            progress.update(t, completed=naive["messages"])
+        naive_rate = naive["messages"] / (naive["last"] - naive["first"])
+        result["naive_messages"] = nn
+        result["naive_messages_per_s"] = round(naive_rate, 1)
+        result["naive_readings_per_s"] = round(naive_rate * r, 1)
+
+        # 4. latency at a fixed rate
+        lat_n = int(opts.latency_rate * opts.latency_seconds)
+        total = ctx.Value("q", 0)
+        go = ctx.Event()
+        out = ctx.Queue()
+        procs = [ctx.Process(target=_worker_child, args=(wsettings, cid, lat_n, total, go, out)) for cid in ids]
+        for p in procs:
+            p.start()
+        go.set()
+        time.sleep(3.0)  # connected and subscribed before publishing
+        base = (n // DEVICES + 1) * r  # minutes after the drained stream: new keys
+        pout = ctx.Queue()
+        pub = ctx.Process(
+            target=_paced_publisher,
+            args=(broker.port, prefix, opts.latency_rate, opts.latency_seconds, r, base, pout),
+        )
+        t = task(f"latency at {opts.latency_rate:g} msg/s", lat_n)
+        pub.start()
+        stats = _collect(progress, t, counter=total, expected=lat_n, procs=procs, out=out)
+        pubstats = pout.get(timeout=60)
+        pub.join()
+        lat = sorted(x for s in stats for x in s["latencies"])
+        result["latency_messages"] = len(lat)
+        result["latency_publish_rate"] = round(pubstats["rate"], 1)
+        result["p50_latency_ms"] = round(statistics.median(lat) * 1000, 1) if lat else None
+        result["p99_latency_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1) if lat else None
+
+        # 5. exactly the published set?
+        with connect(db) as conn:
+            expected = (n + lat_n) * r
+            present = conn.execute("SELECT count(*) AS n FROM door_counts WHERE store_id = %s", (STORE,)).fetchone()[
+                "n"
+            ]
+            rolled = conn.execute(
+                "SELECT coalesce(sum(readings), 0) AS n FROM door_counts_15m WHERE store_id = %s", (STORE,)
+            ).fetchone()["n"]
+        result["lost"] = max(0, expected - present)
+        result["duplicated"] = max(0, present - expected) + max(0, rolled - present)
+        raw_rate = result["raw_subscribe_messages_per_s"]
+        result["ratio_to_raw"] = round(result["messages_per_s"] / raw_rate, 3) if raw_rate else None
+        result["ratio_to_naive"] = round(result["readings_per_s"] / result["naive_readings_per_s"], 1)
+    finally:
+        if progress is not None:
+            progress.stop()
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        if not opts.keep_database:
+            with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    return result

@@ -1,0 +1,98 @@
+"""Prometheus metrics of one ingest worker, served on `ingest.metrics_port` (0 = off).
+
+Each worker has its own registry, so several workers (or tests) in one process never
+share counters. Names follow Prometheus conventions: `_total` counters, `_seconds`
+histograms, gauges for current state.
+"""
+
+import logging
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+logger = logging.getLogger(__name__)
+
+
+class IngestMetrics:
+    """The worker's metrics.
+
+    Example:
+        >>> m = IngestMetrics()
+        >>> m.received.inc()
+        >>> m.registry.get_sample_value("footfall_ingest_messages_received_total")
+        1.0
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.received = Counter(
+            "footfall_ingest_messages_received",
+            "Messages received from the broker (redeliveries included).",
+            registry=r,
+        )
+        self.written = Counter(
+            "footfall_ingest_messages_written", "Valid messages committed, by kind.", ["kind"], registry=r
+        )
+        self.rows = Counter("footfall_ingest_rows_inserted", "Rows inserted, by table.", ["table"], registry=r)
+        self.duplicates = Counter(
+            "footfall_ingest_duplicate_rows",
+            "Rows dropped as already stored (natural key), by table.",
+            ["table"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "footfall_ingest_dead_letters", "Messages dead-lettered, by reason.", ["reason"], registry=r
+        )
+        self.acked = Counter("footfall_ingest_messages_acked", "Messages acknowledged to the broker.", registry=r)
+        self.batch_size = Histogram(
+            "footfall_ingest_batch_messages",
+            "Messages per committed batch.",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000),
+            registry=r,
+        )
+        self.commit_seconds = Histogram(
+            "footfall_ingest_commit_seconds",
+            "Time to write and commit one batch.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.lag_seconds = Histogram(
+            "footfall_ingest_lag_seconds",
+            "Consumer lag: from a message's sent_at to its commit (edge backlog included).",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+            registry=r,
+        )
+        self.pending = Gauge(
+            "footfall_ingest_pending_messages", "Messages received and not yet committed and acknowledged.", registry=r
+        )
+        self.oldest_pending = Gauge(
+            "footfall_ingest_oldest_pending_seconds", "Age of the oldest message not yet committed.", registry=r
+        )
+        self.db_up = Gauge("footfall_ingest_database_up", "1 while the database accepts writes.", registry=r)
+        self.broker_up = Gauge("footfall_ingest_broker_connected", "1 while connected to the broker.", registry=r)
+        self.db_retries = Counter(
+            "footfall_ingest_database_retries", "Batch writes retried after a database failure.", registry=r
+        )
+        self.refreshes = Counter(
+            "footfall_ingest_rollup_refreshes",
+            "Continuous-aggregate refreshes for late data (TimescaleDB).",
+            registry=r,
+        )
+        self._server: WSGIServer | None = None
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> int:  # noqa: S104 - scraped from other hosts
+        """Serve `/metrics` over HTTP in a daemon thread; returns the port (0: off)."""
+        if port == 0:
+            return 0
+        server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        self._server = server
+        logger.info("metrics on http://%s:%d/metrics", addr, server.server_port)
+        return server.server_port
+
+    def close(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,595 @@
+"""The ingest consumer: MQTT (shared subscription, persistent session, QoS 1, manual acks)
+→ triage → one transaction per batch → acknowledge.
+
+Delivery is at least once from the broker and exactly once in effect in the database:
+
+* a message is acknowledged (PUBACK) only after the transaction holding it committed, so
+  a crash anywhere before that means the broker redelivers it;
+* redeliveries and edge replays are dropped by the fact tables' natural keys (and dead
+  letters by topic and payload digest), so nothing is stored twice;
+* when PostgreSQL is unreachable the worker stops acknowledging and retries the same
+  batch with backoff; the broker keeps what it has not delivered, and at most
+  `receive_maximum` messages wait unacknowledged in memory;
+* when the broker goes away paho reconnects with the same client id and clean start off,
+  and the session resumes: unacknowledged messages come again. Messages received on an
+  earlier connection are still written (the session may have expired) but never
+  acknowledged on the new one, whose packet ids are not theirs.
+
+Threads: paho's network loop only appends to the inbox; the worker's own thread (the one
+that calls `run`) does triage, database writes and acknowledgements, in receive order.
+"""
+
+import contextlib
+import logging
+import queue
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from footfall.core.messages import CountsMessage
+from footfall.core.settings import Settings
+from footfall.core.topics import shared_subscription
+from footfall.db.connect import connect
+from footfall.db.errors import DatabaseUnavailable
+from footfall.db.queries import queries
+from footfall.ingest.errors import SchemaNotReady
+from footfall.ingest.metrics import IngestMetrics
+from footfall.ingest.refresh import RollupRefresher
+from footfall.ingest.registry import DeviceRegistry
+from footfall.ingest.triage import Accepted, Inbound, Reason, Rejected, Triage
+from footfall.ingest.writer import BatchWriter, Staged, WriteResult
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_NEEDED = 10
+"""The migration this consumer needs (0010: dead-letter digests)."""
+
+_RETRY_FIRST_S = 0.5
+_RETRY_MAX_S = 10.0
+
+
+def default_client_id() -> str:
+    """A stable client id for this host: the persistent session survives restarts."""
+    return f"footfall-ingest-{socket.gethostname()}"[:64]
+
+
+class Inbox:
+    """The queue between paho's network thread and the worker thread."""
+
+    def __init__(self) -> None:
+        self._items: deque[Inbound] = deque()
+        self._cond = threading.Condition()
+        self.notify_at = 1
+
+    def put(self, item: Inbound) -> None:
+        """Append (paho's thread)."""
+        with self._cond:
+            self._items.append(item)
+            n = len(self._items)
+            if n == 1 or n >= self.notify_at:
+                self._cond.notify()
+
+    def take(self, most: int, wait_s: float, stop: threading.Event, idle_s: float = 0.5) -> list[Inbound]:
+        """Up to `most` messages, waiting at most `wait_s` after the first one arrived.
+
+        Returns an empty list after `idle_s` with nothing received, or when `stop` is set.
+        """
+        self.notify_at = most
+        with self._cond:
+            if not self._items:
+                self._cond.wait(idle_s)
+                if not self._items:
+                    return []
+            deadline = self._items[0].received + wait_s
+            while len(self._items) < most and not stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            n = min(most, len(self._items))
+            return [self._items.popleft() for _ in range(n)]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def oldest(self) -> float | None:
+        """Arrival time of the oldest waiting message."""
+        try:
+            return self._items[0].received
+        except IndexError:
+            return None
+
+
+@dataclass
+class IngestStats:
+    """Running totals of one worker (for tests, the benchmark and logs)."""
+
+    received: int = 0
+    batches: int = 0
+    messages_written: int = 0
+    rows_inserted: int = 0
+    duplicate_rows: int = 0
+    dead_letters: int = 0
+    acked: int = 0
+    db_retries: int = 0
+    connects: int = 0
+
+
+@dataclass
+class _Job:
+    """A triaged batch on its way to the writer thread."""
+
+    batch: list[Inbound]
+    accepted: list[Accepted]
+    rejected: list[Rejected]
+    staged: Staged
+
+
+CommitHook = Callable[[list[Accepted], list[Rejected], WriteResult], None]
+
+
+class IngestWorker:
+    """One consumer on the shared subscription.
+
+    Example:
+        >>> # worker = IngestWorker(Settings())
+        >>> # worker.start()          # runs in a background thread
+        >>> # ...
+        >>> # worker.stop()           # finishes the batch in hand, disconnects, keeps the session
+
+    Or, blocking, with a stop event: `IngestWorker(settings).run(stop_event)`.
+
+    Args:
+        settings: mqtt, db and ingest sections are used.
+        client_id: overrides `settings.ingest.client_id` (default: `footfall-ingest-<host>`).
+        on_commit: called after each committed batch (after its acknowledgements).
+        registry: a pre-built device registry (tests); loaded from the database otherwise.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client_id: str | None = None,
+        on_commit: CommitHook | None = None,
+        registry: DeviceRegistry | None = None,
+        receive_maximum: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client_id = client_id or settings.ingest.client_id or default_client_id()
+        self.on_commit = on_commit
+        self.registry = registry or DeviceRegistry()
+        ing = settings.ingest
+        # Enough unacknowledged messages in flight to fill the next batches while one is
+        # being written; also the bound on what waits in memory while the database is down.
+        self.receive_maximum = receive_maximum or min(65_535, max(4 * ing.batch_size, 1000))
+        self.triage = Triage(
+            prefix=settings.mqtt.prefix, registry=self.registry, max_payload_bytes=ing.max_payload_bytes
+        )
+        self.metrics = IngestMetrics()
+        self.metrics_port = 0
+        self.stats = IngestStats()
+        self.inbox = Inbox()
+        self.flavour: str | None = None
+        self.refresher: RollupRefresher | None = None
+        self._generation = 0
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._client: mqtt.Client | None = None
+        self._conn: psycopg.Connection | None = None
+        self._writer: BatchWriter | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._writer_error: BaseException | None = None
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self, *, wait_ready_s: float | None = 30.0) -> None:
+        """Run in a background thread; wait (by default) until subscribed.
+
+        Raises:
+            TimeoutError: not subscribed within `wait_ready_s`.
+        """
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run_guarded, name=f"ingest-{self.client_id}", daemon=True)
+        self._thread.start()
+        if wait_ready_s is not None and not self.wait_ready(wait_ready_s):
+            raise TimeoutError(f"ingest worker {self.client_id} not subscribed after {wait_ready_s} s: {self._error}")
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the database is reachable and the subscription is in place."""
+        return self._ready.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop: finish (commit and acknowledge) the batch in hand, disconnect, keep the session."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the MQTT connection is up."""
+        return self._connected.is_set()
+
+    def _run_guarded(self) -> None:
+        try:
+            self.run(self._stop)
+        except BaseException as exc:
+            self._error = exc
+            logger.exception("ingest worker %s stopped on an error", self.client_id)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until `stop` is set (blocking).
+
+        Two stages overlap: this thread takes batches from the inbox and triages them
+        (CPU), a writer thread writes, commits and acknowledges them (mostly waiting on
+        PostgreSQL, which runs on another core). At most one triaged batch waits between
+        the two, so acknowledgements stay in receive order.
+
+        Raises:
+            Exception: whatever stopped the writer thread (after a clean shutdown).
+        """
+        self._stop = stop
+        self.metrics_port = self.metrics.serve(self.settings.ingest.metrics_port)
+        writer: threading.Thread | None = None
+        try:
+            if not self._open_database(stop):
+                return
+            self._start_mqtt()
+            writer = threading.Thread(target=self._write_loop, args=(stop,), name="ingest-writer", daemon=True)
+            writer.start()
+            ing = self.settings.ingest
+            while not stop.is_set():
+                if self._subscribed.is_set():
+                    self._ready.set()
+                batch = self.inbox.take(ing.batch_size, ing.batch_ms / 1000, stop)
+                self._gauges()
+                if batch:
+                    job = self._prepare(batch)
+                    while not stop.is_set():
+                        try:
+                            self._jobs.put(job, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+        finally:
+            if writer is not None:
+                self._jobs.put(None)
+                writer.join()
+            self._shutdown()
+        if self._writer_error is not None:
+            raise self._writer_error
+
+    def _shutdown(self) -> None:
+        client = self._client
+        if client is not None:
+            try:
+                client.disconnect()
+            finally:
+                client.loop_stop()
+            self._client = None
+        if self.refresher is not None:
+            self.refresher.stop()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.metrics.close()
+        self.metrics.broker_up.set(0)
+        logger.info(
+            "ingest worker %s stopped: %d received, %d written, %d dead letters, %d duplicate rows",
+            self.client_id,
+            self.stats.received,
+            self.stats.messages_written,
+            self.stats.dead_letters,
+            self.stats.duplicate_rows,
+        )
+
+    # -- database --------------------------------------------------------------------
+
+    def _open_database(self, stop: threading.Event) -> bool:
+        delay = _RETRY_FIRST_S
+        while not stop.is_set():
+            try:
+                self._db()
+                return True
+            except (DatabaseUnavailable, psycopg.OperationalError, SchemaNotReady) as exc:
+                level = logging.ERROR if isinstance(exc, SchemaNotReady) else logging.WARNING
+                logger.log(level, "%s (retrying in %.1f s)", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+        return False
+
+    def _db(self) -> tuple[psycopg.Connection, BatchWriter]:
+        """The open connection and writer, connecting (and loading the registry) if needed."""
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            assert self._writer is not None
+            return self._conn, self._writer
+        self._drop_connection()
+        conn = connect(self.settings.db)
+        try:
+            q = queries("ingest")
+            with conn.transaction():
+                has = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok").fetchone()["ok"]
+                version = conn.execute(q["schema_version"]).fetchone()["version"] if has else 0
+                if version < SCHEMA_NEEDED:
+                    raise SchemaNotReady(
+                        f"database schema is at migration {version}, ingest needs {SCHEMA_NEEDED}: "
+                        "run `footfall db migrate`"
+                    )
+                row = conn.execute(q["flavour"]).fetchone()
+                self.flavour = row["value"] if row else "plain"
+                self.registry.load(conn)
+            writer = BatchWriter(conn, dead_letter_keep_bytes=self.settings.ingest.dead_letter_keep_bytes)
+            writer.prepare()
+        except BaseException:
+            conn.close()
+            raise
+        if self.flavour == "timescale" and self.refresher is None:
+            self.refresher = RollupRefresher(
+                self.settings.db, on_refresh=lambda name, lo, hi: self.metrics.refreshes.inc()
+            )
+            self.refresher.start()
+        self._conn, self._writer = conn, writer
+        self.metrics.db_up.set(1)
+        logger.info("database ready (%s path, %d devices known)", self.flavour, len(self.registry))
+        return conn, writer
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn = None
+        self._writer = None
+        self.metrics.db_up.set(0)
+
+    # -- MQTT ------------------------------------------------------------------------
+
+    def _start_mqtt(self) -> None:
+        m = self.settings.mqtt
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if m.username:
+            client.username_pw_set(m.username, m.password.get_secret_value() if m.password else None)
+        if m.tls:
+            client.tls_set(
+                ca_certs=str(m.ca_file) if m.ca_file else None,
+                certfile=str(m.cert_file) if m.cert_file else None,
+                keyfile=str(m.key_file) if m.key_file else None,
+            )
+        # Retry every 1–2 s: Mosquitto does not restore shared subscriptions from its
+        # persistence file, so after a broker restart messages published before we
+        # resubscribe have no subscriber. Be back before the edge agents (docs/ingest.md).
+        client.reconnect_delay_set(1, 2)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = m.session_expiry_s
+        props.ReceiveMaximum = self.receive_maximum
+        self._client = client
+        client.connect_async(m.host, m.port, keepalive=m.keepalive_s, clean_start=False, properties=props)
+        client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            logger.error(
+                "broker %s:%d refused the connection: %s; check FOOTFALL_MQTT__USERNAME/PASSWORD and the ACL",
+                self.settings.mqtt.host,
+                self.settings.mqtt.port,
+                reason_code,
+            )
+            return
+        self._generation += 1
+        self.stats.connects += 1
+        self._connected.set()
+        self.metrics.broker_up.set(1)
+        topic = shared_subscription(self.settings.ingest.share_group, self.settings.mqtt.prefix)
+        logger.info(
+            "connected to %s:%d as %s (session %s); subscribing %s",
+            self.settings.mqtt.host,
+            self.settings.mqtt.port,
+            self.client_id,
+            "resumed" if flags.session_present else "new",
+            topic,
+        )
+        client.subscribe(topic, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [rc for rc in reason_codes if rc.is_failure]
+        if failed:
+            logger.error("subscription refused by the broker: %s; check the ACL for the ingest user", failed[0])
+            return
+        logger.info("subscribed; consuming")
+        self._subscribed.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        self.metrics.broker_up.set(0)
+        if not self._stop.is_set():
+            logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = msg._topic.decode("utf-8", "replace")  # brokers refuse such topics; be safe anyway
+        self.inbox.put(Inbound(topic, msg.payload, msg.mid, msg.qos, self._generation, msg.timestamp))
+
+    # -- the batch -------------------------------------------------------------------
+
+    def _gauges(self) -> None:
+        oldest = self.inbox.oldest()
+        self.metrics.pending.set(len(self.inbox) + self._jobs.qsize())
+        self.metrics.oldest_pending.set(time.monotonic() - oldest if oldest is not None else 0)
+
+    def _prepare(self, batch: list[Inbound], *, count: bool = True) -> "_Job":
+        if count:
+            self.stats.received += len(batch)
+            self.metrics.received.inc(len(batch))
+        accepted: list[Accepted] = []
+        rejected: list[Rejected] = []
+        for inbound in batch:
+            out = self.triage.check(inbound)
+            (accepted if isinstance(out, Accepted) else rejected).append(out)
+        return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
+
+    def _write_loop(self, stop: threading.Event) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                self._handle(job, stop)
+        except BaseException as exc:
+            self._writer_error = exc
+            logger.exception("ingest writer of %s failed; stopping", self.client_id)
+            stop.set()
+            while self._jobs.get() is not None:  # let run() hand over its sentinel
+                pass
+
+    def _reload_registry_if_stale(self, conn: psycopg.Connection) -> bool:
+        if not self.registry.stale:
+            return False
+        with conn.transaction():
+            self.registry.load(conn)
+        return True
+
+    def _handle(self, job: "_Job", stop: threading.Event) -> None:
+        batch, accepted, rejected, staged = job.batch, job.accepted, job.rejected, job.staged
+        n = len(batch)
+        delay = _RETRY_FIRST_S
+        retried_misses = False
+        while True:
+            try:
+                conn, writer = self._db()
+                if self._reload_registry_if_stale(conn):
+                    # Triaged against the cache being replaced: decide again (once a TTL).
+                    job = self._prepare(batch, count=False)
+                    accepted, rejected, staged = job.accepted, job.rejected, job.staged
+                if not retried_misses and any(r.retryable for r in rejected):
+                    retried_misses = True
+                    before = len(accepted)
+                    accepted, rejected = self._retry_misses(conn, accepted, rejected)
+                    if len(accepted) != before:
+                        staged = Staged.from_accepted(accepted)
+                result = writer.write(staged, rejected)
+                break
+            except (DatabaseUnavailable, psycopg.OperationalError, psycopg.InterfaceError, SchemaNotReady) as exc:
+                self._db_failed(exc, delay, level=logging.WARNING)
+            except psycopg.Error as exc:
+                # Not one message's fault (those are isolated by the writer) and not a lost
+                # connection: e.g. a table missing mid-migration. Keep the batch, keep trying.
+                self._db_failed(exc, delay, level=logging.ERROR)
+            self.stats.db_retries += 1
+            self.metrics.db_retries.inc()
+            if stop.wait(delay):
+                logger.info("stopping with %d messages uncommitted; the broker will redeliver them", n)
+                return
+            delay = min(delay * 2, _RETRY_MAX_S)
+        self._ack(batch)
+        self._account(accepted, rejected, result)
+
+    def _retry_misses(
+        self, conn: psycopg.Connection, accepted: list[Accepted], rejected: list[Rejected]
+    ) -> tuple[list[Accepted], list[Rejected]]:
+        accepted = list(accepted)
+        misses = [r for r in rejected if r.retryable]
+        with conn.transaction():
+            looked = self.registry.retry_misses(
+                conn,
+                device_ids={r.device_id for r in misses if r.device_id},
+                store_ids={r.store_id for r in misses if r.store_id},
+            )
+        if not looked:
+            return accepted, rejected
+        keep = [r for r in rejected if not r.retryable]
+        for r in misses:
+            out = self.triage.check(r.inbound)
+            (accepted if isinstance(out, Accepted) else keep).append(out)
+        return accepted, keep
+
+    def _db_failed(self, exc: BaseException, delay: float, *, level: int) -> None:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        logger.log(level, "batch not written, retrying in %.1f s without acknowledging: %s", delay, first)
+        self._drop_connection()
+
+    def _ack(self, batch: list[Inbound]) -> None:
+        client = self._client
+        generation = self._generation
+        acked = 0
+        if client is not None:
+            for m in batch:
+                if m.qos and m.generation == generation:
+                    client.ack(m.mid, m.qos)
+                    acked += 1
+        self.stats.acked += acked
+        self.metrics.acked.inc(acked)
+
+    def _account(self, accepted: list[Accepted], rejected: list[Rejected], result: WriteResult) -> None:
+        s, mt = self.stats, self.metrics
+        written = len(accepted) - len(result.poison)
+        s.batches += 1
+        s.messages_written += written
+        s.rows_inserted += sum(result.inserted.values())
+        s.duplicate_rows += sum(result.duplicates.values())
+        s.dead_letters += sum(result.dead_letters.values())
+        mt.batch_size.observe(result.messages)
+        mt.commit_seconds.observe(result.commit_s)
+        poisoned = {id(a) for a, _ in result.poison}
+        now = time.time()
+        late: list = []
+        cutoff = self.refresher.cutoff() if self.refresher is not None else None
+        for a in accepted:
+            if id(a) in poisoned:
+                continue
+            mt.written.labels(a.topic.kind.value).inc()
+            mt.lag_seconds.observe(max(0.0, now - a.message.sent_at.timestamp()))
+            if cutoff is not None and isinstance(a.message, CountsMessage):
+                late.extend((r.start, r.end) for r in a.message.readings if r.start < cutoff)
+        for table, k in result.inserted.items():
+            mt.rows.labels(table).inc(k)
+        for table, k in result.duplicates.items():
+            if k:
+                mt.duplicates.labels(table).inc(k)
+        for reason, k in result.dead_letters.items():
+            mt.dead_letters.labels(reason).inc(k)
+        for r in [*rejected, *(Rejected(a.inbound, Reason.DB_REJECTED, err) for a, err in result.poison)]:
+            logger.warning(
+                "dead letter (%s): %s",
+                r.reason.value,
+                r.detail,
+                extra={"topic": r.inbound.topic, "store_id": r.store_id, "device_id": r.device_id},
+            )
+        if late and self.refresher is not None:
+            self.refresher.note(late)
+        logger.debug(
+            "batch committed: %d messages, %d rows, %d duplicates, %d dead letters in %.1f ms",
+            result.messages,
+            sum(result.inserted.values()),
+            sum(result.duplicates.values()),
+            sum(result.dead_letters.values()),
+            result.commit_s * 1000,
+        )
+        if self.on_commit is not None:
+            self.on_commit(accepted, rejected, result)
+
+
+def worker_client_id(base: str | None, index: int, count: int) -> str:
+    """Client id of worker `index` of `count` (each worker needs its own persistent session)."""
+    root = base or default_client_id()
+    return root if count == 1 else f"{root}-{index}"[:64]

@@ -1,0 +1,193 @@
+"""Write one batch in one transaction: COPY into staging, INSERT … ON CONFLICT DO NOTHING.
+
+`BatchWriter.write()` either commits the whole batch (facts and dead letters together)
+or raises, leaving nothing behind: the caller acknowledges the batch to the broker only
+after it returns. A message the database itself refuses (a value out of a column's range,
+a string PostgreSQL cannot store) is isolated by bisection under savepoints and
+dead-lettered as `db_rejected`, so one poison message never blocks the stream.
+"""
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import psycopg
+
+from footfall.core.topics import Kind
+from footfall.db.queries import queries
+from footfall.ingest.triage import Accepted, Reason, Rejected
+
+logger = logging.getLogger(__name__)
+
+TABLES: dict[Kind, str] = {
+    Kind.COUNTS: "door_counts",
+    Kind.OCCUPANCY: "occupancy",
+    Kind.HEATMAP: "heatmap_cells",
+    Kind.TRACKS: "tracks",
+    Kind.ZONES: "zone_visits",
+    Kind.HEARTBEAT: "heartbeats",
+    Kind.STATUS: "device_status",
+}
+"""The table each message kind is written to."""
+
+_INSERTS: dict[Kind, str] = {
+    Kind.COUNTS: "insert_counts",
+    Kind.OCCUPANCY: "insert_occupancy",
+    Kind.HEATMAP: "insert_heatmap",
+    Kind.TRACKS: "insert_tracks",
+    Kind.ZONES: "insert_zones",
+    Kind.HEARTBEAT: "insert_heartbeat",
+    Kind.STATUS: "upsert_status",
+}
+
+ISOLATABLE = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+"""Errors caused by one message's values (SQLSTATE classes 22 and 23), not by the database's state."""
+
+
+def rows_of(accepted: Accepted) -> int:
+    """How many rows a message becomes in its table (the unit of `written` and `duplicates`)."""
+    m = accepted.message
+    kind = accepted.topic.kind
+    if kind is Kind.STATUS:
+        return 1
+    if kind is Kind.HEATMAP:
+        return sum(len(r.cells) for r in m.readings)  # type: ignore[union-attr]
+    if kind is Kind.TRACKS:
+        return sum(len(r.tracks) for r in m.readings)  # type: ignore[union-attr]
+    return len(m.readings)  # type: ignore[union-attr]
+
+
+@dataclass
+class Staged:
+    """Accepted messages turned into staging rows (CPU work, done before the database is involved)."""
+
+    accepted: list[Accepted]
+    rows: list[tuple]
+    kinds: list[Kind]
+    expected: Counter[str]
+
+    @classmethod
+    def from_accepted(cls, accepted: list[Accepted]) -> "Staged":
+        """Dump each message's normalised JSON and count the rows it stands for."""
+        rows: list[tuple] = []
+        kinds: dict[Kind, None] = {}
+        expected: Counter[str] = Counter()
+        for a in accepted:
+            m = a.message
+            kind = a.topic.kind
+            rows.append((kind.value, a.topic.store_id, a.topic.device_id, m.seq, m.sent_at, m.model_dump_json()))
+            kinds[kind] = None
+            expected[TABLES[kind]] += rows_of(a)
+        return cls(accepted, rows, list(kinds), expected)
+
+
+@dataclass
+class WriteResult:
+    """What one committed batch did."""
+
+    messages: int = 0
+    inserted: Counter[str] = field(default_factory=Counter)
+    """Rows really inserted (or, for device_status, changed), per table."""
+    duplicates: Counter[str] = field(default_factory=Counter)
+    """Rows dropped as already present, per table."""
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    """Dead letters, per reason (including repeats that were already stored)."""
+    dead_letter_repeats: int = 0
+    poison: list[tuple[Accepted, str]] = field(default_factory=list)
+    """Messages the database itself refused, with its reason; dead-lettered as `db_rejected`."""
+    commit_s: float = 0.0
+    committed_at: float = 0.0
+    """`time.monotonic()` right after the commit returned."""
+
+
+class BatchWriter:
+    """Writes batches on one connection it does not own.
+
+    Example:
+        >>> # writer = BatchWriter(conn, dead_letter_keep_bytes=65536); writer.prepare()
+        >>> # result = writer.write(accepted, rejected)   # committed when it returns
+    """
+
+    def __init__(self, conn: psycopg.Connection, *, dead_letter_keep_bytes: int) -> None:
+        self.conn = conn
+        self.keep_bytes = dead_letter_keep_bytes
+        self._q = queries("ingest")
+
+    def prepare(self) -> None:
+        """Create the session's staging table (once per connection)."""
+        with self.conn.transaction():
+            self.conn.execute(self._q["create_stage"])
+
+    def write(self, accepted: list[Accepted] | Staged, rejected: list[Rejected]) -> WriteResult:
+        """Write a batch in one transaction and commit it.
+
+        Args:
+            accepted: valid messages, or their `Staged` form (prepared off the database thread).
+            rejected: messages for `dead_letters`.
+
+        Raises:
+            psycopg.Error: the database failed for a reason other than one message's
+                values (connection lost, server shutting down, schema missing); nothing
+                was committed.
+        """
+        staged = accepted if isinstance(accepted, Staged) else Staged.from_accepted(accepted)
+        result = WriteResult(messages=len(staged.accepted) + len(rejected))
+        started = time.perf_counter()
+        with self.conn.transaction():
+            if staged.rows:
+                try:
+                    with self.conn.transaction():
+                        self._facts(staged, result)
+                except ISOLATABLE as exc:
+                    logger.warning("batch refused by the database (%s); isolating the message that caused it", exc)
+                    self._bisect(staged.accepted, result)
+            poison = [
+                Rejected(a.inbound, Reason.DB_REJECTED, err, a.topic.store_id, a.topic.device_id)
+                for a, err in result.poison
+            ]
+            self._dead_letters([*rejected, *poison], result)
+        result.committed_at = time.monotonic()
+        result.commit_s = time.perf_counter() - started
+        return result
+
+    def _facts(self, staged: Staged, result: WriteResult, *, clear: bool = False) -> None:
+        with self.conn.cursor() as cur:
+            if clear:
+                cur.execute("DELETE FROM ingest_stage")
+            with cur.copy(self._q["copy_stage"]) as copy:
+                for row in staged.rows:
+                    copy.write_row(row)
+            inserted: Counter[str] = Counter()
+            for kind in staged.kinds:
+                cur.execute(self._q[_INSERTS[kind]])
+                inserted[TABLES[kind]] += max(cur.rowcount, 0)
+        for table, n in staged.expected.items():
+            result.inserted[table] += inserted[table]
+            result.duplicates[table] += n - inserted[table]
+
+    def _bisect(self, accepted: list[Accepted], result: WriteResult) -> None:
+        try:
+            with self.conn.transaction():
+                part = WriteResult()
+                self._facts(Staged.from_accepted(accepted), part, clear=True)
+            result.inserted.update(part.inserted)
+            result.duplicates.update(part.duplicates)
+        except ISOLATABLE as exc:
+            if len(accepted) == 1:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                result.poison.append((accepted[0], f"the database refused the values: {first}"))
+                return
+            half = len(accepted) // 2
+            self._bisect(accepted[:half], result)
+            self._bisect(accepted[half:], result)
+
+    def _dead_letters(self, rejected: list[Rejected], result: WriteResult) -> None:
+        if not rejected:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(self._q["insert_dead_letter"], [r.dead_letter_row(self.keep_bytes) for r in rejected])
+            stored = max(cur.rowcount, 0)
+        for r in rejected:
+            result.dead_letters[r.reason.value] += 1
+        result.dead_letter_repeats += len(rejected) - stored

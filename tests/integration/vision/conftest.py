@@ -1,0 +1,93 @@
+"""An MQTT-publishing `ReadingSink` for the vision integration tests.
+
+The agent's durable outbox (edge branch) is the production sink; this one publishes
+straight away with QoS 1, which is all these tests need to show that the pipeline's
+readings cross a real broker in the wire contract.
+"""
+
+import itertools
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from footfall.core.messages import MESSAGE_TYPES, AnyMessage, Reading, parse_payload
+from footfall.core.topics import Kind, Topic, subscription
+
+
+def _client(settings, name: str) -> mqtt.Client:
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5)
+    c.connect(settings.host, settings.port)
+    c.loop_start()
+    return c
+
+
+class MqttSink:
+    """Publishes each `put` as one message on `{prefix}/v1/{store}/{device}/{kind}` (QoS 1)."""
+
+    def __init__(self, settings, prefix: str, store_id: str) -> None:
+        self.prefix = prefix
+        self.store_id = store_id
+        self.client = _client(settings, "vision-pub")
+        self.seq = itertools.count(1)
+
+    def put(self, kind: Kind, device_id: str, readings: Sequence[Reading]) -> None:
+        msg = MESSAGE_TYPES[kind](
+            device_id=device_id, seq=next(self.seq), sent_at=datetime.now(UTC), readings=list(readings)
+        )
+        topic = Topic(self.store_id, device_id, kind).render(self.prefix)
+        info = self.client.publish(topic, msg.to_json(), qos=1)
+        info.wait_for_publish(timeout=10)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class Collector:
+    """Subscribes to every topic under a prefix and parses what arrives."""
+
+    def __init__(self, settings, prefix: str) -> None:
+        self.prefix = prefix
+        self.messages: list[tuple[Topic, AnyMessage]] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"vision-sub-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5
+        )
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect(settings.host, settings.port)
+        self.client.loop_start()
+        self.client.subscribe(subscription(prefix), qos=1)
+        assert subscribed.wait(10), "broker never acknowledged the subscription"
+
+    def _on_message(self, _client, _userdata, message) -> None:
+        try:
+            topic = Topic.parse(message.topic, self.prefix)
+            parsed = parse_payload(topic.kind, message.payload)
+        except Exception as exc:  # recorded, the test fails on it
+            with self._lock:
+                self.errors.append(f"{message.topic}: {exc}")
+            return
+        with self._lock:
+            self.messages.append((topic, parsed))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def mqtt_pair(mqtt_settings, mqtt_prefix) -> Iterator[tuple[MqttSink, Collector]]:
+    collector = Collector(mqtt_settings, mqtt_prefix)
+    sink = MqttSink(mqtt_settings, mqtt_prefix, "synth")
+    try:
+        yield sink, collector
+    finally:
+        sink.close()
+        collector.close()
