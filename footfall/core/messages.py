@@ -230,9 +230,6 @@ class SensorHealth(_Strict):
     last_seen: UtcDatetime | None = Field(default=None, description="Last time the sensor reported.")
     errors: int = Field(default=0, ge=0, description="Errors since the agent started.")
     clock_offset_s: float | None = Field(default=None, description="Sensor clock minus agent clock, seconds.")
-    queue_depth: int | None = Field(
-        default=None, ge=0, description="This sensor's readings waiting in the agent's queue (absent: not reported)."
-    )
     faults: list[Fault] = Field(default_factory=list, max_length=len(Fault))
 
 

@@ -185,12 +185,8 @@ class Agent:
         stats = self.outbox.stats()
         m = self.cfg.minutes
         sensors = [
-            core.sensor_health(
-                silent_after_s=m.silent_after_s,
-                clock_tolerance_s=m.clock_tolerance_s,
-                queue_depth=stats.per_device.get(dev_id, 0),
-            )
-            for dev_id, core in self.cores.items()
+            core.sensor_health(silent_after_s=m.silent_after_s, clock_tolerance_s=m.clock_tolerance_s)
+            for core in self.cores.values()
         ]
         for p in self.producers:
             try:
@@ -202,15 +198,7 @@ class Agent:
             own.append(Fault.QUEUE_FULL)
         if not self.publisher.connected:
             own.append(Fault.DISCONNECTED)
-        sensors.append(
-            SensorHealth(
-                sensor_id=self.cfg.device_id,
-                last_seen=now,
-                errors=0,
-                queue_depth=stats.per_device.get(self.cfg.device_id, 0),
-                faults=own,
-            )
-        )
+        sensors.append(SensorHealth(sensor_id=self.cfg.device_id, last_seen=now, errors=0, faults=own))
         self._merged_reported = stats.merged
         reading = HeartbeatReading(
             start=start,

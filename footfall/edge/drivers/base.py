@@ -276,9 +276,7 @@ class CounterCore:
 
     # -- health ---------------------------------------------------------------------------
 
-    def sensor_health(
-        self, *, silent_after_s: float, clock_tolerance_s: float, queue_depth: int | None = None
-    ) -> SensorHealth:
+    def sensor_health(self, *, silent_after_s: float, clock_tolerance_s: float) -> SensorHealth:
         """This device's entry in the heartbeat; clears the faults remembered since the last one."""
         with self._lock:
             h = self.health
@@ -299,6 +297,5 @@ class CounterCore:
                 last_seen=h.last_seen,
                 errors=h.errors,
                 clock_offset_s=None if offset is None else round(offset, 3),
-                queue_depth=queue_depth,
                 faults=sorted(faults, key=lambda f: list(Fault).index(f)),
             )

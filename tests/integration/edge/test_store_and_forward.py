@@ -225,8 +225,6 @@ def test_full_queue_during_an_outage_merges_intervals_without_changing_totals(ri
         assert all(a.end <= b.start for a, b in itertools.pairwise(rs)), f"{dev}: merged intervals overlap"
     beats = sub.readings("heartbeat", "riga-01-edge")
     assert any(b.merged_intervals > 0 for b in beats)
-    beam = [s for b in beats for s in b.sensors if s.sensor_id == "riga-01-beam"]
-    assert max(s.queue_depth or 0 for s in beam) > 10, "the heartbeat did not report the beam's queued readings"
     own = [s for b in beats for s in b.sensors if s.sensor_id == "riga-01-edge"]
     assert any(Fault.QUEUE_FULL in s.faults for s in own), "the heartbeat did not report the full queue"
     sub.stop()
