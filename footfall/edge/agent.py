@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Protocol
 
 from footfall.core.clock import Clock, SystemClock
+from footfall.core.errors import ConfigError, FootfallError
 from footfall.core.messages import Fault, HeartbeatReading, SensorHealth
 from footfall.core.settings import Settings
 from footfall.core.topics import Kind
-from footfall.edge.config import EdgeConfig, HttpCounter, MqttCounter, TcpCounter
+from footfall.edge.config import CameraOptions, EdgeConfig, HttpCounter, MqttCounter, TcpCounter
 from footfall.edge.drivers.base import CounterCore
 from footfall.edge.drivers.http import HttpPushServer
 from footfall.edge.drivers.mqtt import MqttCounterDriver
@@ -93,6 +94,7 @@ class Agent:
         self.drivers: list[TcpBeamDriver | MqttCounterDriver] = []
         self.http: HttpPushServer | None = None
         self.producers: list[Producer] = []
+        self._store = None
         for dev in cfg.devices:
             core = self._core(dev)
             self.cores[dev.id] = core
@@ -104,9 +106,42 @@ class Agent:
                 if self.http is None:
                     self.http = HttpPushServer(cfg.http, self.clock)
                 self.http.add(dev, core)
+        for cam in cfg.cameras:
+            self.attach(self._camera(cam))
         self._started_at = self.clock.monotonic()
         self._last_heartbeat: datetime | None = None
         self._merged_reported = 0
+
+    def _camera(self, cam: CameraOptions) -> Producer:
+        # OpenCV and the pipeline load only on boxes that have cameras.
+        import yaml
+
+        from footfall.core.storeconfig import StoreConfig
+        from footfall.edge.vision.config import PipelineOptions
+        from footfall.edge.vision.pipeline import CameraSpec
+        from footfall.edge.vision.worker import CameraWorker
+
+        if self._store is None:
+            assert self.cfg.store_file is not None  # the config refuses cameras without one
+            self._store = StoreConfig.from_yaml(self.cfg.store_file)
+        options = {}
+        if cam.options_file is not None:
+            try:
+                options = yaml.safe_load(cam.options_file.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise ConfigError(f"camera {cam.id}: cannot read {cam.options_file}: {exc}") from None
+        try:
+            worker = CameraWorker(
+                CameraSpec.from_store(self._store, cam.id),
+                PipelineOptions.model_validate(options),
+                self.outbox,
+                source=cam.source,
+                state_dir=self.data_dir / "vision",
+                realtime=cam.realtime,
+            )
+        except (ValueError, FootfallError) as exc:
+            raise ConfigError(f"camera {cam.id}: {exc}") from None
+        return _CameraProducer(worker)
 
     def _core(self, dev: TcpCounter | HttpCounter | MqttCounter) -> CounterCore:
         m = self.cfg.minutes
@@ -246,6 +281,22 @@ class Agent:
     def queue_path(self) -> Path:
         """The queue file."""
         return self.outbox.path
+
+
+class _CameraProducer:
+    """A `CameraWorker` as an agent producer."""
+
+    def __init__(self, worker) -> None:
+        self.worker = worker
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def sensor_health(self) -> list[SensorHealth]:
+        return [self.worker.health()]
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:

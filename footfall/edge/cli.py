@@ -84,6 +84,7 @@ def check(config: ConfigOpt) -> None:
     console.print(
         f"{config}: valid — agent {cfg.device_id} of store {cfg.store_id}, {len(cfg.devices)} counter(s): "
         + ", ".join(f"{d.id} ({d.driver})" for d in cfg.devices)
+        + (f"; {len(cfg.cameras)} camera(s): " + ", ".join(c.id for c in cfg.cameras) if cfg.cameras else "")
     )
 
 

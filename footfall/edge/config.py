@@ -249,6 +249,26 @@ class MqttCounter(_Counter):
 
 DeviceOptions = Annotated[TcpCounter | HttpCounter | MqttCounter, Field(discriminator="driver")]
 
+
+class CameraOptions(_Strict):
+    """A camera run by the agent's camera pipeline (`footfall.edge.vision`).
+
+    What it looks at (floor, calibration, lines, zones) is in the store file; here is only
+    where its video comes from and how to process it.
+    """
+
+    id: Id = Field(title="Device id", description="The camera's device id (kind camera) in store.yaml.")
+    source: str | int = Field(
+        title="Video source", description="Stream URL (rtsp://…), a video file, or a local device index."
+    )
+    options_file: Path | None = Field(
+        default=None, title="Pipeline options", description="A vision options YAML (see docs/vision.md)."
+    )
+    realtime: bool = Field(
+        default=False, title="Real time", description="Play a file at its own frame rate (a recording standing in)."
+    )
+
+
 DRIVER_KINDS = {"tcp": DeviceKind.COUNTER_TCP, "http": DeviceKind.COUNTER_HTTP, "mqtt": DeviceKind.COUNTER_MQTT}
 
 
@@ -275,10 +295,13 @@ class EdgeConfig(_Strict):
     minutes: MinuteOptions = Field(default_factory=MinuteOptions, title="Minutes")
     http: HttpListen = Field(default_factory=HttpListen, title="HTTP push listener")
     devices: list[DeviceOptions] = Field(default_factory=list, max_length=256, title="Door counters")
+    cameras: list[CameraOptions] = Field(default_factory=list, max_length=64, title="Cameras")
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
-        ids = [d.id for d in self.devices]
+        if self.cameras and self.store_file is None:
+            raise ValueError("cameras need store_file: their floor, calibration, lines and zones are in store.yaml")
+        ids = [d.id for d in self.devices] + [c.id for c in self.cameras]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"device ids appear twice: {', '.join(dup)}")
@@ -315,6 +338,10 @@ class EdgeConfig(_Strict):
             for door in self.doors_of(d):
                 if door not in known.doors:
                     problems.append(f"device {d.id!r} reports door {door!r}, not among its doors {known.doors}")
+        for cam in self.cameras:
+            known = devices.get(cam.id)
+            if known is None or known.kind is not DeviceKind.CAMERA:
+                problems.append(f"camera {cam.id!r} is not a device of kind camera in the store file")
         if problems:
             raise ConfigError("edge config does not match the store file:\n  " + "\n  ".join(problems))
 
@@ -384,6 +411,12 @@ class EdgeConfig(_Strict):
                 update[name] = fix(value)
         if self.mqtt.password_file is not None and not self.mqtt.password_file.is_absolute():
             update["mqtt"] = self.mqtt.model_copy(update={"password_file": fix(self.mqtt.password_file)})
+        update["cameras"] = [
+            c.model_copy(update={"options_file": fix(c.options_file)})
+            if c.options_file is not None and not c.options_file.is_absolute()
+            else c
+            for c in self.cameras
+        ]
         update["devices"] = [
             d.model_copy(update={"token_file": fix(d.token_file)})
             if isinstance(d, HttpCounter) and d.token_file is not None and not d.token_file.is_absolute()

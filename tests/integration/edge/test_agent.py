@@ -10,6 +10,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+import yaml
 
 from footfall.core.messages import Fault, SensorHealth, StatusMessage, ZonesReading
 from footfall.core.settings import Settings
@@ -17,6 +18,7 @@ from footfall.core.topics import Kind, Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
 from footfall.edge.agent import Agent
 from footfall.edge.config import EdgeConfig
+from footfall.firmware_stubs.scenes import door_scene
 from tests.integration.edge.conftest import SecureBroker, Subscriber, wait_for
 
 
@@ -303,3 +305,37 @@ def test_an_attached_producer_publishes_through_the_same_queue_and_reports_its_h
         sub.stop()
         clear_retained(mqtt_settings.port, Topic("riga-01", "riga-01-edge", Kind.STATUS).render(mqtt_prefix))
     assert not camera.started
+
+
+def test_a_camera_in_edge_yaml_runs_in_the_agent_and_its_counts_reach_the_broker(
+    tmp_path: Path, mqtt_settings, mqtt_prefix: str
+) -> None:
+    scene = door_scene(seed=3, duration_s=30)
+    video = scene.write(tmp_path / "door.mp4")
+    store_file = tmp_path / "store.yaml"
+    store_file.write_text(
+        yaml.safe_dump(scene.store_config(store_id="synth", device_id="cam1").model_dump(mode="json"))
+    )
+    cfg = EdgeConfig.from_data(
+        {
+            "store_id": "synth",
+            "device_id": "synth-edge",
+            "store_file": str(store_file),
+            "data_dir": str(tmp_path / "edge"),
+            "mqtt": {"host": mqtt_settings.host, "port": mqtt_settings.port, "prefix": mqtt_prefix},
+            "queue": {"synchronous": "normal"},
+            "cameras": [{"id": "cam1", "source": str(video)}],
+        }
+    )
+    sub = Subscriber(mqtt_settings.host, mqtt_settings.port, mqtt_prefix).start()
+    agent = Agent(cfg, settings=Settings())
+    agent.start()
+    try:
+        truth = scene.truth()
+        assert wait_for(lambda: sum(r.entries for r in sub.readings("counts", "cam1")) == truth.entries, 60)
+        beat = agent.heartbeat()
+        assert any(s.sensor_id == "cam1" for s in beat.sensors)
+    finally:
+        agent.stop()
+        sub.stop()
+        clear_retained(mqtt_settings.port, Topic("synth", "synth-edge", Kind.STATUS).render(mqtt_prefix))

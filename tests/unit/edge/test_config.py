@@ -152,3 +152,32 @@ def test_not_yaml_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("store_id: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         EdgeConfig.from_yaml(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "expectation"),
+    [
+        # a camera with the store file that describes it
+        (with_(store_file="store.yaml", cameras=[{"id": "riga-01-cam1", "source": "rtsp://cam/1"}]), DoesNotRaise()),
+        # a camera without a store file: nothing says what it looks at
+        (
+            with_(cameras=[{"id": "riga-01-cam1", "source": 0}]),
+            pytest.raises(ConfigError, match="cameras need store_file"),
+        ),
+        # a camera id that is also a counter's
+        (
+            with_(store_file="s.yaml", cameras=[{"id": "riga-01-beam", "source": 0}]),
+            pytest.raises(ConfigError, match="appear twice"),
+        ),
+    ],
+)
+def test_cameras_in_edge_config(data, expectation) -> None:
+    with expectation:
+        EdgeConfig.from_data(data)
+
+
+def test_a_camera_must_be_a_camera_in_the_store_file() -> None:
+    store = StoreConfig.from_yaml(ROOT / "examples" / "store.yaml")
+    cfg = EdgeConfig.from_data(with_(store_file="x.yaml", cameras=[{"id": "riga-01-staff-cam", "source": 0}]))
+    with pytest.raises(ConfigError, match="not a device of kind camera"):
+        cfg.check_store(store)
