@@ -15,13 +15,5 @@ class OutboxError(EdgeError):
     """The durable queue cannot be opened or written (disk full, corrupt file, permissions)."""
 
 
-class PublishRefused(EdgeError):
-    """The broker answered a publish or a connection with a failure reason code (e.g. not authorised)."""
-
-    def __init__(self, message: str, *, reason_code: int | None = None) -> None:
-        super().__init__(message)
-        self.reason_code = reason_code
-
-
 class CredentialsError(EdgeError, ValueError):
     """A password file, ACL file or credential request is invalid."""

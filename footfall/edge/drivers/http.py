@@ -36,7 +36,6 @@ import hmac
 import json
 import logging
 import threading
-from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
@@ -225,8 +224,3 @@ class _PushHandler(BaseHTTPRequestHandler):
         token = auth[7:] if auth.startswith("Bearer ") else None
         status, answer = owner.handle(device_id, token, body)
         self._answer(status, answer)
-
-
-def parse_iso(value: str) -> datetime:
-    """An ISO 8601 instant with an offset (`Z` accepted)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
