@@ -1,0 +1,199 @@
+"""Broker credentials for edge agents: a Mosquitto password file and ACL, kept per user.
+
+Each edge agent gets its own broker user (its device id) that may publish only under
+`{prefix}/v1/{its store}/#` and read nothing; an ingest user may read
+`{prefix}/v1/#` and publish nothing. `add_credentials` writes both files (replacing
+the user's earlier entry), atomically; Mosquitto applies them on SIGHUP.
+
+Password hashes use Mosquitto's own `$7$` format (PBKDF2-HMAC-SHA512, as
+`mosquitto_passwd` writes them), so no Mosquitto tool is needed where the command runs,
+and the same hash can be kept on the device row (`devices.credential_hash`) to rebuild
+the broker's file from the database.
+
+Example:
+    >>> h = mosquitto_hash("s3cret", salt=b"0123456789ab", iterations=101)
+    >>> h.startswith("$7$101$") and verify_password("s3cret", h)
+    True
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from footfall.core.ids import id_problem
+from footfall.core.topics import VERSION, check_prefix
+from footfall.edge.errors import CredentialsError
+
+ITERATIONS = 1000
+"""PBKDF2 rounds. mosquitto_passwd uses 101; more resists offline guessing, and a broker
+verifies a password once per connection, so 1000 costs a few ms per connect."""
+
+_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+def generate_password() -> str:
+    """A random password (32 URL-safe characters, 192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def mosquitto_hash(password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    """Hash a password the way Mosquitto 2 stores it: `$7$iterations$salt$hash` (base64)."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    """Check a password against a `$7$` hash."""
+    parts = hashed.split("$")
+    if len(parts) != 5 or parts[1] != "7":
+        return False
+    try:
+        iterations, salt, digest = int(parts[2]), base64.b64decode(parts[3]), base64.b64decode(parts[4])
+    except ValueError:
+        return False
+    return hmac.compare_digest(hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations), digest)
+
+
+def acl_rules(*, store_id: str | None, ingest: bool, prefix: str) -> list[str]:
+    """The ACL lines of one user.
+
+    Raises:
+        CredentialsError: neither or both of a store and the ingest role were given, or an id is invalid.
+    """
+    check_prefix(prefix)
+    if ingest == (store_id is not None):
+        raise CredentialsError("a user is either an edge agent of one store or an ingest user")
+    if ingest:
+        return [f"topic read {prefix}/{VERSION}/#"]
+    problem = id_problem(store_id or "")
+    if problem:
+        raise CredentialsError(f"store id {store_id!r} {problem}")
+    return [f"topic write {prefix}/{VERSION}/{store_id}/#"]
+
+
+def _check_user(user: str) -> None:
+    if not _USER_RE.match(user):
+        raise CredentialsError(f"user name {user!r} must be letters, digits, '_', '-' or '.' (at most 128)")
+
+
+def _write_atomic(path: Path, text: str, *, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keep = path.stat().st_mode & 0o777 if path.exists() else mode
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, keep)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    except OSError as exc:
+        raise CredentialsError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _without_user_block(lines: list[str], user: str) -> tuple[list[str], bool]:
+    out: list[str] = []
+    skipping = found = False
+    for line in lines:
+        word = line.strip().split(" ", 1)
+        if word[0] in ("user", "pattern"):
+            skipping = word[0] == "user" and len(word) == 2 and word[1].strip() == user
+            found = found or skipping
+        if not skipping:
+            out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    return out, found
+
+
+@dataclass(frozen=True)
+class CredentialEntry:
+    """What `add_credentials` wrote."""
+
+    user: str
+    password_hash: str
+    rules: list[str]
+    created: bool
+
+
+def add_credentials(
+    *,
+    user: str,
+    password: str,
+    store_id: str | None,
+    ingest: bool = False,
+    password_file: Path,
+    acl_file: Path,
+    prefix: str = "footfall",
+    iterations: int = ITERATIONS,
+) -> CredentialEntry:
+    """Add or replace a broker user in a Mosquitto password file and ACL file.
+
+    Raises:
+        CredentialsError: an invalid user name, store id or prefix, or a file that cannot be written.
+    """
+    _check_user(user)
+    if len(password) < 12:
+        raise CredentialsError("use a password of at least 12 characters (or let the command generate one)")
+    rules = acl_rules(store_id=store_id, ingest=ingest, prefix=prefix)
+    hashed = mosquitto_hash(password, iterations=iterations)
+    lines = [ln for ln in _read(password_file) if ln.strip()]
+    created = not any(ln.split(":", 1)[0] == user for ln in lines)
+    lines = [ln for ln in lines if ln.split(":", 1)[0] != user] + [f"{user}:{hashed}"]
+    acl, _ = _without_user_block(_read(acl_file), user)
+    role = "ingest: reads every store" if ingest else f"edge agent of store {store_id}: writes only there"
+    block = ["", f"user {user}", f"# {role} (footfall edge credentials)", *rules]
+    try:
+        _write_atomic(password_file, "\n".join(lines) + "\n")
+        _write_atomic(acl_file, "\n".join(acl + block) + "\n", mode=0o644)
+    except OSError as exc:
+        raise CredentialsError(f"cannot write the broker files: {exc}") from None
+    return CredentialEntry(user=user, password_hash=hashed, rules=rules, created=created)
+
+
+def remove_credentials(*, user: str, password_file: Path, acl_file: Path) -> bool:
+    """Remove a user from both files; returns whether it was there.
+
+    Raises:
+        CredentialsError: a file cannot be written.
+    """
+    _check_user(user)
+    lines = _read(password_file)
+    kept = [ln for ln in lines if ln.strip() and ln.split(":", 1)[0] != user]
+    acl, found = _without_user_block(_read(acl_file), user)
+    try:
+        if password_file.exists():
+            _write_atomic(password_file, "\n".join(kept) + ("\n" if kept else ""))
+        if acl_file.exists():
+            _write_atomic(acl_file, "\n".join(acl) + "\n")
+    except OSError as exc:
+        raise CredentialsError(f"cannot write the broker files: {exc}") from None
+    return found or len(kept) != len([ln for ln in lines if ln.strip()])
+
+
+def store_credential_hash(conn, *, device_id: str, password_hash: str) -> None:
+    """Keep the broker hash on the device row (`devices.credential_hash`).
+
+    Raises:
+        CredentialsError: no such device (apply the store file first: footfall stores apply).
+    """
+    with conn.transaction():
+        n = conn.execute(
+            "UPDATE devices SET credential_hash = %s, updated_at = now() WHERE device_id = %s",
+            (password_hash, device_id),
+        ).rowcount
+    if n == 0:
+        raise CredentialsError(f"no device {device_id!r} in the database; run `footfall stores apply store.yaml` first")

@@ -1,0 +1,176 @@
+"""Driver for counters that publish their own cumulative counters to a local MQTT broker.
+
+The counter publishes with QoS 1 to its topic (e.g. `sensors/staff-01/counters`) on
+every change and at least every 10 s:
+
+    {"boot": 3, "uptime_ms": 8123456, "time": "2026-03-29T10:00:41.250Z",
+     "in": 1042, "out": 1017, "status": "ok"}
+
+`time` is the counter's clock (ISO 8601 with an offset, or milliseconds since the
+epoch); `boot` and `uptime_ms` are optional (without them a reboot is recognised by
+counters that went down by more than a wrap explains); `status` is `ok` or `blocked`.
+
+The agent subscribes with a persistent session (clean start off, a session expiry) and
+acknowledges each message by hand only after it is committed to the outbox, so messages
+published while the agent was down or killed are delivered again when it returns.
+"""
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from footfall.core.clock import Clock
+from footfall.edge.config import BrokerTarget, MqttCounter, TlsOptions
+from footfall.edge.drivers.base import CounterCore, CumulativeReport
+from footfall.edge.errors import OutboxError
+from footfall.edge.publisher import make_client
+
+logger = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+class CounterPayload(BaseModel):
+    """One message of an MQTT-native counter."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    time: AwareDatetime
+    entries: int = Field(alias="in", ge=0, le=2**64 - 1)
+    exits: int = Field(alias="out", ge=0, le=2**64 - 1)
+    boot: int | None = Field(default=None, ge=0)
+    uptime_ms: int | None = Field(default=None, ge=0)
+    status: Literal["ok", "blocked"] = "ok"
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _epoch_ms(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC)
+        return value
+
+
+class MqttCounterDriver:
+    """Subscribes to one counter's topic on its local broker and feeds a `CounterCore`."""
+
+    def __init__(self, cfg: MqttCounter, core: CounterCore, clock: Clock, *, agent_id: str) -> None:
+        self.cfg = cfg
+        self.core = core
+        self.clock = clock
+        target = BrokerTarget(
+            host=cfg.host,
+            port=cfg.port,
+            prefix="local",
+            username=cfg.username,
+            password=cfg.password,
+            client_id=cfg.client_id or f"footfall-edge-{agent_id}-{cfg.id}"[:128],
+            keepalive_s=30,
+            tls=TlsOptions(),
+        )
+        self._client = make_client(target, clean_start=False, manual_ack=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._target = target
+        self._lock = threading.Lock()
+
+    @property
+    def device_id(self) -> str:
+        """The counter's device id."""
+        return self.cfg.id
+
+    def start(self) -> None:
+        """Connect (persistent session) and consume in paho's thread."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=False, properties=props)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Disconnect (the session and anything unacknowledged stay on the broker)."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
+        if rc.is_failure:
+            logger.error(
+                "%s: local broker %s:%d refused the connection: %s; check the device's username/password",
+                self.cfg.id,
+                self.cfg.host,
+                self.cfg.port,
+                rc,
+                extra={"device_id": self.cfg.id},
+            )
+            return
+        client.subscribe(self.cfg.topic, qos=1)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: list, props: Any) -> None:
+        if any(c.is_failure for c in codes):
+            logger.error(
+                "%s: local broker refused the subscription to %s: %s; check the broker's ACL for this user",
+                self.cfg.id,
+                self.cfg.topic,
+                codes[0],
+                extra={"device_id": self.cfg.id},
+            )
+            return
+        self.core.health.connected = True
+        logger.info("%s: subscribed to %s", self.cfg.id, self.cfg.topic, extra={"device_id": self.cfg.id})
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
+        self.core.health.connected = False
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        received = self.clock.now()
+        if msg.topic != self.cfg.topic:
+            # A subscription left in the persistent session by an earlier configuration.
+            logger.warning(
+                "%s: message on %s ignored (this counter publishes on %s)",
+                self.cfg.id,
+                msg.topic,
+                self.cfg.topic,
+                extra={"device_id": self.cfg.id},
+            )
+            client.ack(msg.mid, msg.qos)
+            return
+        try:
+            payload = CounterPayload.model_validate_json(msg.payload)
+        except ValidationError as exc:
+            self.core.health.errors += 1
+            first = exc.errors(include_url=False, include_input=False)[0]
+            logger.warning(
+                "%s: malformed counter message dropped: %s: %s",
+                self.cfg.id,
+                ".".join(str(p) for p in first["loc"]) or "payload",
+                first["msg"],
+                extra={"device_id": self.cfg.id},
+            )
+            client.ack(msg.mid, msg.qos)
+            return
+        report = CumulativeReport(
+            device_ts=payload.time,
+            entries=payload.entries,
+            exits=payload.exits,
+            boot=payload.boot,
+            uptime_ms=payload.uptime_ms,
+            blocked=payload.status == "blocked",
+        )
+        try:
+            if not msg.dup:
+                self.core.observe_clock(device_ts=payload.time, received=received)
+            self.core.ingest([report])
+        except OutboxError:
+            # Not acknowledged: the broker delivers it again after the next reconnect, and the
+            # counters in later reports already carry its counts.
+            self.core.health.errors += 1
+            logger.exception("%s: could not store a report", self.cfg.id, extra={"device_id": self.cfg.id})
+            return
+        client.ack(msg.mid, msg.qos)

@@ -1,0 +1,150 @@
+"""A simulated MQTT-native counter: publishes its cumulative counters to a local broker.
+
+The payload is in `footfall.edge.drivers.mqtt`. Like the firmware, it publishes with
+QoS 1 on every change and every `keepalive_s`; paho keeps what it could not deliver
+while disconnected and sends it after reconnecting. Faults from its `FaultPlan`:
+reboots (disconnect, counters restart at zero, boot + 1), dropped connections,
+duplicate sends (the last message again), wrap-around (start near 2^bits) and a
+blocked sensor (`status: blocked`, nothing counted).
+"""
+
+import json
+import logging
+import secrets
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from footfall.core.clock import Clock
+from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
+from footfall.firmware_stubs.traffic import Crossing, TrafficScript
+
+logger = logging.getLogger(__name__)
+
+
+class MqttCounterStub:
+    """One simulated MQTT-native counter (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        door: str,
+        script: TrafficScript,
+        plan: FaultPlan,
+        clock: Clock,
+        start: datetime,
+        until: datetime,
+        host: str,
+        port: int,
+        topic: str,
+        username: str | None = None,
+        password: str | None = None,
+        keepalive_s: float = 10.0,
+        time_as_ms: bool = False,
+    ) -> None:
+        self.device_id = device_id
+        self.door = door
+        self.clock = clock
+        self.topic = topic
+        self.host, self.port = host, port
+        self.time_as_ms = time_as_ms
+        self.fw = CounterFirmware(plan=plan, start=start)
+        self.published = 0
+        self._last: bytes | None = None
+        self._last_info: mqtt.MQTTMessageInfo | None = None
+        self._lock = threading.Lock()
+        self._client = self._make_client(username, password)
+        self.timeline = Timeline(clock, name=f"mqttc-{device_id}")
+        for c in script.for_doors([door]).crossings:
+            self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
+        self.timeline.every(start, keepalive_s, until, self._report)
+        for s in plan.reboots_at:
+            self.timeline.at(start + timedelta(seconds=s), self._reboot)
+        for s in plan.drops_at:
+            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
+        for s in plan.duplicates_at:
+            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+
+    def _make_client(self, username: str | None, password: str | None) -> mqtt.Client:
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"stub-{self.device_id}-{secrets.token_hex(3)}",
+            protocol=mqtt.MQTTv5,
+        )
+        if username:
+            client.username_pw_set(username, password)
+        client.reconnect_delay_set(1, 2)
+        return client
+
+    def start(self) -> None:
+        """Connect to the local broker and start counting."""
+        self._client.connect_async(self.host, self.port, keepalive=30)
+        self._client.loop_start()
+        self.timeline.start()
+
+    def stop(self) -> None:
+        """Stop counting and disconnect."""
+        self.timeline.stop()
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until paho delivered everything published so far."""
+        with self._lock:
+            last = self._last_info
+        if last is not None:
+            last.wait_for_publish(timeout)
+
+    def _payload(self, at: datetime) -> bytes:
+        fw = self.fw
+        body: dict[str, Any] = {
+            "boot": fw.boot,
+            "uptime_ms": fw.uptime_ms(at),
+            "time": fw.device_ms(at) if self.time_as_ms else fw.device_time(at).isoformat(),
+            "in": fw.entries,
+            "out": fw.exits,
+            "status": "blocked" if fw.blocked(at) else "ok",
+        }
+        return json.dumps(body).encode()
+
+    def _publish(self, payload: bytes) -> None:
+        info = self._client.publish(self.topic, payload, qos=1)
+        with self._lock:
+            self._last = payload
+            self._last_info = info
+        self.published += 1
+
+    def _report(self, at: datetime) -> None:
+        self._publish(self._payload(at))
+
+    def _crossing(self, c: Crossing) -> None:
+        self.fw.register(c)
+        self._publish(self._payload(c.at))
+
+    def _reboot(self, at: datetime) -> None:
+        # A reboot: whatever paho still holds in memory is flushed first, as a device that
+        # writes its outgoing queue to flash would; then the counters restart at zero.
+        self.flush(2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.fw.reboot(at)
+        self._client.reconnect()
+        self._client.loop_start()
+        self._report(at)
+
+    def _drop(self) -> None:
+        sock = self._client.socket()
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                logger.debug("closing the socket failed", exc_info=True)
+
+    def _duplicate(self) -> None:
+        with self._lock:
+            last = self._last
+        if last is not None:
+            self._publish(last)

@@ -1,0 +1,58 @@
+"""Scripted traffic, ground truth and the simulated counter core."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from footfall.core.clock import ManualClock, ScaledClock
+from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan
+from footfall.firmware_stubs.traffic import Crossing, Direction, TrafficScript
+
+T0 = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
+
+
+def test_traffic_is_reproducible_sorted_and_keeps_off_minute_boundaries() -> None:
+    a = TrafficScript.generate(start=T0, minutes=30, rates={"main": 10}, passersby_rates={"main": 5}, seed=4)
+    b = TrafficScript.generate(start=T0, minutes=30, rates={"main": 10}, passersby_rates={"main": 5}, seed=4)
+    assert a == b
+    assert list(a.crossings) == sorted(a.crossings)
+    assert all(2.0 <= c.at.second + c.at.microsecond / 1e6 <= 58.0 for c in a.crossings)
+    truth = a.truth().totals()
+    assert truth["entries"] > 200
+    assert truth["exits"] <= truth["entries"]
+    assert truth["passersby"] > 100
+
+
+@pytest.mark.parametrize(
+    ("plan", "crossings", "expected"),
+    [
+        # a 16-bit counter wraps
+        (FaultPlan(counter_bits=16, start_in=65_535), 3, (2, 3)),
+        # a blocked sensor counts nothing and the truth says so
+        (FaultPlan(blocked=[(0, 3600)]), 3, (0, 0)),
+    ],
+)
+def test_counter_firmware_counts_wraps_and_misses_while_blocked(plan, crossings, expected) -> None:
+    fw = CounterFirmware(plan=plan, start=T0)
+    for i in range(crossings):
+        fw.register(Crossing(T0 + timedelta(seconds=10 + i), "main", Direction.IN))
+    assert (fw.entries, fw.truth.totals()["entries"]) == expected
+    assert fw.missed.totals()["entries"] == crossings - expected[1]
+
+
+def test_counter_firmware_clock_is_off_and_drifts_and_reboot_restarts_counters() -> None:
+    fw = CounterFirmware(plan=FaultPlan(clock_offset_s=40, drift_ppm=1000), start=T0)
+    assert fw.device_time(T0 + timedelta(hours=1)) == T0 + timedelta(hours=1, seconds=43.6)
+    fw.register(Crossing(T0, "main", Direction.IN))
+    fw.reboot(T0 + timedelta(seconds=5))
+    assert (fw.entries, fw.boot, fw.uptime_ms(T0 + timedelta(seconds=6))) == (0, 2, 1000)
+
+
+def test_clocks() -> None:
+    manual = ManualClock(T0)
+    manual.advance(90)
+    assert manual.now() == T0 + timedelta(seconds=90)
+    scaled = ScaledClock(T0, speed=100)
+    again = ScaledClock.from_spec(scaled.spec())
+    assert abs((again.now() - scaled.now()).total_seconds()) < 1
+    assert scaled.real_seconds(100) == 1
