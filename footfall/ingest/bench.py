@@ -11,6 +11,12 @@ so the ratios compare like with like on a machine other work may be sharing:
    and commits it on its own before acknowledging it.
 4. **latency** — the workers run while a publisher sends `--latency-rate` messages/s for
    `--latency-seconds`; each message's sent_at → its commit is measured.
+5. **stages alone** — the same messages through each stage of the consumer with nothing
+   else running: validation with the core models (`validate_only_messages_per_s`) and the
+   database writer fed already-validated batches (`db_only_messages_per_s`: staging, COPY,
+   INSERT … ON CONFLICT, rollup trigger, commit). With every stage sharing the same two
+   cores, the slowest of them bounds the consumer, and the ratio of the consumer to that
+   bound says how much the pipeline itself loses.
 
 Messages are pre-loaded into the consumers' persistent sessions before each drain, so the
 drain measures the consumer alone (no publisher competing for the two cores). That needs
@@ -209,6 +215,45 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     stats["duplicates"] = worker.stats.duplicate_rows
     stats["dead_letters"] = worker.stats.dead_letters
     out.put(stats)
+
+
+def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: int, out: Any) -> None:  # noqa: PLR0917 - a multiprocessing target takes positional args
+    """Validation alone, then the database writer alone, on `count` messages with fresh keys."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from footfall.core.messages import parse_payload
+    from footfall.core.topics import Kind, Topic
+    from footfall.ingest.triage import Accepted, Inbound
+    from footfall.ingest.writer import BatchWriter, Staged
+
+    # Devices of their own, so the keys are new to the database.
+    devices = [f"bench-stage-{i % DEVICES:03d}" for i in range(count)]
+    raws = [(_topic(prefix, d), _stamp(payload(i, readings, device=d))) for i, d in enumerate(devices)]
+    started = time.perf_counter()
+    parsed = [parse_payload(Kind.COUNTS, raw) for _, raw in raws]
+    validate_s = time.perf_counter() - started
+    accepted = [
+        Accepted(Inbound(topic, raw, i, 1, 0, 0.0), Topic.parse(topic, prefix), m)
+        for i, ((topic, raw), m) in enumerate(zip(raws, parsed, strict=True))
+    ]
+    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+        writer = BatchWriter(conn, dead_letter_keep_bytes=1024)
+        writer.prepare()
+        started = time.perf_counter()
+        for i in range(0, count, batch):
+            writer.write(Staged.from_accepted(accepted[i : i + batch]), [])
+        db_s = time.perf_counter() - started
+    out.put({"validate_s": validate_s, "db_s": db_s})
+
+
+def _alive_or_result(proc: Any, out: Any) -> bool:
+    """Wait until `proc` has a result in `out` (True) or died without one (False)."""
+    while out.empty():
+        if not proc.is_alive() and out.empty():
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: Any) -> None:
@@ -449,9 +494,24 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         result["p50_latency_ms"] = round(statistics.median(lat) * 1000, 1) if lat else None
         result["p99_latency_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1) if lat else None
 
-        # 5. exactly the published set?
+        # 5. each stage alone, same messages, nothing else running
+        sn = min(n, 20_000)
+        out = ctx.Queue()
+        p = ctx.Process(target=_stages_child, args=(db.conninfo(), prefix, sn, r, settings.ingest.batch_size, out))
+        t = task("stages alone (validation, database writer)", 1)
+        p.start()
+        stages = out.get(timeout=1800) if _alive_or_result(p, out) else None
+        p.join()
+        if stages is None:
+            raise RuntimeError("the stages phase failed; run it again with --log-level DEBUG")
+        if progress is not None:
+            progress.update(t, completed=1)
+        result["validate_only_messages_per_s"] = round(sn / stages["validate_s"], 1)
+        result["db_only_messages_per_s"] = round(sn / stages["db_s"], 1)
+
+        # 6. exactly the published set?
         with connect(db) as conn:
-            expected = (n + lat_n) * r
+            expected = (n + lat_n + sn) * r
             present = conn.execute("SELECT count(*) AS n FROM door_counts WHERE store_id = %s", (STORE,)).fetchone()[
                 "n"
             ]
@@ -463,6 +523,9 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         raw_rate = result["raw_subscribe_messages_per_s"]
         result["ratio_to_raw"] = round(result["messages_per_s"] / raw_rate, 3) if raw_rate else None
         result["ratio_to_naive"] = round(result["readings_per_s"] / result["naive_readings_per_s"], 1)
+        bound = min(raw_rate, result["validate_only_messages_per_s"], result["db_only_messages_per_s"])
+        result["slowest_stage_messages_per_s"] = bound
+        result["ratio_to_slowest_stage"] = round(result["messages_per_s"] / bound, 3) if bound else None
     finally:
         if progress is not None:
             progress.stop()
