@@ -10,11 +10,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from footfall.core.calendar import zone
-from footfall.core.errors import ConfigError
+from footfall.core.configfile import load_yaml, validate
 from footfall.core.geometry import homography_from_pairs, is_simple_polygon, polygon_area
 from footfall.core.ids import Id
 
@@ -218,22 +217,10 @@ class StoreConfig(_Strict):
             ConfigError: the file is missing, is not YAML, or breaks a rule; the message
                 names the file and the field.
         """
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml(path)
         return cls.from_data(data, source=str(path))
 
     @classmethod
     def from_data(cls, data: object, *, source: str = "store config") -> "StoreConfig":
         """Validate already-parsed data (see `from_yaml`)."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            lines = []
-            for err in exc.errors(include_url=False, include_input=False):
-                where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
-            raise ConfigError(f"{source}: {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+        return validate(cls, data, source=source)

@@ -12,9 +12,9 @@ serve several environments.
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from footfall.core.configfile import load_yaml, validate
 from footfall.core.errors import ConfigError
 from footfall.core.ids import Id
 from footfall.core.settings import EdgeSettings, MqttSettings
@@ -389,12 +389,7 @@ class EdgeConfig(_Strict):
         Raises:
             ConfigError: the file is missing, not YAML, or breaks a rule; the message names the field.
         """
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml(path)
         cfg = cls.from_data(data, source=str(path))
         return cfg.relative_to(path.parent)
 
@@ -432,11 +427,4 @@ class EdgeConfig(_Strict):
         Raises:
             ConfigError: a rule is broken; one line per problem, naming the field.
         """
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            lines = []
-            for err in exc.errors(include_url=False, include_input=False):
-                where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
-            raise ConfigError(f"{source}: {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+        return validate(cls, data, source=source)
