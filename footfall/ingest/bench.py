@@ -152,8 +152,12 @@ def _preload(port: int, prefix: str, count: int, readings: int, *, base_minute: 
 # -- child processes ----------------------------------------------------------------------
 
 
-def _raw_child(port: int, client_id: str, expected: int, out: Any) -> None:
-    """A bare paho subscriber: receive and acknowledge, nothing else."""
+def _drain(port: int, client_id: str, expected: int, handle: Any = None) -> dict[str, Any]:
+    """Receive `expected` messages of a persistent session, `handle` each, acknowledge it.
+
+    Returns:
+        messages received, broker timestamp of the first, monotonic time after the last.
+    """
     got = [0]
     first = [0.0]
     done = threading.Event()
@@ -161,8 +165,10 @@ def _raw_child(port: int, client_id: str, expected: int, out: Any) -> None:
     def on_message(client, userdata, msg) -> None:
         if got[0] == 0:
             first[0] = msg.timestamp
-        got[0] += 1
+        if handle is not None:
+            handle(msg.payload)
         client.ack(msg.mid, msg.qos)
+        got[0] += 1
         if got[0] >= expected:
             done.set()
 
@@ -174,7 +180,12 @@ def _raw_child(port: int, client_id: str, expected: int, out: Any) -> None:
     last = time.monotonic()
     c.disconnect()
     c.loop_stop()
-    out.put({"messages": got[0], "first": first[0], "last": last})
+    return {"messages": got[0], "first": first[0], "last": last}
+
+
+def _raw_child(port: int, client_id: str, expected: int, out: Any) -> None:
+    """A bare paho subscriber: receive and acknowledge, nothing else."""
+    out.put(_drain(port, client_id, expected))
 
 
 def _worker_child(settings: Settings, client_id: str, expected: int, total: Any, go: Any, out: Any) -> None:  # noqa: PLR0917
@@ -264,42 +275,26 @@ def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: A
     from footfall.core.messages import parse_payload
     from footfall.core.topics import Kind
 
-    got = [0]
-    first = [0.0]
-    done = threading.Event()
     conn = psycopg.connect(conninfo)
     sql = (
         "INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, seq) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
     )
 
-    def on_message(client, userdata, msg) -> None:
-        if got[0] == 0:
-            first[0] = msg.timestamp
+    def insert(payload: bytes) -> None:
         try:
-            m = parse_payload(Kind.COUNTS, msg.payload)
+            m = parse_payload(Kind.COUNTS, payload)
         except PayloadError:
-            m = None
-        if m is not None:
-            with conn.transaction(), conn.cursor() as cur:
-                for r in m.readings:
-                    row = ("naive-" + STORE, m.device_id, r.door_id, r.start, r.end, r.entries, r.exits, m.seq)
-                    cur.execute(sql, row)
-        client.ack(msg.mid, msg.qos)
-        got[0] += 1
-        if got[0] >= expected:
-            done.set()
+            return
+        with conn.transaction(), conn.cursor() as cur:
+            for r in m.readings:
+                row = ("naive-" + STORE, m.device_id, r.door_id, r.start, r.end, r.entries, r.exits, m.seq)
+                cur.execute(sql, row)
 
-    c = _client(client_id, manual_ack=True)
-    c.on_message = on_message
-    c.connect("127.0.0.1", port, clean_start=False, properties=_connect_props())
-    c.loop_start()
-    done.wait(600)
-    last = time.monotonic()
-    c.disconnect()
-    c.loop_stop()
-    conn.close()
-    out.put({"messages": got[0], "first": first[0], "last": last})
+    try:
+        out.put(_drain(port, client_id, expected, insert))
+    finally:
+        conn.close()
 
 
 def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes positional args
