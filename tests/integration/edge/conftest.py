@@ -2,7 +2,6 @@
 
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from footfall.core.clock import ScaledClock
 from footfall.core.messages import PayloadError, parse_payload
 from footfall.core.topics import Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
+from footfall.edge.agent import wait_until
 from footfall.edge.credentials import add_credentials
 
 SIM_START = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
@@ -157,10 +157,5 @@ class Subscriber:
         ]
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
+wait_for = wait_until
+"""Poll a predicate for up to `timeout` real seconds: the agent's own helper."""
