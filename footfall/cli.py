@@ -170,7 +170,7 @@ def demo(
     minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (default: until Ctrl-C).")] = None,
 ) -> None:
     """Run the end-to-end demo on embedded defaults: database, example store, API, POS; prints KPI URLs."""
-    from footfall.demo import run_demo
+    from footfall.demo.run import run_demo
 
     try:
         run_demo(_settings(), console, minutes=minutes)

@@ -284,7 +284,7 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
     ) -> None:
         """KPI query latency at scale: (a) a year of daily conversion, (b) a day of hourly traffic,
         (c) a 50-store monthly roll-up, each against the same query on the raw tables."""
-        from footfall.api.bench import run_bench
+        from footfall.bench.api import run_bench
 
         root = _root()
         result = run_bench(
@@ -314,7 +314,7 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
         seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     ) -> None:
         """Post a simulated store's receipts to the API as they happen (batched, retried, idempotent)."""
-        from footfall.api.pos import run_pos_simulator
+        from footfall.demo.pos import run_pos_simulator
 
         root = _root()
         if not api_key:

@@ -217,8 +217,8 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
         batch: Annotated[int, typer.Option(help="Readings per message.")] = 500,
     ) -> None:
         """Outbox write and replay throughput against the real broker, vs raw paho QoS 1 in the same run."""
+        from footfall.bench.edge import run_bench
         from footfall.core.settings import get_settings
-        from footfall.edge.bench import run_bench
 
         result = run_bench(get_settings(), readings=readings, batch=batch, console=err)
         print(json.dumps(result))

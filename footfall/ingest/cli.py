@@ -45,9 +45,9 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
         as_json: Annotated[bool, typer.Option("--json", help="Only the JSON line on stdout.")] = False,
     ) -> None:
         """Measure ingest against a bare paho subscriber and a naive one-INSERT-per-message baseline."""
+        from footfall.bench.ingest import BenchOptions, run_bench
         from footfall.cli import _settings, console, fail
         from footfall.core.errors import FootfallError
-        from footfall.ingest.bench import BenchOptions, run_bench
 
         opts = BenchOptions(
             messages=messages,

@@ -141,7 +141,7 @@ def bench_vision(
     """Frames per second of the full pipeline, against decode-only and decode+MOG2 on the same clip."""
     import tempfile
 
-    from footfall.edge.vision.bench import bench_video
+    from footfall.bench.vision import bench_video
     from footfall.edge.vision.errors import VisionError
 
     opts = _options(options, detector)

@@ -8,11 +8,11 @@ import httpx
 import psycopg
 from rich.console import Console
 
-from footfall.api.demo import DEMO_PASSWORD, DEMO_USER, start_api_demo
-from footfall.api.pos import PosSimulator
 from footfall.core.settings import DbSettings, Settings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.stores import apply_store
+from footfall.demo.api import DEMO_PASSWORD, DEMO_USER, start_api_demo
+from footfall.demo.pos import PosSimulator
 from footfall.devtools.services import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "store.yaml"

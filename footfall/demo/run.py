@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HISTORY_DAYS = 8
 STALL_S = 45.0
 """Give up waiting for the replayed backlog after this long without progress."""
@@ -165,8 +165,8 @@ def history_readings(
         {device_id: [CountsReading, …]} with entries/exits (and passers-by on an outward
         counter), deterministic per minute.
     """
-    from footfall.api.pos import PosSimulator
     from footfall.core.messages import CountsReading
+    from footfall.demo.pos import PosSimulator
 
     pos = PosSimulator(store_id=cfg.store.id, timezone=cfg.store.timezone, seed=42)
     doors = _door_plan(cfg, edge)
@@ -265,7 +265,7 @@ def _report(base_url: str, store_id: str, today: date, console: Console) -> None
     """Ask the API, as the demo login, for a few numbers and show them."""
     import httpx
 
-    from footfall.api.demo import DEMO_PASSWORD, DEMO_USER
+    from footfall.demo.api import DEMO_PASSWORD, DEMO_USER
 
     yesterday = today - timedelta(days=1)
     with httpx.Client(base_url=base_url, timeout=30) as http:
@@ -325,9 +325,9 @@ def _drain(ingest: "IngestWorker", quiet_s: float = 1.0, most_s: float = 10.0) -
 
 def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes: float | None = None) -> None:
     """Run the simulated store end to end until Ctrl-C (or for `minutes`)."""
-    from footfall.api.demo import start_api_demo
     from footfall.core.calendar import StoreCalendar
     from footfall.core.clock import SystemClock
+    from footfall.demo.api import start_api_demo
     from footfall.edge.agent import Agent
     from footfall.firmware_stubs.store import SimStore, TrafficRates
     from footfall.ingest.worker import IngestWorker

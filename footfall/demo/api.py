@@ -19,12 +19,12 @@ from rich.console import Console
 from footfall.api.access import Role
 from footfall.api.app import create_app, open_pool
 from footfall.api.errors import Conflict
-from footfall.api.pos import PosClient, PosSimulator, run_pos
 from footfall.api.users import create_api_key, create_user, update_user
 from footfall.core.calendar import StoreCalendar
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect
+from footfall.demo.pos import PosClient, PosSimulator, run_pos
 
 logger = logging.getLogger(__name__)
 
