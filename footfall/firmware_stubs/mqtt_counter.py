@@ -78,6 +78,11 @@ class MqttCounterStub:
         for s in plan.duplicates_at:
             self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
 
+    @property
+    def connected(self) -> bool:
+        """Whether the stub is connected to its broker."""
+        return self.transport.connected
+
     def start(self) -> None:
         """Connect to the local broker and start counting."""
         self.transport.start()
