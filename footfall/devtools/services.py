@@ -157,25 +157,6 @@ class PrivatePostgres:
         """Whether it accepts TCP connections."""
         return port_open("127.0.0.1", self.port)
 
-    @property
-    def pid(self) -> int | None:
-        """The broker's process id while this object runs it, else None."""
-        return None if self._proc is None else self._proc.pid
-
-    def reload(self) -> None:
-        """Make the broker re-read its password file and ACL (SIGHUP).
-
-        Raises:
-            ServiceError: this object does not run the broker.
-        """
-        if self._proc is None:
-            raise ServiceError(f"Mosquitto on port {self.port} was not started here; cannot reload it")
-        self._proc.send_signal(signal.SIGHUP)
-
-    def detach(self) -> None:
-        """Forget the process: the broker outlives this object (and `stop` leaves it running)."""
-        self._proc = None
-
 
 @dataclass
 class PrivateMosquitto:
@@ -255,6 +236,25 @@ class PrivateMosquitto:
     def running(self) -> bool:
         """Whether it accepts TCP connections."""
         return port_open("127.0.0.1", self.port)
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while this object runs it, else None."""
+        return None if self._proc is None else self._proc.pid
+
+    def reload(self) -> None:
+        """Make the broker re-read its password file and ACL (SIGHUP).
+
+        Raises:
+            ServiceError: this object does not run the broker.
+        """
+        if self._proc is None:
+            raise ServiceError(f"Mosquitto on port {self.port} was not started here; cannot reload it")
+        self._proc.send_signal(signal.SIGHUP)
+
+    def detach(self) -> None:
+        """Forget the process: the broker outlives this object (and `stop` leaves it running)."""
+        self._proc = None
 
 
 def _pg_answers(url: str) -> bool:
