@@ -35,6 +35,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from footfall.core.configfile import validate
 from footfall.core.settings import MqttSettings
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,13 @@ class TlsOptions(_Strict):
 
     @classmethod
     def from_settings(cls, m: MqttSettings) -> "TlsOptions":
-        """The TLS options of the `FOOTFALL_MQTT__*` settings."""
-        return cls(enabled=m.tls, ca_file=m.ca_file, cert_file=m.cert_file, key_file=m.key_file)
+        """The TLS options of the `FOOTFALL_MQTT__*` settings.
+
+        Raises:
+            ConfigError: a file named there does not exist (the message names it).
+        """
+        data = {"enabled": m.tls, "ca_file": m.ca_file, "cert_file": m.cert_file, "key_file": m.key_file}
+        return validate(cls, data, source="FOOTFALL_MQTT__TLS settings")
 
 
 class BrokerTarget(_Strict):

@@ -2,16 +2,19 @@
 
 import logging
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from footfall.core.mqtt import BrokerTarget as Target
-from footfall.core.mqtt import MQTTMessage, MqttTransport, Will
+from footfall.core.mqtt import MQTTMessage, MqttTransport, TlsOptions, Will
 from footfall.core.settings import MqttSettings
-from footfall.devtools.services import free_port
+from footfall.devtools.services import PrivateMosquitto, free_port
+from tests.integration.edge.test_agent import make_certs
 
 
 def wait_until(cond, timeout: float, what: str) -> None:
@@ -201,3 +204,46 @@ def test_the_warning_repeats_while_the_broker_stays_away(caplog: pytest.LogCaptu
         wait_until(lambda: caplog.text.count("unreachable") >= 2, 15, "a repeated warning")
     finally:
         t.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make test certificates")
+def test_tls_from_the_one_model_connects_with_the_right_ca_and_not_with_another(tmp_path: Path) -> None:
+    good = make_certs(tmp_path / "certs", "good")
+    other = make_certs(tmp_path / "certs", "other")
+    tls_port = free_port()
+    broker = PrivateMosquitto(
+        tmp_path / "tls-mq",
+        port=free_port(),
+        extra=(
+            f"listener {tls_port} 127.0.0.1\ncafile {good['ca']}\ncertfile {good['cert']}\n"
+            f"keyfile {good['key']}\ntls_version tlsv1.2\n"
+        ),
+    )
+    broker.start()
+    made: list[MqttTransport] = []
+    try:
+        for name, ca in (("trusting", good["ca"]), ("suspicious", other["ca"])):
+            t = MqttTransport(
+                Target(
+                    host="127.0.0.1",
+                    port=tls_port,
+                    prefix="p",
+                    username=None,
+                    password=None,
+                    client_id=f"tls-{name}",
+                    keepalive_s=10,
+                    tls=TlsOptions(enabled=True, ca_file=ca),
+                ),
+                name=name,
+            )
+            t.start()
+            made.append(t)
+        trusting, suspicious = made
+        assert trusting.wait_connected(10)
+        trusting.publish("p/x", b"over tls", qos=1).wait_for_publish(10)
+        wait_until(lambda: suspicious.state.last_error is not None, 10, "the refused handshake")
+        assert not suspicious.connected
+    finally:
+        for t in made:
+            t.stop()
+        broker.stop()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from footfall.core.errors import ConfigError
 from footfall.core.mqtt import Backoff, BrokerTarget, MqttTransport, TlsOptions, Will, tls_context
 from footfall.core.settings import MqttSettings
 
@@ -112,6 +113,12 @@ def test_broker_target_from_settings(settings: dict, expected: tuple) -> None:
     password = None if t.password is None else t.password.get_secret_value()
     assert (t.host, t.port, t.username, password, t.tls.enabled) == expected
     assert (t.client_id, t.reconnect_max_s) == ("me", 2)
+
+
+def test_tls_settings_naming_a_missing_file_fail_with_a_config_error() -> None:
+    m = MqttSettings(tls=True, ca_file="/nonexistent/ca.pem")
+    with pytest.raises(ConfigError, match=r"(?s)FOOTFALL_MQTT__TLS.*ca_file /nonexistent/ca.pem does not exist"):
+        BrokerTarget.from_settings(m, client_id="me")
 
 
 @pytest.mark.parametrize(
