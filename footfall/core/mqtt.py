@@ -347,6 +347,7 @@ class MqttTransport:
         finally:
             self._client.loop_stop()
         self._connected.clear()
+        self._down_since = None  # stopped on purpose: not "unreachable"
         if self._watch is not None:
             self._watch.join(2.0)
             self._watch = None

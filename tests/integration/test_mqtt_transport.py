@@ -188,6 +188,7 @@ def test_a_closed_port_gives_a_warning_naming_the_broker_and_the_fix(caplog: pyt
         assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
     finally:
         t.stop()
+    assert t.unreachable_s == 0.0  # stopped on purpose
 
 
 def test_the_warning_repeats_while_the_broker_stays_away(caplog: pytest.LogCaptureFixture) -> None:
