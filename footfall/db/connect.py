@@ -17,9 +17,9 @@ from footfall.db.errors import DatabaseUnavailable
 logger = logging.getLogger(__name__)
 
 DictConnection: TypeAlias = psycopg.Connection[DictRow]
-"""A connection whose rows are dicts: what `connect` and `make_pool` hand out."""
+"""A connection whose rows are dicts: what `connect` and the pools hand out."""
 DictPool: TypeAlias = ConnectionPool[DictConnection]
-"""A pool of `DictConnection`s."""
+"""A pool of `DictConnection`s (annotate pools with it so their rows type as dicts)."""
 
 
 def describe(settings: DbSettings, dbname: str | None = None) -> str:
