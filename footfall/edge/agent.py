@@ -13,10 +13,9 @@ Example:
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.errors import ConfigError, FootfallError
@@ -31,6 +30,10 @@ from footfall.edge.drivers.tcp import TcpBeamDriver
 from footfall.edge.outbox import Outbox
 from footfall.edge.publisher import AGENT_VERSION, Publisher
 from footfall.edge.sink import ReadingSink
+
+if TYPE_CHECKING:  # the camera stack (OpenCV) loads only on boxes that have cameras
+    from footfall.core.storeconfig import StoreConfig
+    from footfall.edge.vision.worker import CameraWorker
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +97,7 @@ class Agent:
         self.drivers: list[TcpBeamDriver | MqttCounterDriver] = []
         self.http: HttpPushServer | None = None
         self.producers: list[Producer] = []
-        self._store = None
+        self._store: StoreConfig | None = None
         for dev in cfg.devices:
             core = self._core(dev)
             self.cores[dev.id] = core
@@ -124,7 +127,7 @@ class Agent:
         if self._store is None:
             assert self.cfg.store_file is not None  # the config refuses cameras without one
             self._store = StoreConfig.from_yaml(self.cfg.store_file)
-        options = {}
+        options: dict[str, Any] = {}
         if cam.options_file is not None:
             try:
                 options = yaml.safe_load(cam.options_file.read_text(encoding="utf-8")) or {}
@@ -286,7 +289,7 @@ class Agent:
 class _CameraProducer:
     """A `CameraWorker` as an agent producer."""
 
-    def __init__(self, worker) -> None:
+    def __init__(self, worker: "CameraWorker") -> None:
         self.worker = worker
 
     def start(self) -> None:
@@ -297,13 +300,3 @@ class _CameraProducer:
 
     def sensor_health(self) -> list[SensorHealth]:
         return [self.worker.health()]
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    """Poll `predicate` for up to `timeout` real seconds (a helper for tools and tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())

@@ -19,6 +19,7 @@ import socket
 import threading
 from collections import deque
 from datetime import datetime, timedelta
+from functools import partial
 
 from footfall.core.clock import Clock
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
@@ -61,7 +62,7 @@ class BeamCounterStub:
         self._listener.settimeout(0.2)
         self.timeline = Timeline(clock, name=f"beam-{device_id}")
         for c in script.for_doors([door]).crossings:
-            self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
+            self.timeline.at(c.at, partial(self._crossing, c))
         self.timeline.every(start, keepalive_s, until, self._record)
         for s in plan.reboots_at:
             self.timeline.at(start + timedelta(seconds=s), self._reboot)
@@ -111,7 +112,7 @@ class BeamCounterStub:
             self.log.append((self.rec, line))
             self._send(line)
 
-    def _crossing(self, crossing: Crossing) -> None:
+    def _crossing(self, crossing: Crossing, _at: datetime | None = None) -> None:
         self.fw.register(crossing)  # a blocked sensor counts nothing but still reports its status
         self._record(crossing.at)
 

@@ -118,7 +118,7 @@ def read_frames(path: str | Path, *, limit: int | None = None) -> list[np.ndarra
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise SourceError(f"cannot open video file {path}")
-    frames = []
+    frames: list[np.ndarray] = []
     try:
         while limit is None or len(frames) < limit:
             ok, frame = cap.read()
