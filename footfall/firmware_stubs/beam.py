@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from footfall.core.clock import Clock
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
@@ -63,12 +63,7 @@ class BeamCounterStub:
         for c in script.for_doors([door]).crossings:
             self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
         self.timeline.every(start, keepalive_s, until, self._record)
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
         self._accept_thread: threading.Thread | None = None
 
     @property
