@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 from footfall.core.clock import Clock, SystemClock
@@ -269,10 +268,6 @@ class Agent:
                         next_beat = self.clock.monotonic() + self.heartbeat_s
         finally:
             self.stop(graceful=True)
-
-    def queue_path(self) -> Path:
-        """The queue file."""
-        return self.outbox.path
 
 
 class _CameraProducer:

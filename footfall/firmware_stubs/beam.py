@@ -71,12 +71,6 @@ class BeamCounterStub:
         """The TCP port the counter listens on."""
         return self._listener.getsockname()[1]
 
-    @property
-    def unacked(self) -> int:
-        """Records in the flash log not yet acknowledged by the agent."""
-        with self._lock:
-            return len(self.log)
-
     def start(self) -> None:
         """Listen for the agent and start counting."""
         self._accept_thread = threading.Thread(target=self._accept, name=f"beam-accept-{self.device_id}", daemon=True)
