@@ -14,8 +14,7 @@ Example:
 import logging
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.errors import ConfigError, FootfallError
@@ -117,8 +116,6 @@ class Agent:
 
     def _camera(self, cam: CameraOptions) -> Producer:
         # OpenCV and the pipeline load only on boxes that have cameras.
-        import yaml
-
         from footfall.core.storeconfig import StoreConfig
         from footfall.edge.vision.config import PipelineOptions
         from footfall.edge.vision.pipeline import CameraSpec
@@ -127,16 +124,10 @@ class Agent:
         if self._store is None:
             assert self.cfg.store_file is not None  # the config refuses cameras without one
             self._store = StoreConfig.from_yaml(self.cfg.store_file)
-        options: dict[str, Any] = {}
-        if cam.options_file is not None:
-            try:
-                options = yaml.safe_load(cam.options_file.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ConfigError(f"camera {cam.id}: cannot read {cam.options_file}: {exc}") from None
         try:
             worker = CameraWorker(
                 CameraSpec.from_store(self._store, cam.id),
-                PipelineOptions.model_validate(options),
+                PipelineOptions.from_yaml(cam.options_file),
                 self.outbox,
                 source=cam.source,
                 state_dir=self.data_dir / "vision",
@@ -280,10 +271,6 @@ class Agent:
                         next_beat = self.clock.monotonic() + self.heartbeat_s
         finally:
             self.stop(graceful=True)
-
-    def queue_path(self) -> Path:
-        """The queue file."""
-        return self.outbox.path
 
 
 class _CameraProducer:

@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from footfall.core.clock import Clock
@@ -64,24 +64,13 @@ class BeamCounterStub:
         for c in script.for_doors([door]).crossings:
             self.timeline.at(c.at, partial(self._crossing, c))
         self.timeline.every(start, keepalive_s, until, self._record)
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
         self._accept_thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         """The TCP port the counter listens on."""
         return self._listener.getsockname()[1]
-
-    @property
-    def unacked(self) -> int:
-        """Records in the flash log not yet acknowledged by the agent."""
-        with self._lock:
-            return len(self.log)
 
     def start(self) -> None:
         """Listen for the agent and start counting."""

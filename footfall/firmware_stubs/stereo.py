@@ -85,12 +85,7 @@ class StereoSensorStub:
                 break
             self.timeline.at(true, self._push)
             boundary += self.interval_ms
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
 
     def _bin_of(self, ms: int) -> int:
         return math.floor(ms / self.interval_ms) * self.interval_ms
