@@ -11,7 +11,7 @@ blocked sensor (`status: blocked`, nothing counted).
 import json
 import secrets
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -71,12 +71,7 @@ class MqttCounterStub:
         for c in script.for_doors([door]).crossings:
             self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
         self.timeline.every(start, keepalive_s, until, self._report)
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
 
     @property
     def connected(self) -> bool:

@@ -98,7 +98,7 @@ class RollupRefresher:
 
     @property
     def pending(self) -> list[tuple[datetime, datetime]]:
-        """Late intervals noted and not yet refreshed (a copy)."""
+        """A copy of the windows noted but not yet refreshed (kept after a failed refresh)."""
         with self._lock:
             return list(self._pending)
 

@@ -24,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from footfall.core.clock import Clock
+from footfall.core.configfile import format_errors
 from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport, TlsOptions
 from footfall.edge.config import MqttCounter
 from footfall.edge.drivers.base import CounterCore, CumulativeReport
@@ -142,12 +143,10 @@ class MqttCounterDriver:
             payload = CounterPayload.model_validate_json(msg.payload)
         except ValidationError as exc:
             self.core.health.errors += 1
-            first = exc.errors(include_url=False, include_input=False)[0]
             logger.warning(
-                "%s: malformed counter message dropped: %s: %s",
+                "%s: malformed counter message dropped: %s",
                 self.cfg.id,
-                ".".join(str(p) for p in first["loc"]) or "payload",
-                first["msg"],
+                format_errors(exc, empty="payload")[0],
                 extra={"device_id": self.cfg.id},
             )
             self.transport.ack(msg.mid, msg.qos)
