@@ -35,12 +35,15 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from footfall.core.settings import Settings
+
+if TYPE_CHECKING:
+    from footfall.core.mqtt import MqttTransport
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +100,7 @@ def _topic(prefix: str, device: str) -> str:
 # -- MQTT helpers -------------------------------------------------------------------------
 
 
-def _transport(port: int, client_id: str, **options: Any):
+def _transport(port: int, client_id: str, **options: Any) -> "MqttTransport":
     """A transport to the benchmark's own broker (connected by `_up`)."""
     from footfall.core.mqtt import BrokerTarget, MqttTransport
 
@@ -107,13 +110,13 @@ def _transport(port: int, client_id: str, **options: Any):
     return MqttTransport(target, name=f"bench {client_id}", **options)
 
 
-def _up(transport: Any) -> None:
+def _up(transport: "MqttTransport") -> None:
     transport.start()
     if not transport.wait_connected(30):
         raise RuntimeError(f"the benchmark broker at {transport.address} does not answer")
 
 
-def _session(port: int, client_id: str, *, clean_start: bool, **hooks: Any):
+def _session(port: int, client_id: str, *, clean_start: bool, **hooks: Any) -> "MqttTransport":
     """A persistent session (1 h expiry), acknowledged by hand."""
     return _transport(
         port,
@@ -137,7 +140,7 @@ def _make_session(port: int, client_id: str, topic: str) -> None:
     c.stop()
 
 
-def _publisher(port: int, name: str, **hooks: Any):
+def _publisher(port: int, name: str, **hooks: Any) -> "MqttTransport":
     return _transport(port, f"{name}-{secrets.token_hex(3)}", max_inflight=1000, max_queued=0, **hooks)
 
 

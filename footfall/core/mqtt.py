@@ -362,7 +362,7 @@ class MqttTransport:
         sock = self._client.socket()
         if sock is not None:
             try:
-                sock.close()  # type: ignore[union-attr]
+                sock.close()
             except OSError:
                 logger.debug("closing the socket failed", exc_info=True)
 

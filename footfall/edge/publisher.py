@@ -23,11 +23,12 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 from paho.mqtt.reasoncodes import ReasonCode
 
 from footfall.core.clock import Clock, SystemClock
-from footfall.core.messages import MESSAGE_TYPES, StatusMessage
+from footfall.core.messages import MESSAGE_TYPES, Message, StatusMessage
 from footfall.core.mqtt import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, BrokerTarget, MqttTransport, Will
 from footfall.core.topics import Kind, Topic
 from footfall.edge.outbox import Batch, Outbox
@@ -135,7 +136,7 @@ class Publisher:
 
     # -- paho callbacks (network thread) --------------------------------------------------
 
-    def _status(self, state: str, seq: int) -> tuple[str, bytes]:
+    def _status(self, state: Literal["online", "offline"], seq: int) -> tuple[str, bytes]:
         topic = Topic(self.store_id, self.agent_id, Kind.STATUS).render(self.target.prefix)
         msg = StatusMessage(
             device_id=self.agent_id, seq=seq, sent_at=self.clock.now(), state=state, agent_version=AGENT_VERSION
@@ -337,7 +338,7 @@ class Publisher:
     def _send(self, batch: Batch) -> None:
         try:
             seq = self.outbox.allocate_seq(batch.device_id)
-            model = MESSAGE_TYPES[batch.kind]
+            model = cast(type[Message[Any]], MESSAGE_TYPES[batch.kind])  # the outbox holds readings kinds only
             msg = model(device_id=batch.device_id, seq=seq, sent_at=self.clock.now(), readings=batch.readings)
             topic = Topic(self.store_id, batch.device_id, batch.kind).render(self.target.prefix)
             info = self.transport.publish(topic, msg.to_json(), qos=1)

@@ -12,6 +12,7 @@ import json
 import secrets
 import threading
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
@@ -69,7 +70,7 @@ class MqttCounterStub:
         )
         self.timeline = Timeline(clock, name=f"mqttc-{device_id}")
         for c in script.for_doors([door]).crossings:
-            self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
+            self.timeline.at(c.at, partial(self._crossing_at, c))
         self.timeline.every(start, keepalive_s, until, self._report)
         self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
 
@@ -116,6 +117,9 @@ class MqttCounterStub:
 
     def _report(self, at: datetime) -> None:
         self._publish(self._payload(at))
+
+    def _crossing_at(self, c: Crossing, at: datetime) -> None:
+        self._crossing(c)
 
     def _crossing(self, c: Crossing) -> None:
         self.fw.register(c)
