@@ -20,6 +20,7 @@ Topic grammar stays in `footfall.core.topics`.
 """
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -358,13 +359,18 @@ class MqttTransport:
         self.start()
 
     def drop(self) -> None:
-        """Close the socket without DISCONNECT, as a crash or a cut cable would: the broker sends the will."""
+        """End the connection without DISCONNECT, as a crash or a cut cable would: the broker sends the will.
+
+        The socket is shut down, not closed: paho's thread sees the connection end, closes
+        the socket itself and reconnects. (Closing it under paho's feet frees the descriptor
+        while paho still polls it, and the broker may not see the connection end at all.)
+        """
         sock = self._client.socket()
-        if sock is not None:
+        if isinstance(sock, socket.socket):
             try:
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
-                logger.debug("closing the socket failed", exc_info=True)
+                logger.debug("shutting the socket down failed", exc_info=True)
 
     # -- messages -------------------------------------------------------------------------
 

@@ -30,7 +30,15 @@ def agent_config(tmp_path: Path, *, port: int, prefix: str, store: str = "riga-0
             "device_id": f"{store}-edge",
             "data_dir": str(tmp_path / "edge"),
             "heartbeat_s": 30,
-            "mqtt": {"host": "127.0.0.1", "port": port, "prefix": prefix, "reconnect_max_s": 1, **mqtt_extra},
+            # A client id of this test's own: the shared broker hands a taken id to the newcomer.
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": port,
+                "prefix": prefix,
+                "reconnect_max_s": 1,
+                "client_id": f"edge-{store}-{prefix}",
+                **mqtt_extra,
+            },
             "queue": {"synchronous": "normal"},
         }
     )
