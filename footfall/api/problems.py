@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footfall.api.errors import ApiError
+from footfall.api.kpis.errors import KpiError, UnanswerableQuery, UnknownStore
 from footfall.db import errors as db_errors
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,20 @@ _STATUS_SLUGS = {
 }
 
 
+KPI_STATUS: dict[type[KpiError], int] = {UnanswerableQuery: 400, UnknownStore: 404}
+"""The HTTP status of each KPI-layer error; the most specific class listed wins."""
+
+
+def kpi_status(exc: KpiError) -> tuple[int, str, str]:
+    """The status, problem slug and title a KPI-layer error is answered with (500 if unlisted)."""
+    for cls in type(exc).__mro__:
+        if cls in KPI_STATUS:
+            status = KPI_STATUS[cls]
+            slug, title = _STATUS_SLUGS[status]
+            return status, slug, title
+    return 500, "internal", "Internal error"
+
+
 def _clean_loc(loc: tuple | list) -> list[str | int]:
     return [p if isinstance(p, int) else str(p) for p in loc]
 
@@ -100,13 +115,10 @@ def install(app: FastAPI) -> None:
             headers=headers,
         )
 
-    @app.exception_handler(db_errors.NotFound)
-    async def _db_not_found(request: Request, exc: db_errors.NotFound) -> JSONResponse:
-        return problem_response(request, status=404, slug="not-found", title="Not found", detail=str(exc))
-
-    @app.exception_handler(db_errors.Conflict)
-    async def _db_conflict(request: Request, exc: db_errors.Conflict) -> JSONResponse:
-        return problem_response(request, status=409, slug="conflict", title="Conflict", detail=str(exc))
+    @app.exception_handler(KpiError)
+    async def _kpi_error(request: Request, exc: KpiError) -> JSONResponse:
+        status, slug, title = kpi_status(exc)
+        return problem_response(request, status=status, slug=slug, title=title, detail=str(exc))
 
     @app.exception_handler(db_errors.DatabaseUnavailable)
     async def _db_down(request: Request, exc: db_errors.DatabaseUnavailable) -> JSONResponse:

@@ -11,7 +11,7 @@ from datetime import datetime
 import psycopg
 
 from footfall.api.access import Principal, Role
-from footfall.api.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from footfall.api.errors import BadRequest, ConflictingChange, NotFound, Unauthenticated
 from footfall.api.security import (
     hash_password,
     needs_rehash,
@@ -107,7 +107,7 @@ def create_user(
     """Create a user scoped to some stores (or all).
 
     Raises:
-        Conflict: the user name is taken.
+        ConflictingChange: the user name is taken.
         BadRequest: a store does not exist.
     """
     stores = sorted(set(stores or []))
@@ -124,7 +124,7 @@ def create_user(
             },
         ).fetchone()
         if row is None:
-            raise Conflict(f"user name {username!r} is taken")
+            raise ConflictingChange(f"user name {username!r} is taken")
         conn.execute(_q("set_user_stores"), {"user_id": row["user_id"], "stores": stores})
     logger.info("created user %s (%s)", username, role.value)
     return get_user(conn, user_id=row["user_id"])

@@ -42,8 +42,13 @@ def connect(settings: DbSettings, *, dbname: str | None = None, autocommit: bool
         raise _unavailable(settings, dbname, exc) from None
 
 
-def make_pool(settings: DbSettings, *, name: str = "footfall", wait: bool = True) -> ConnectionPool:
-    """A connection pool, opened and (with `wait`) checked before it is returned.
+def open_pool(
+    settings: DbSettings, *, name: str = "footfall", autocommit: bool = True, wait: bool = True
+) -> ConnectionPool:
+    """A connection pool (rows as dicts), opened and (with `wait`) checked before it is returned.
+
+    Every pool in Footfall is made here. By default connections are in autocommit mode:
+    each write opens its own transaction (`with conn.transaction(): ...`).
 
     Raises:
         DatabaseUnavailable: the pool could not get its first connection in time.
@@ -52,7 +57,7 @@ def make_pool(settings: DbSettings, *, name: str = "footfall", wait: bool = True
         settings.conninfo(),
         min_size=settings.pool_min,
         max_size=settings.pool_max,
-        kwargs={"row_factory": dict_row},
+        kwargs={"row_factory": dict_row, "autocommit": autocommit},
         check=ConnectionPool.check_connection,
         name=name,
         open=False,

@@ -6,9 +6,9 @@ from typing import Any
 
 import psycopg
 
+from footfall.api.kpis.errors import UnknownStore
 from footfall.core.calendar import StoreCalendar
 from footfall.core.storeconfig import WEEKDAYS
-from footfall.db.errors import NotFound
 from footfall.db.queries import queries
 
 
@@ -107,11 +107,11 @@ def store_info(conn: psycopg.Connection, store_id: str) -> StoreInfo:
     """One store.
 
     Raises:
-        NotFound: no such store.
+        UnknownStore: no such store.
     """
     found = stores_info(conn, [store_id])
     if not found:
-        raise NotFound(f"store {store_id!r} not found")
+        raise UnknownStore(f"store {store_id!r} not found")
     return found[0]
 
 
@@ -124,9 +124,9 @@ def store_calendar(conn: psycopg.Connection, store_id: str) -> StoreCalendar:
     """The calendar of a store.
 
     Raises:
-        NotFound: no such store.
+        UnknownStore: no such store.
     """
     row = conn.execute(queries("kpis")["store_timezone"], {"store_id": store_id}).fetchone()
     if row is None:
-        raise NotFound(f"store {store_id!r} does not exist")
+        raise UnknownStore(f"store {store_id!r} does not exist")
     return StoreCalendar(row["timezone"])

@@ -7,7 +7,7 @@ ATV…) are computed from them afterwards, never averaged.
 
 from bisect import bisect_right
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -194,3 +194,9 @@ def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Buck
 def period_totals(conn: psycopg.Connection, store: StoreInfo, start: datetime, end: datetime) -> Totals:
     """The totals of one UTC period `[start, end)` (usually local-day aligned)."""
     return bucket_totals(conn, store, [Bucket(start, end, start.astimezone(store.calendar.tz))])[0]
+
+
+def local_period_totals(conn: psycopg.Connection, store: StoreInfo, first: date, last: date) -> Totals:
+    """Totals over the store-local dates `first`..`last`."""
+    start, end = store.calendar.period_bounds(first, last)
+    return period_totals(conn, store, start, end)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, status
 
 from footfall.api import users as svc
 from footfall.api.deps import CallerDep, ConnDep, UserManager
-from footfall.api.errors import Conflict
+from footfall.api.errors import ConflictingChange
 from footfall.api.problems import responses
 from footfall.api.routes.common import Limit, Offset
 from footfall.api.schemas.users import (
@@ -100,7 +100,7 @@ def update_user(conn: ConnDep, caller: UserManager, user_id: UserId, body: UserU
     """Change role, scope, password or state (admins only; not your own role or state)."""
     changes = body.model_dump(exclude_unset=True)
     if user_id == caller.user_id and (changes.get("role") not in (None, caller.role) or changes.get("disabled")):
-        raise Conflict("you cannot change your own role or disable yourself; ask another admin")
+        raise ConflictingChange("you cannot change your own role or disable yourself; ask another admin")
     return _public(svc.update_user(conn, user_id=user_id, **changes))
 
 
@@ -108,5 +108,5 @@ def update_user(conn: ConnDep, caller: UserManager, user_id: UserId, body: UserU
 def delete_user(conn: ConnDep, caller: UserManager, user_id: UserId) -> None:
     """Delete a user and their API keys (admins only; not yourself)."""
     if user_id == caller.user_id:
-        raise Conflict("you cannot delete yourself; ask another admin")
+        raise ConflictingChange("you cannot delete yourself; ask another admin")
     svc.delete_user(conn, user_id=user_id)
