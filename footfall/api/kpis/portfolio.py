@@ -85,16 +85,24 @@ def portfolio(
     )
 
 
+RANK_BY = {"value": "value", "change": "delta", "change_ratio": "ratio"}
+"""What a ranking can order by → the `KpiValue` field it reads."""
+
+
 def rank(p: Portfolio, *, kpi: Kpi, by: str = "value", descending: bool = True) -> list[Summary]:
-    """The portfolio's stores ordered by a KPI's value, its change (`delta`) or relative change (`ratio`).
+    """The portfolio's stores ordered by a KPI's value, its change or its relative change (`change_ratio`).
 
     Stores whose number is unknown go last.
+
+    Raises:
+        UnanswerableQuery: `by` is not one of `RANK_BY`.
     """
-    if by not in ("value", "delta", "ratio"):
-        raise UnanswerableQuery(f"rank by value, delta or ratio, not {by!r}")
+    if by not in RANK_BY:
+        raise UnanswerableQuery(f"rank by {', '.join(RANK_BY)}, not {by!r}")
+    attribute = RANK_BY[by]
 
     def key(s: Summary) -> tuple[bool, float]:
-        v = getattr(s.value(kpi), by)
+        v = getattr(s.value(kpi), attribute)
         if v is None:
             return (True, 0.0)
         return (False, -v if descending else v)

@@ -21,6 +21,11 @@ class RevenueExplained:
     change: formulas.RevenueChange | None
     reason: str | None
     """Why there is no split, when there is none."""
+    revenue: float
+    comparison_revenue: float
+    """0 when there is no comparison period."""
+    total: float | None
+    """revenue − comparison revenue (the sum of the split when there is one); None without a comparison."""
 
 
 def explain_revenue(
@@ -64,4 +69,16 @@ def explain_revenue(
         change = formulas.explain_revenue_change(then, now)
         if change is None:
             reason = "a driver is zero in one of the periods (the log split is undefined)"
-    return RevenueExplained(summary=s, change=change, reason=reason)
+    revenue = float(s.totals.revenue)
+    comparison_revenue = float(s.comparison_totals.revenue) if s.comparison_totals else 0.0
+    # Without a split the change is still known whenever there is a comparison period.
+    difference = revenue - comparison_revenue if s.comparison_totals else None
+    total = change.total if change is not None else difference
+    return RevenueExplained(
+        summary=s,
+        change=change,
+        reason=reason,
+        revenue=revenue,
+        comparison_revenue=comparison_revenue,
+        total=total,
+    )

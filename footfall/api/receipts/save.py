@@ -60,7 +60,7 @@ class SaveResult:
 
 def missing_stores(conn: psycopg.Connection, store_ids: set[str]) -> list[str]:
     """The store ids that do not exist."""
-    rows = conn.execute("SELECT store_id FROM stores WHERE store_id = ANY(%s)", (sorted(store_ids),)).fetchall()
+    rows = conn.execute(queries("receipts")["existing_stores"], {"store_ids": sorted(store_ids)}).fetchall()
     return sorted(store_ids - {r["store_id"] for r in rows})
 
 
@@ -123,8 +123,7 @@ def save_receipts(conn: psycopg.Connection, receipts: list[Receipt], *, source: 
             keys = {"store_ids": [c["store_id"] for c in changed], "receipt_ids": [c["receipt_id"] for c in changed]}
             conn.execute(q["delete_lines"], keys)
             conn.execute(q["insert_lines"], keys)
-        # ON COMMIT DELETE ROWS empties the staging tables; on autocommit-off callers too.
-        conn.execute("TRUNCATE receipts_in, receipt_lines_in")
+        conn.execute(q["clear_stage"])
     created = sum(1 for c in changed if c["inserted"])
     result = SaveResult(created=created, updated=len(changed) - created, unchanged=len(unique) - len(changed))
     logger.debug("receipts: %s created, %s updated, %s unchanged", result.created, result.updated, result.unchanged)
