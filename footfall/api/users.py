@@ -1,17 +1,17 @@
 """Users, their store scope and their API keys: the operations behind `/v1/users` and `/v1/auth`.
 
-Reusable operations are keyword-only functions on a connection; routes and the
-`footfall users` commands call the same ones.
+Reusable operations are keyword-only functions on a connection that return the API's
+response models (`UserPublic`, `ApiKeyPublic`); routes and the `footfall users` commands
+call the same ones.
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
 import psycopg
 
 from footfall.api.access import Principal, Role
 from footfall.api.errors import BadRequest, ConflictingChange, NotFound, Unauthenticated
+from footfall.api.schemas.users import ApiKeyPublic, UserPublic
 from footfall.api.security import (
     hash_password,
     needs_rehash,
@@ -29,53 +29,13 @@ def _q(name: str) -> str:
     return queries("access")[name]
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    """A user as the API shows it (never with a password hash)."""
-
-    user_id: int
-    username: str
-    email: str | None
-    role: Role
-    all_stores: bool
-    disabled: bool
-    stores: list[str]
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict) -> "User":
-        """Build from a `user_by_id` / `list_users` row."""
-        return cls(
-            user_id=row["user_id"],
-            username=row["username"],
-            email=row["email"],
-            role=Role(row["role"]),
-            all_stores=row["all_stores"],
-            disabled=row["disabled"],
-            stores=list(row["stores"]),
-            created_at=row["created_at"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    """An API key's public record; the secret itself is never stored."""
-
-    key_id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
 def _check_stores(conn: psycopg.Connection, stores: list[str]) -> None:
     unknown = [r["store_id"] for r in conn.execute(_q("unknown_stores"), {"stores": stores})]
     if unknown:
         raise BadRequest(f"unknown store id(s): {', '.join(unknown)}; create the store first (footfall stores apply)")
 
 
-def get_user(conn: psycopg.Connection, *, user_id: int) -> User:
+def get_user(conn: psycopg.Connection, *, user_id: int) -> UserPublic:
     """One user.
 
     Raises:
@@ -84,14 +44,14 @@ def get_user(conn: psycopg.Connection, *, user_id: int) -> User:
     row = conn.execute(_q("user_by_id"), {"user_id": user_id}).fetchone()
     if row is None:
         raise NotFound(f"user {user_id} not found")
-    return User.from_row(row)
+    return UserPublic.model_validate(row)
 
 
-def list_users(conn: psycopg.Connection, *, limit: int = 100, offset: int = 0) -> tuple[list[User], int]:
+def list_users(conn: psycopg.Connection, *, limit: int = 100, offset: int = 0) -> tuple[list[UserPublic], int]:
     """A page of users by name, and the total count."""
     rows = conn.execute(_q("list_users"), {"limit": limit, "offset": offset}).fetchall()
     total = conn.execute(_q("count_users")).fetchone()["n"]
-    return [User.from_row(r) for r in rows], total
+    return [UserPublic.model_validate(r) for r in rows], total
 
 
 def create_user(
@@ -103,7 +63,7 @@ def create_user(
     stores: list[str] | None = None,
     all_stores: bool = False,
     email: str | None = None,
-) -> User:
+) -> UserPublic:
     """Create a user scoped to some stores (or all).
 
     Raises:
@@ -140,7 +100,7 @@ def update_user(
     disabled: bool | None = None,
     password: str | None = None,
     stores: list[str] | None = None,
-) -> User:
+) -> UserPublic:
     """Change what is given; None leaves a field as it is.
 
     Raises:
@@ -232,19 +192,19 @@ def principal_from_api_key(conn: psycopg.Connection, plaintext: str) -> Principa
     return principal(conn, user_id=row["user_id"], via="api_key")
 
 
-def create_api_key(conn: psycopg.Connection, *, user_id: int, name: str) -> tuple[ApiKey, str]:
+def create_api_key(conn: psycopg.Connection, *, user_id: int, name: str) -> tuple[ApiKeyPublic, str]:
     """Make an API key for a user; returns its record and the plaintext (shown once)."""
     key = new_api_key()
     with conn.transaction():
         row = conn.execute(
             _q("insert_api_key"), {"user_id": user_id, "name": name, "prefix": key.prefix, "key_hash": key.hash}
         ).fetchone()
-    return ApiKey(**row), key.plaintext
+    return ApiKeyPublic.model_validate(row), key.plaintext
 
 
-def list_api_keys(conn: psycopg.Connection, *, user_id: int) -> list[ApiKey]:
+def list_api_keys(conn: psycopg.Connection, *, user_id: int) -> list[ApiKeyPublic]:
     """A user's API keys, revoked ones included."""
-    return [ApiKey(**r) for r in conn.execute(_q("list_api_keys"), {"user_id": user_id})]
+    return [ApiKeyPublic.model_validate(r) for r in conn.execute(_q("list_api_keys"), {"user_id": user_id})]
 
 
 def revoke_api_key(conn: psycopg.Connection, *, user_id: int, key_id: int) -> None:

@@ -112,8 +112,9 @@ class KpiSeriesPublic(BaseModel):
 
 
 class KpiValuePublic(BaseModel):
-    """One KPI: value, comparison value and change (built from a `KpiValue`: `delta`, `ratio`)."""
+    """One KPI: value, comparison value and change."""
 
+    # Built from a `KpiValue`, whose `delta` and `ratio` are `change` and `change_ratio` here.
     model_config = FROM_ATTRIBUTES
 
     kpi: Kpi

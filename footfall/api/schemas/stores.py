@@ -4,8 +4,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class StorePublic(BaseModel):
-    """A store in the caller's scope (built from the KPI layer's `StoreInfo`)."""
+    """A store in the caller's scope."""
 
+    # Built from the KPI layer's `StoreInfo`.
     model_config = ConfigDict(from_attributes=True)
 
     store_id: str
