@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footfall.api.errors import ApiError
 from footfall.api.kpis.errors import KpiError, UnanswerableQuery, UnknownStore
+from footfall.core.configfile import problem
 from footfall.db import errors as db_errors
 
 logger = logging.getLogger(__name__)
@@ -142,19 +143,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
         errors = [
-            {"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
+            {"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in raw
         ]
-        first = errors[0] if errors else None
-        where = ".".join(str(p) for p in first["loc"]) if first else "request"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return problem_response(
             request,
             status=422,
             slug="validation",
             title="Invalid input",
-            detail=f"{where}: {first['msg'] if first else 'invalid'}{more}",
+            detail=(problem(raw[0]) if raw else "request: invalid") + more,
             errors=errors,
         )
 

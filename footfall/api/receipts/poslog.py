@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from footfall.api.errors import ImportFailed
 from footfall.api.receipts.model import Receipt, ReceiptLine
+from footfall.core.configfile import problem
 
 _VOID_STATUS = {"voided", "void", "cancelled", "canceled", "aborted"}
 
@@ -234,9 +235,7 @@ def parse_poslog(source: Path | BinaryIO, *, store_id: str | None = None) -> Pos
             except ValueError as exc:
                 msg = str(exc)
                 if isinstance(exc, ValidationError):
-                    e = exc.errors(include_url=False)[0]
-                    where = ".".join(str(p) for p in e["loc"])
-                    msg = f"{where}: {e['msg'].removeprefix('Value error, ')}" if where else e["msg"]
+                    msg = problem(exc.errors(include_url=False)[0])
                 out.issues.append(PosLogIssue(n, rid, msg))
             else:
                 if r is None:
