@@ -119,6 +119,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KpiError)
     async def _kpi_error(request: Request, exc: KpiError) -> JSONResponse:
         status, slug, title = kpi_status(exc)
+        if status >= 500:
+            logger.error("KPI error without an HTTP status on %s %s: %r", request.method, request.url.path, exc)
         return problem_response(request, status=status, slug=slug, title=title, detail=str(exc))
 
     @app.exception_handler(db_errors.DatabaseUnavailable)
