@@ -22,7 +22,7 @@ from footfall.api.kpis.plans import PlanFact, plan_vs_fact
 from footfall.api.kpis.portfolio import Portfolio, portfolio, rank
 from footfall.api.kpis.revenue import RevenueExplained, explain_revenue
 from footfall.api.kpis.series import SeriesRow, TrafficRow, kpi_series, traffic_series
-from footfall.api.kpis.store import StoreInfo, all_store_ids, store_calendar, store_info, stores_info
+from footfall.api.kpis.store import StoreInfo, all_store_ids, store_info, stores_info
 from footfall.api.kpis.summary import KpiValue, Summary, kpi_summary, kpi_values
 from footfall.api.kpis.totals import Rollup, Totals, bucket_totals, choose_rollup, local_period_totals, period_totals
 from footfall.api.kpis.zones import ZoneReport, ZoneRevenue, zone_revenue
@@ -70,7 +70,6 @@ __all__ = [
     "portfolio",
     "quality",
     "rank",
-    "store_calendar",
     "store_info",
     "stores_info",
     "traffic_by_hour",

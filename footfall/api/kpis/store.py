@@ -118,15 +118,3 @@ def store_info(conn: psycopg.Connection, store_id: str) -> StoreInfo:
 def all_store_ids(conn: psycopg.Connection) -> list[str]:
     """Every store id, sorted."""
     return [r["store_id"] for r in conn.execute(queries("kpis")["all_store_ids"])]
-
-
-def store_calendar(conn: psycopg.Connection, store_id: str) -> StoreCalendar:
-    """The calendar of a store.
-
-    Raises:
-        UnknownStore: no such store.
-    """
-    row = conn.execute(queries("kpis")["store_timezone"], {"store_id": store_id}).fetchone()
-    if row is None:
-        raise UnknownStore(f"store {store_id!r} does not exist")
-    return StoreCalendar(row["timezone"])

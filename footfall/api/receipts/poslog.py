@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -250,8 +250,3 @@ def parse_poslog(source: Path | BinaryIO, *, store_id: str | None = None) -> Pos
     except OSError as exc:
         raise ImportFailed(f"cannot read: {exc.strerror or exc}") from None
     return out
-
-
-def as_dicts(result: PosLogResult) -> list[dict[str, Any]]:
-    """The receipts as JSON-ready dicts (for `--dry-run` output)."""
-    return [r.model_dump(mode="json") for r in result.receipts]
