@@ -48,9 +48,7 @@ def connect(settings: DbSettings, *, dbname: str | None = None, autocommit: bool
         raise _unavailable(settings, dbname, exc) from None
 
 
-def open_pool(
-    settings: DbSettings, *, name: str = "footfall", autocommit: bool = True, wait: bool = True
-) -> DictPool:
+def open_pool(settings: DbSettings, *, name: str = "footfall", autocommit: bool = True, wait: bool = True) -> DictPool:
     """A connection pool (rows as dicts), opened and (with `wait`) checked before it is returned.
 
     Every pool in Footfall is made here. By default connections are in autocommit mode:

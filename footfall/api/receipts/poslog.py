@@ -235,7 +235,7 @@ def parse_poslog(source: Path | BinaryIO, *, store_id: str | None = None) -> Pos
             except ValueError as exc:
                 msg = str(exc)
                 if isinstance(exc, ValidationError):
-                    msg = problem(exc.errors(include_url=False)[0])
+                    msg = problem(exc.errors(include_url=False)[0], empty="transaction")
                 out.issues.append(PosLogIssue(n, rid, msg))
             else:
                 if r is None:
