@@ -14,7 +14,6 @@ import psycopg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from footfall import __version__
@@ -22,7 +21,7 @@ from footfall.api import problems
 from footfall.api.deps import PoolDep
 from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.settings import Settings
-from footfall.db.connect import open_pool
+from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ class Health(BaseModel):
     version: str
 
 
-def create_app(settings: Settings, *, pool: ConnectionPool | None = None) -> FastAPI:
+def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
     """Build the app.
 
     Args:

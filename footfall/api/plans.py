@@ -6,21 +6,20 @@ response models; the SQL is in `footfall/db/sql/plans.sql`.
 
 from datetime import date
 
-import psycopg
-
 from footfall.api.errors import NotFound
 from footfall.api.kpis import StoreInfo, plan_vs_fact
 from footfall.api.schemas.plans import PlanFactPublic, PlanFactsPublic, PlanPublic, PlansPublic, PlanUpdate
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
-def list_plans(conn: psycopg.Connection, *, store_id: str) -> PlansPublic:
+def list_plans(conn: DictConnection, *, store_id: str) -> PlansPublic:
     """Every month's targets of a store, oldest first."""
     rows = conn.execute(queries("plans")["list_plans"], {"store_id": store_id}).fetchall()
     return PlansPublic(data=[PlanPublic.model_validate(r) for r in rows], count=len(rows))
 
 
-def set_plan(conn: psycopg.Connection, *, store_id: str, month: date, plan: PlanUpdate) -> PlanPublic:
+def set_plan(conn: DictConnection, *, store_id: str, month: date, plan: PlanUpdate) -> PlanPublic:
     """Create or replace a month's targets.
 
     Args:
@@ -36,7 +35,7 @@ def set_plan(conn: psycopg.Connection, *, store_id: str, month: date, plan: Plan
     return PlanPublic.model_validate(row)
 
 
-def delete_plan(conn: psycopg.Connection, *, store_id: str, month: date) -> None:
+def delete_plan(conn: DictConnection, *, store_id: str, month: date) -> None:
     """Remove a month's plan.
 
     Raises:
@@ -49,14 +48,14 @@ def delete_plan(conn: psycopg.Connection, *, store_id: str, month: date) -> None
 
 
 def read_plan_vs_fact(
-    conn: psycopg.Connection, *, store: StoreInfo, month: date, as_of: date | None = None
+    conn: DictConnection, *, store: StoreInfo, month: date, as_of: date | None = None
 ) -> PlanFactPublic:
     """One store's month: plan, fact, pace and projection (see `footfall.api.kpis.plan_vs_fact`)."""
     return PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of))
 
 
 def read_wall_chart(
-    conn: psycopg.Connection, *, stores: list[StoreInfo], month: date, as_of: date | None = None
+    conn: DictConnection, *, stores: list[StoreInfo], month: date, as_of: date | None = None
 ) -> PlanFactsPublic:
     """Plan vs fact of each store for one month, in the order given."""
     rows = [read_plan_vs_fact(conn, store=s, month=month, as_of=as_of) for s in stores]

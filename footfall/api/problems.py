@@ -7,6 +7,7 @@ field with `loc` (where) and `msg` (why).
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -54,7 +55,7 @@ def problem_response(
     title: str,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """Build a problem response."""
     body: dict[str, Any] = {

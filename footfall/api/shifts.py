@@ -6,15 +6,14 @@ response models; the SQL is in `footfall/db/sql/plans.sql`.
 
 from datetime import date
 
-import psycopg
-
 from footfall.api.errors import NotFound
 from footfall.api.kpis import StoreInfo, check_period
 from footfall.api.schemas.shifts import ShiftCreate, ShiftPublic, ShiftsPublic, ShiftsSaved
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
-def save_shifts(conn: psycopg.Connection, *, store_id: str, shifts: list[ShiftCreate]) -> ShiftsSaved:
+def save_shifts(conn: DictConnection, *, store_id: str, shifts: list[ShiftCreate]) -> ShiftsSaved:
     """Create or update shifts by shift id, in one transaction (idempotent)."""
     rows = [{"store_id": store_id, **s.model_dump()} for s in shifts]
     with conn.transaction(), conn.cursor() as cur:
@@ -22,7 +21,7 @@ def save_shifts(conn: psycopg.Connection, *, store_id: str, shifts: list[ShiftCr
     return ShiftsSaved(saved=len(rows))
 
 
-def list_shifts(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> ShiftsPublic:
+def list_shifts(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> ShiftsPublic:
     """Shifts overlapping the store-local dates `first`..`last`.
 
     Raises:
@@ -34,7 +33,7 @@ def list_shifts(conn: psycopg.Connection, *, store: StoreInfo, first: date, last
     return ShiftsPublic(data=[ShiftPublic.model_validate(r) for r in rows], count=len(rows))
 
 
-def delete_shift(conn: psycopg.Connection, *, store_id: str, shift_id: str) -> None:
+def delete_shift(conn: DictConnection, *, store_id: str, shift_id: str) -> None:
     """Remove a shift.
 
     Raises:

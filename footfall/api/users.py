@@ -7,8 +7,6 @@ call the same ones.
 
 import logging
 
-import psycopg
-
 from footfall.api.access import Principal, Role
 from footfall.api.errors import BadRequest, ConflictingChange, NotFound, Unauthenticated
 from footfall.api.schemas.users import ApiKeyPublic, UserPublic
@@ -20,6 +18,7 @@ from footfall.api.security import (
     verify_api_key,
     verify_password,
 )
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -29,13 +28,13 @@ def _q(name: str) -> str:
     return queries("access")[name]
 
 
-def _check_stores(conn: psycopg.Connection, stores: list[str]) -> None:
+def _check_stores(conn: DictConnection, stores: list[str]) -> None:
     unknown = [r["store_id"] for r in conn.execute(_q("unknown_stores"), {"stores": stores})]
     if unknown:
         raise BadRequest(f"unknown store id(s): {', '.join(unknown)}; create the store first (footfall stores apply)")
 
 
-def get_user(conn: psycopg.Connection, *, user_id: int) -> UserPublic:
+def get_user(conn: DictConnection, *, user_id: int) -> UserPublic:
     """One user.
 
     Raises:
@@ -47,15 +46,16 @@ def get_user(conn: psycopg.Connection, *, user_id: int) -> UserPublic:
     return UserPublic.model_validate(row)
 
 
-def list_users(conn: psycopg.Connection, *, limit: int = 100, offset: int = 0) -> tuple[list[UserPublic], int]:
+def list_users(conn: DictConnection, *, limit: int = 100, offset: int = 0) -> tuple[list[UserPublic], int]:
     """A page of users by name, and the total count."""
     rows = conn.execute(_q("list_users"), {"limit": limit, "offset": offset}).fetchall()
-    total = conn.execute(_q("count_users")).fetchone()["n"]
+    counted = conn.execute(_q("count_users")).fetchone()
+    total = counted["n"] if counted else 0
     return [UserPublic.model_validate(r) for r in rows], total
 
 
 def create_user(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     username: str,
     password: str | None,
@@ -91,7 +91,7 @@ def create_user(
 
 
 def update_user(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     user_id: int,
     email: str | None = None,
@@ -128,7 +128,7 @@ def update_user(
     return get_user(conn, user_id=user_id)
 
 
-def delete_user(conn: psycopg.Connection, *, user_id: int) -> None:
+def delete_user(conn: DictConnection, *, user_id: int) -> None:
     """Delete a user with their scope and API keys.
 
     Raises:
@@ -139,7 +139,7 @@ def delete_user(conn: psycopg.Connection, *, user_id: int) -> None:
             raise NotFound(f"user {user_id} not found")
 
 
-def authenticate(conn: psycopg.Connection, *, username: str, password: str) -> int:
+def authenticate(conn: DictConnection, *, username: str, password: str) -> int:
     """Check a user name and password; returns the user id.
 
     Raises:
@@ -156,7 +156,7 @@ def authenticate(conn: psycopg.Connection, *, username: str, password: str) -> i
     return row["user_id"]
 
 
-def principal(conn: psycopg.Connection, *, user_id: int, via: str = "token") -> Principal:
+def principal(conn: DictConnection, *, user_id: int, via: str = "token") -> Principal:
     """The caller behind a user id, with role and scope read now.
 
     Raises:
@@ -175,7 +175,7 @@ def principal(conn: psycopg.Connection, *, user_id: int, via: str = "token") -> 
     )
 
 
-def principal_from_api_key(conn: psycopg.Connection, plaintext: str) -> Principal:
+def principal_from_api_key(conn: DictConnection, plaintext: str) -> Principal:
     """The caller behind an API key.
 
     Raises:
@@ -192,7 +192,7 @@ def principal_from_api_key(conn: psycopg.Connection, plaintext: str) -> Principa
     return principal(conn, user_id=row["user_id"], via="api_key")
 
 
-def create_api_key(conn: psycopg.Connection, *, user_id: int, name: str) -> tuple[ApiKeyPublic, str]:
+def create_api_key(conn: DictConnection, *, user_id: int, name: str) -> tuple[ApiKeyPublic, str]:
     """Make an API key for a user; returns its record and the plaintext (shown once)."""
     key = new_api_key()
     with conn.transaction():
@@ -202,12 +202,12 @@ def create_api_key(conn: psycopg.Connection, *, user_id: int, name: str) -> tupl
     return ApiKeyPublic.model_validate(row), key.plaintext
 
 
-def list_api_keys(conn: psycopg.Connection, *, user_id: int) -> list[ApiKeyPublic]:
+def list_api_keys(conn: DictConnection, *, user_id: int) -> list[ApiKeyPublic]:
     """A user's API keys, revoked ones included."""
     return [ApiKeyPublic.model_validate(r) for r in conn.execute(_q("list_api_keys"), {"user_id": user_id})]
 
 
-def revoke_api_key(conn: psycopg.Connection, *, user_id: int, key_id: int) -> None:
+def revoke_api_key(conn: DictConnection, *, user_id: int, key_id: int) -> None:
     """Revoke one of a user's keys (idempotent).
 
     Raises:

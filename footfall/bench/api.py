@@ -30,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from footfall.api import kpis
 from footfall.core.calendar import Interval, StoreCalendar, month_bounds
 from footfall.core.settings import Settings
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.migrate import migrate
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def _iso(epoch: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(epoch.astype("datetime64[s]"), unit="s", timezone="UTC")
 
 
-def _load_store(conn: psycopg.Connection, store: dict[str, Any], first: date, days: int, seed: int) -> tuple[int, int]:
+def _load_store(conn: DictConnection, store: dict[str, Any], first: date, days: int, seed: int) -> tuple[int, int]:
     sid = store["store_id"]
     rng = np.random.default_rng(seed)
     t, f = _minutes(ZoneInfo(store["timezone"]), first, days)
@@ -186,7 +186,7 @@ def _stats(fast: list[float], raw: list[float], target_ms: float) -> dict[str, A
     }
 
 
-def _raw(conn: psycopg.Connection, store: kpis.StoreInfo, buckets: list) -> list[dict]:
+def _raw(conn: DictConnection, store: kpis.StoreInfo, buckets: list) -> list[dict]:
     return conn.execute(
         RAW_BUCKETS,
         {

@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import psycopg
 from psycopg import sql
 
 from footfall.api.kpis.period import check_period
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.totals import Rollup, choose_rollup
 from footfall.core import kpi as formulas
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
@@ -26,7 +26,7 @@ class HourOfDay:
     conversion: float | None
 
 
-def traffic_by_hour(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> list[HourOfDay]:
+def traffic_by_hour(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> list[HourOfDay]:
     """Entries, exits, transactions and conversion by local hour of day (0–23) over a period.
 
     Raises:

@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import psycopg
-
 from footfall.api.kpis.period import check_period
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.totals import bucket_totals
 from footfall.core import kpi as formulas
 from footfall.core.calendar import Interval
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
@@ -40,7 +39,7 @@ class Occupancy:
 
 
 def occupancy(
-    conn: psycopg.Connection, *, store: StoreInfo, day: date | None = None, now: datetime | None = None
+    conn: DictConnection, *, store: StoreInfo, day: date | None = None, now: datetime | None = None
 ) -> Occupancy:
     """Occupancy from customer-door counts: entries − exits since the start of the local day, ≥ 0."""
     now = now or datetime.now(UTC)

@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg
-
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Kpi, KpiOptions, Quality, kpis, quality
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.totals import Totals, local_period_totals
 from footfall.core import kpi as formulas
 from footfall.core.calendar import month_bounds
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
@@ -33,7 +32,7 @@ class PlanFact:
 
 
 def plan_vs_fact(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     month: date,

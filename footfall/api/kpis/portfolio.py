@@ -3,14 +3,13 @@
 from dataclasses import dataclass, replace
 from datetime import date
 
-import psycopg
-
 from footfall.api.kpis.errors import UnanswerableQuery
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Flag, Kpi, KpiOptions, Quality, kpis, quality
 from footfall.api.kpis.period import Comparison, check_period
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.summary import KpiValue, Summary, kpi_summary, kpi_values
 from footfall.api.kpis.totals import Totals
+from footfall.db.connect import DictConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +38,7 @@ def _combined_store(stores: list[StoreInfo]) -> StoreInfo:
 
 
 def portfolio(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     stores: list[StoreInfo],
     first: date,

@@ -3,14 +3,13 @@
 from dataclasses import dataclass
 from datetime import date
 
-import psycopg
-
 from footfall.api.kpis.errors import UnanswerableQuery
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Flag, Kpi, KpiOptions
 from footfall.api.kpis.period import Comparison
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.summary import Summary, kpi_summary
 from footfall.core import kpi as formulas
+from footfall.db.connect import DictConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +28,7 @@ class RevenueExplained:
 
 
 def explain_revenue(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: date,

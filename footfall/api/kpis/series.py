@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import psycopg
-
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Kpi, KpiOptions, Quality, kpis, quality
 from footfall.api.kpis.period import check_period
 from footfall.api.kpis.store import StoreInfo, store_info
 from footfall.api.kpis.totals import Totals, bucket_totals
 from footfall.core.calendar import Bucket, Interval
+from footfall.db.connect import DictConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +22,7 @@ class SeriesRow:
 
 
 def kpi_series(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: date,
@@ -60,7 +59,7 @@ class TrafficRow:
 
 
 def traffic_series(
-    conn: psycopg.Connection, *, store_id: str, first: date, last: date, interval: Interval | str
+    conn: DictConnection, *, store_id: str, first: date, last: date, interval: Interval | str
 ) -> list[TrafficRow]:
     """Customer-door traffic for local dates `first`..`last`, one row per bucket (empty buckets too).
 

@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import date
 
-import psycopg
-
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Kpi, KpiOptions, Quality, kpis, quality
 from footfall.api.kpis.period import Comparison, check_period
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.totals import Totals, local_period_totals
 from footfall.core import kpi as formulas
+from footfall.db.connect import DictConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,7 @@ def kpi_values(now: dict[Kpi, float | None], then: dict[Kpi, float | None] | Non
 
 
 def kpi_summary(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: date,

@@ -3,11 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-import psycopg
-
 from footfall.api.kpis.period import check_period
 from footfall.api.kpis.store import StoreInfo
 from footfall.core import kpi as formulas
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
@@ -34,7 +33,7 @@ class ZoneReport:
     """Categories sold in more than one zone: their revenue counts in each."""
 
 
-def zone_revenue(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> ZoneReport:
+def zone_revenue(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> ZoneReport:
     """Revenue per zone through the category → zone map (zones' `categories`).
 
     Raises:

@@ -4,16 +4,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-import psycopg
-
 from footfall.api.errors import ImportFailed, NotFound
 from footfall.api.kpis import stores_info
 from footfall.api.receipts.csvfile import CsvMapping, ImportReport, parse_csv
 from footfall.api.receipts.save import save_receipts
+from footfall.db.connect import DictConnection
 
 
 def import_csv(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     source: Path | BinaryIO,
     mapping: CsvMapping,
     *,

@@ -7,8 +7,6 @@ response models; the SQL is in `footfall/db/sql/receipts.sql`.
 from datetime import date
 from typing import BinaryIO
 
-import psycopg
-
 from footfall.api.access import Principal
 from footfall.api.errors import ImportFailed, Invalid, NotFound
 from footfall.api.kpis import StoreInfo, check_period
@@ -16,10 +14,11 @@ from footfall.api.receipts.model import Receipt
 from footfall.api.receipts.poslog import parse_poslog
 from footfall.api.receipts.save import SaveResult, missing_stores, save_receipts
 from footfall.api.schemas.receipts import PosLogSaved, ReceiptPublic, ReceiptsPublic, ReceiptsSaved
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
-def save_in_scope(conn: psycopg.Connection, *, caller: Principal, receipts: list[Receipt], source: str) -> SaveResult:
+def save_in_scope(conn: DictConnection, *, caller: Principal, receipts: list[Receipt], source: str) -> SaveResult:
     """Save a batch whose stores all exist and are in the caller's scope, or nothing.
 
     Raises:
@@ -32,7 +31,7 @@ def save_in_scope(conn: psycopg.Connection, *, caller: Principal, receipts: list
     return save_receipts(conn, receipts, source=source)
 
 
-def create_receipts(conn: psycopg.Connection, *, caller: Principal, receipts: list[Receipt]) -> ReceiptsSaved:
+def create_receipts(conn: DictConnection, *, caller: Principal, receipts: list[Receipt]) -> ReceiptsSaved:
     """Create or update a batch of receipts sent as JSON, idempotently by (store, receipt id).
 
     Raises:
@@ -42,7 +41,7 @@ def create_receipts(conn: psycopg.Connection, *, caller: Principal, receipts: li
 
 
 def import_poslog(
-    conn: psycopg.Connection, *, caller: Principal, source: BinaryIO, store_id: str | None = None
+    conn: DictConnection, *, caller: Principal, source: BinaryIO, store_id: str | None = None
 ) -> PosLogSaved:
     """Save the retail transactions of a POSLog document; those that break a rule are reported and skipped.
 
@@ -67,7 +66,7 @@ def import_poslog(
 
 
 def list_receipts(
-    conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date, limit: int = 1000, offset: int = 0
+    conn: DictConnection, *, store: StoreInfo, first: date, last: date, limit: int = 1000, offset: int = 0
 ) -> ReceiptsPublic:
     """A page of a store's receipts of the local dates `first`..`last`, oldest first, and how many there are.
 
@@ -79,5 +78,6 @@ def list_receipts(
     q = queries("receipts")
     params = {"store_id": store.store_id, "lo": lo, "hi": hi, "limit": limit, "offset": offset}
     rows = conn.execute(q["list_receipts"], params).fetchall()
-    total = conn.execute(q["count_receipts"], params).fetchone()["n"]
+    counted = conn.execute(q["count_receipts"], params).fetchone()
+    total = counted["n"] if counted else 0
     return ReceiptsPublic(data=[ReceiptPublic.model_validate(r) for r in rows], count=total)

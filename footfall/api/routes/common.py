@@ -3,12 +3,12 @@
 from datetime import date
 from typing import Annotated
 
-import psycopg
 from fastapi import Path, Query
 
 from footfall.api.access import Principal
 from footfall.api.kpis import Comparison, StoreInfo, all_store_ids, store_info, stores_info
 from footfall.core.ids import ID_PATTERN
+from footfall.db.connect import DictConnection
 
 MAX_STORES = 2000
 """Most stores one multi-store request may name."""
@@ -32,7 +32,7 @@ def parse_month(value: str) -> date:
     return date(int(year), int(month), 1)
 
 
-def scoped_store(conn: psycopg.Connection, caller: Principal, store_id: str) -> StoreInfo:
+def scoped_store(conn: DictConnection, caller: Principal, store_id: str) -> StoreInfo:
     """A store the caller may see.
 
     Raises:
@@ -43,6 +43,6 @@ def scoped_store(conn: psycopg.Connection, caller: Principal, store_id: str) -> 
     return store_info(conn, store_id)
 
 
-def stores_in_scope(conn: psycopg.Connection, caller: Principal, store_ids: list[str] | None = None) -> list[StoreInfo]:
+def stores_in_scope(conn: DictConnection, caller: Principal, store_ids: list[str] | None = None) -> list[StoreInfo]:
     """The stores the caller may see, ordered by id: all of them, or those among `store_ids`."""
     return stores_info(conn, caller.filter_stores(store_ids if store_ids else all_store_ids(conn)))

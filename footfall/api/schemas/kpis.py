@@ -8,12 +8,13 @@ shapes match; routes return these and copy nothing themselves.
 from datetime import date, datetime
 from typing import Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from footfall.api.kpis import (
     Comparison,
     Flag,
     Kpi,
+    KpiValue,
     Occupancy,
     Portfolio,
     RevenueExplained,
@@ -114,17 +115,16 @@ class KpiSeriesPublic(BaseModel):
 class KpiValuePublic(BaseModel):
     """One KPI: value, comparison value and change."""
 
-    # Built from a `KpiValue`, whose `delta` and `ratio` are `change` and `change_ratio` here.
-    model_config = FROM_ATTRIBUTES
-
     kpi: Kpi
     value: float | None
     comparison: float | None
-    change: float | None = Field(description="value − comparison.", validation_alias=AliasChoices("change", "delta"))
-    change_ratio: float | None = Field(
-        description="value / comparison − 1; null when the comparison is 0 or null.",
-        validation_alias=AliasChoices("change_ratio", "ratio"),
-    )
+    change: float | None = Field(description="value − comparison.")
+    change_ratio: float | None = Field(description="value / comparison − 1; null when the comparison is 0 or null.")
+
+    @classmethod
+    def from_value(cls, v: KpiValue) -> Self:
+        """A `KpiValue` of the KPI layer (its `delta` and `ratio` are `change` and `change_ratio` here)."""
+        return cls(kpi=v.kpi, value=v.value, comparison=v.comparison, change=v.delta, change_ratio=v.ratio)
 
 
 class SummaryPublic(BaseModel):
@@ -154,7 +154,7 @@ class SummaryPublic(BaseModel):
                 "compare": s.compare,
                 "comparison_first": s.comparison_first,
                 "comparison_last": s.comparison_last,
-                "data": s.values,
+                "data": [KpiValuePublic.from_value(v) for v in s.values],
                 "count": len(s.values),
                 "quality": s.quality,
                 "comparison_quality": s.comparison_quality,
@@ -337,7 +337,7 @@ class StoreKpisPublic(BaseModel):
                 "store_id": s.store.store_id,
                 "name": s.store.name,
                 "currency": s.store.currency,
-                "kpis": {v.kpi.value: v for v in s.values},
+                "kpis": {v.kpi.value: KpiValuePublic.from_value(v) for v in s.values},
                 "quality": s.quality,
             }
         )
@@ -365,7 +365,7 @@ class PortfolioPublic(BaseModel):
                 "compare": p.compare,
                 "data": [StoreKpisPublic.from_summary(s) for s in p.stores],
                 "count": len(p.stores),
-                "total": {v.kpi.value: v for v in p.total},
+                "total": {v.kpi.value: KpiValuePublic.from_value(v) for v in p.total},
                 "total_quality": p.total_quality,
                 "mixed_currencies": p.mixed_currencies,
             }
