@@ -36,7 +36,7 @@ from footfall.api.errors import ImportFailed
 from footfall.api.receipts.model import Receipt, ReceiptLine
 from footfall.api.receipts.save import SaveResult
 from footfall.core.calendar import zone
-from footfall.core.configfile import load_yaml, validate
+from footfall.core.configfile import load_yaml, problem, validate
 from footfall.core.errors import ConfigError
 from footfall.core.ids import Id
 
@@ -340,9 +340,7 @@ class _Reader:
                 is_return=is_return,
             )
         except ValidationError as exc:
-            e = exc.errors(include_url=False)[0]
-            name = str(e["loc"][0]) if e["loc"] else None
-            raise _RowError(self.m.columns.get(name or "", name), e["msg"].removeprefix("Value error, ")) from None
+            raise _invalid(self.m, exc, unmapped_as_field=True) from None
 
 
 def _build(mapping: CsvMapping, head: dict[str, Any], lines: list[ReceiptLine]) -> Receipt:
@@ -352,12 +350,24 @@ def _build(mapping: CsvMapping, head: dict[str, Any], lines: list[ReceiptLine]) 
     try:
         return Receipt(**head, lines=lines)
     except ValidationError as exc:
-        e = exc.errors(include_url=False)[0]
-        name = str(e["loc"][0]) if e["loc"] else None
-        col = mapping.columns.get(name or "") if name else None
-        if name == "ts":
-            col = mapping.columns.get("timestamp") or mapping.columns.get("date")
-        raise _RowError(col, e["msg"].removeprefix("Value error, ")) from None
+        raise _invalid(mapping, exc) from None
+
+
+def _invalid(mapping: CsvMapping, exc: ValidationError, *, unmapped_as_field: bool = False) -> _RowError:
+    """The first problem of a receipt or line that failed validation, at the CSV column it came from.
+
+    A field no column maps (a line's price from the price list) is named by the field itself
+    when `unmapped_as_field`, else the issue has no column.
+    """
+    e = exc.errors(include_url=False)[0]
+    name = str(e["loc"][0]) if e["loc"] else None
+    if name == "ts":
+        col = mapping.columns.get("timestamp") or mapping.columns.get("date")
+    elif name is None:
+        col = None
+    else:
+        col = mapping.columns.get(name, name if unmapped_as_field else None)
+    return _RowError(col, problem(e, empty="receipt"))
 
 
 class _Parse:
