@@ -71,7 +71,7 @@ def users_create(
     """Create a user (the first admin is made this way)."""
     import os
 
-    from footfall.api.access import Role
+    from footfall.api.access import Actor, Role
     from footfall.api.users import create_user
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
@@ -90,7 +90,13 @@ def users_create(
     try:
         with connect(settings.db, autocommit=True) as conn:
             u = create_user(
-                conn, username=username, password=password, role=r, stores=store or [], all_stores=all_stores
+                conn,
+                username=username,
+                password=password,
+                role=r,
+                stores=store or [],
+                all_stores=all_stores,
+                actor=Actor.cli(),
             )
     except FootfallError as exc:
         raise fail(str(exc)) from None
@@ -126,6 +132,7 @@ def users_key(
     name: Annotated[str, typer.Option(help="What the key is for.")] = "",
 ) -> None:
     """Create an API key for a user and print it (shown once; only its hash is stored)."""
+    from footfall.api.access import Actor
     from footfall.api.users import create_api_key
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
@@ -135,7 +142,7 @@ def users_key(
             row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
             if row is None:
                 raise fail(f"no user {username!r}; create it with `footfall users create`")
-            key, plaintext = create_api_key(conn, user_id=row["user_id"], name=name)
+            key, plaintext = create_api_key(conn, user_id=row["user_id"], name=name, actor=Actor.cli())
     except FootfallError as exc:
         raise fail(str(exc)) from None
     err.print(f"API key {key.prefix} for {username} (store it now: it is not shown again):")

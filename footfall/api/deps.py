@@ -12,7 +12,7 @@ import psycopg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from footfall.api.access import Permission, Principal
+from footfall.api.access import Actor, Permission, Principal
 from footfall.api.errors import Unauthenticated
 from footfall.api.security import KEY_PREFIX, read_token
 from footfall.api.users import principal, principal_from_api_key
@@ -89,6 +89,22 @@ def get_caller(
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
+def get_client(request: Request) -> str | None:
+    """The caller's network address (behind a proxy, as uvicorn's `--forwarded-allow-ips` lets it through)."""
+    return request.client.host if request.client else None
+
+
+ClientDep = Annotated[str | None, Depends(get_client)]
+
+
+def get_actor(caller: CallerDep, client: ClientDep) -> Actor:
+    """The caller as audit entries name them."""
+    return Actor.from_principal(caller, client)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
 def requires(permission: Permission) -> Callable[[Principal], Principal]:
     """A dependency that lets only callers whose role grants `permission` through."""
 
@@ -105,3 +121,4 @@ ReceiptWriter = Annotated[Principal, Depends(requires(Permission.WRITE_RECEIPTS)
 PlanManager = Annotated[Principal, Depends(requires(Permission.MANAGE_PLANS))]
 ShiftManager = Annotated[Principal, Depends(requires(Permission.MANAGE_SHIFTS))]
 UserManager = Annotated[Principal, Depends(requires(Permission.MANAGE_USERS))]
+AuditReader = Annotated[Principal, Depends(requires(Permission.READ_AUDIT))]

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
-from footfall.api.deps import ConnDep, SettingsDep
+from footfall.api.deps import ClientDep, ConnDep, SettingsDep
 from footfall.api.problems import responses
 from footfall.api.schemas.users import Token
 from footfall.api.security import issue_token
@@ -15,9 +15,11 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=responses(401, 42
 
 
 @router.post("/token", summary="Log in (OAuth2 password flow)")
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: ConnDep, settings: SettingsDep) -> Token:
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: ConnDep, settings: SettingsDep, client: ClientDep
+) -> Token:
     """Exchange a user name and password for a bearer token."""
-    user_id = authenticate(conn, username=form.username, password=form.password)
+    user_id = authenticate(conn, username=form.username, password=form.password, client=client)
     minutes = settings.api.token_minutes
     token = issue_token(user_id=user_id, secret=settings.api.secret_key.get_secret_value(), minutes=minutes)
     return Token(access_token=token, expires_in=minutes * 60)

@@ -51,7 +51,7 @@ WHERE user_id = %(user_id)s
 RETURNING user_id;
 
 -- name: delete_user
-DELETE FROM users WHERE user_id = %(user_id)s RETURNING user_id;
+DELETE FROM users WHERE user_id = %(user_id)s RETURNING user_id, username;
 
 -- name: set_password_hash
 UPDATE users SET password_hash = %(password_hash)s WHERE user_id = %(user_id)s;
@@ -83,4 +83,4 @@ FROM api_keys WHERE user_id = %(user_id)s ORDER BY key_id;
 -- name: revoke_api_key
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
 WHERE key_id = %(key_id)s AND user_id = %(user_id)s
-RETURNING key_id;
+RETURNING key_id, prefix;

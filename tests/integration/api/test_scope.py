@@ -64,6 +64,7 @@ ADMIN_ROUTES = [
     ("GET", "/v1/users/{user}"),
     ("PATCH", "/v1/users/{user}"),
     ("DELETE", "/v1/users/{user}"),
+    ("GET", "/v1/audit"),
 ]
 PUBLIC_ROUTES = [("POST", "/v1/auth/token"), ("GET", "/healthz")]
 
