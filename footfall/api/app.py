@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep
+from footfall.api.middleware import BodyLimit, SecurityHeaders
 from footfall.api.routes import audit, auth, kpis, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
@@ -49,6 +50,10 @@ TAGS = [
     {"name": "audit", "description": "Who changed what, and failed log-ins (admins)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
+
+
+UPLOAD_PATH = "/v1/receipts/poslog"
+"""The one route that takes files; its body limit is `FOOTFALL_API__MAX_UPLOAD_BYTES`."""
 
 
 class Health(BaseModel):
@@ -98,6 +103,11 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
+    # Added last, so outermost: they see every response the app makes, and refuse a body first.
+    app.add_middleware(
+        BodyLimit, limit=settings.api.max_body_bytes, limits={UPLOAD_PATH: settings.api.max_upload_bytes}
+    )
+    app.add_middleware(SecurityHeaders)
     for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, audit):
         app.include_router(module.router)
 

@@ -120,6 +120,16 @@ class ApiSettings(_Section):
     )
     token_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Request bodies over this many bytes are refused with 413 before they are read.",
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="The same limit for file uploads (POST /v1/receipts/poslog).",
+    )
 
 
 class EdgeSettings(_Section):

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from footfall.api.deps import ClientDep, ConnDep, SettingsDep
@@ -16,9 +16,16 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=responses(401, 42
 
 @router.post("/token", summary="Log in (OAuth2 password flow)")
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: ConnDep, settings: SettingsDep, client: ClientDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    conn: ConnDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    response: Response,
 ) -> Token:
     """Exchange a user name and password for a bearer token."""
+    # RFC 6749 §5.1: a token response must not be cached (here even if the middleware changes).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     user_id = authenticate(conn, username=form.username, password=form.password, client=client)
     minutes = settings.api.token_minutes
     token = issue_token(user_id=user_id, secret=settings.api.secret_key.get_secret_value(), minutes=minutes)

@@ -110,3 +110,129 @@ def test_only_admins_read_the_audit_log(api: Api, role: Role) -> None:
     headers = api.as_role(role, ["riga-01"])
     r = api.client.get("/v1/audit", headers=headers)
     assert r.status_code == 403, r.text
+
+
+# --- Sizes: bodies over the limit are refused with 413 before they are read -----------------
+
+MB = 1024 * 1024
+
+
+async def _post_raw(
+    app, path: str, *, size: int, declared: bool, auth: dict[str, str], chunk: int = MB
+) -> tuple[int, int, dict]:
+    """POST `size` bytes to the app as an ASGI server would; returns status, bytes the app pulled, headers."""
+    headers = [(b"content-type", b"application/json" if "poslog" not in path else b"application/xml")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in auth.items()]
+    if declared:
+        headers.append((b"content-length", str(size).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    sent = 0
+    out: dict = {}
+
+    async def receive() -> dict:
+        nonlocal sent
+        n = min(chunk, size - sent)
+        sent += n
+        return {"type": "http.request", "body": b" " * n, "more_body": sent < size}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+            out["headers"] = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+
+    await app(scope, receive, send)
+    return out["status"], sent, out["headers"]
+
+
+@pytest.mark.parametrize(
+    ("path", "size", "declared", "limit_setting"),
+    [
+        ("/v1/receipts", 50 * MB, True, "max_body_bytes"),  # 50 MB JSON with Content-Length: nothing read
+        ("/v1/receipts", 50 * MB, False, "max_body_bytes"),  # 50 MB JSON, chunked: reading stops at the limit
+        ("/v1/receipts/poslog", 25 * MB, True, "max_upload_bytes"),  # 25 MB POSLog with Content-Length
+        ("/v1/receipts/poslog", 25 * MB, False, "max_upload_bytes"),  # 25 MB POSLog, chunked
+    ],
+)
+def test_bodies_over_the_limit_get_413_before_they_are_read(
+    api: Api, path: str, size: int, declared: bool, limit_setting: str
+) -> None:
+    import anyio
+
+    limit = getattr(api.settings.api, limit_setting)
+    auth = api.as_role(Role.ADMIN, name="boss")  # the POSLog route reads its body after checking the caller
+    status, read, headers = anyio.run(lambda: _post_raw(api.client.app, path, size=size, declared=declared, auth=auth))
+    assert status == 413
+    assert headers["content-type"] == "application/problem+json"
+    assert read <= (0 if declared else limit + MB)
+
+
+def test_the_limit_is_a_setting(api: Api) -> None:
+    from footfall.api.app import create_app
+
+    small = api.settings.model_copy(update={"api": api.settings.api.model_copy(update={"max_body_bytes": 4096})})
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(small, pool=api.client.app.state.pool)) as client:
+        r = client.post("/v1/receipts", content=b"{" + b" " * 5000 + b"}", headers={"Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert "FOOTFALL_API__MAX_BODY_BYTES" in r.json()["detail"]
+        # Under the limit, the request goes on as before (here: no credentials).
+        r = client.post("/v1/receipts", content=b"{}", headers={"Content-Type": "application/json"})
+        assert r.status_code == 401
+
+
+# --- Headers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "auth"),
+    [
+        ("POST", "/v1/auth/token", False),  # the token itself
+        ("GET", "/v1/users/me", True),  # a caller's data
+        ("GET", "/v1/stores/nowhere", True),  # a problem document
+        ("GET", "/healthz", False),
+        ("GET", "/openapi.json", False),
+    ],
+)
+def test_every_response_carries_the_security_headers(api: Api, method: str, path: str, auth: bool) -> None:
+    headers = api.as_role(Role.MANAGER, name="ann") if auth else {}
+    data = {"username": "ann", "password": "correct horse"} if path == "/v1/auth/token" else None
+    if path == "/v1/auth/token":
+        api.user("ann", Role.MANAGER)
+    r = api.client.request(method, path, headers=headers, data=data)
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-frame-options"] == "DENY"
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self';" in csp
+    assert "style-src 'self';" in csp
+    assert "unsafe-inline" not in csp
+    assert "strict-transport-security" not in r.headers  # plain HTTP
+
+
+def test_https_responses_carry_hsts_and_the_docs_may_load_their_cdn(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(api.client.app, base_url="https://testserver") as client:
+        r = client.get("/healthz")
+        assert r.headers["strict-transport-security"].startswith("max-age=")
+        docs = client.get("/docs")
+        assert docs.status_code == 200
+        assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
