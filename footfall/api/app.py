@@ -78,6 +78,11 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
         own = app.state.pool is None
         if own:
             app.state.pool = open_pool(settings.db, name="footfall-api")
+        if settings.api.secret_key is None:
+            logger.info(
+                "FOOTFALL_API__SECRET_KEY is not set: bearer tokens are signed with a random key made on first "
+                "start and kept in the database (app_secrets)"
+            )
         try:
             yield
         finally:

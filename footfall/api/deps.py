@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from footfall.api.access import Actor, Permission, Principal
 from footfall.api.errors import Unauthenticated
-from footfall.api.security import KEY_PREFIX, read_token
+from footfall.api.security import KEY_PREFIX, read_token, signing_secret
 from footfall.api.users import principal, principal_from_api_key
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, DictPool
@@ -65,9 +65,20 @@ def get_conn(pool: PoolDep, settings: SettingsDep) -> Iterator[DictConnection]:
 ConnDep = Annotated[DictConnection, Depends(get_conn)]
 
 
+def get_token_secret(request: Request, conn: ConnDep, settings: SettingsDep) -> str:
+    """The key bearer tokens are signed with, read once per app (see `security.signing_secret`)."""
+    secret: str | None = getattr(request.app.state, "token_secret", None)
+    if secret is None:
+        secret = request.app.state.token_secret = signing_secret(conn, settings.api)
+    return secret
+
+
+TokenSecretDep = Annotated[str, Depends(get_token_secret)]
+
+
 def get_caller(
     conn: ConnDep,
-    settings: SettingsDep,
+    secret: TokenSecretDep,
     bearer: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
@@ -81,7 +92,7 @@ def get_caller(
     if bearer:
         if bearer.startswith(KEY_PREFIX):
             return principal_from_api_key(conn, bearer)
-        user_id = read_token(bearer, secret=settings.api.secret_key.get_secret_value())
+        user_id = read_token(bearer, secret=secret)
         return principal(conn, user_id=user_id)
     raise Unauthenticated("log in at POST /v1/auth/token and send `Authorization: Bearer <token>`, or send an API key")
 

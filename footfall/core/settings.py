@@ -15,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from footfall.core.topics import DEFAULT_PREFIX, check_prefix
 
-_INSECURE_SECRET = "change-me-local-development-only"  # noqa: S105 - refused outside development
+# Secrets that were published (in this repository's history or its docs): refused everywhere.
+_PUBLISHED_SECRETS = frozenset({"change-me-local-development-only"})
 
 
 class _Section(BaseModel):
@@ -115,8 +116,12 @@ class ApiSettings(_Section):
 
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8000, ge=1, le=65535)
-    secret_key: SecretStr = Field(
-        default=SecretStr(_INSECURE_SECRET), description="Signs bearer tokens; set a long random value."
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs bearer tokens: at least 32 random characters. Unset, the API makes a random key on "
+            "first start and keeps it in the database (table app_secrets), shared by every worker."
+        ),
     )
     token_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     cors_origins: list[str] = Field(default_factory=list)
@@ -130,6 +135,21 @@ class ApiSettings(_Section):
         ge=1024,
         description="The same limit for file uploads (POST /v1/receipts/poslog).",
     )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if secret in _PUBLISHED_SECRETS:
+            raise ValueError(
+                "is a published example value that anyone can sign tokens with; set a long random secret "
+                "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or unset it to have one made"
+            )
+        if len(secret) < 32:
+            raise ValueError("must be at least 32 characters; unset it to have a random one made on first start")
+        return value
 
 
 class EdgeSettings(_Section):
@@ -151,7 +171,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore", env_file=None)
 
     environment: Literal["local", "test", "staging", "production"] = Field(
-        default="local", description="Unsafe defaults are refused outside local and test."
+        default="local", description="Where this runs (local, test, staging, production)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db: DbSettings = Field(default_factory=DbSettings)
@@ -159,18 +179,6 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
-
-    @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> Self:
-        if self.environment in ("staging", "production"):
-            if self.api.secret_key.get_secret_value() == _INSECURE_SECRET:
-                raise ValueError(
-                    "FOOTFALL_API__SECRET_KEY is the development default; set a long random secret "
-                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
-                )
-            if len(self.api.secret_key.get_secret_value()) < 32:
-                raise ValueError("FOOTFALL_API__SECRET_KEY must be at least 32 characters outside development")
-        return self
 
 
 @lru_cache(maxsize=1)

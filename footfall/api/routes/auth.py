@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from footfall.api.deps import ClientDep, ConnDep, SettingsDep
+from footfall.api.deps import ClientDep, ConnDep, SettingsDep, TokenSecretDep
 from footfall.api.problems import responses
 from footfall.api.schemas.users import Token
 from footfall.api.security import issue_token
@@ -16,10 +16,12 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=responses(401, 42
 
 @router.post("/token", summary="Log in (OAuth2 password flow)")
 def login(
+    *,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     conn: ConnDep,
     settings: SettingsDep,
     client: ClientDep,
+    secret: TokenSecretDep,
     response: Response,
 ) -> Token:
     """Exchange a user name and password for a bearer token."""
@@ -28,5 +30,5 @@ def login(
     response.headers["Pragma"] = "no-cache"
     user_id = authenticate(conn, username=form.username, password=form.password, client=client)
     minutes = settings.api.token_minutes
-    token = issue_token(user_id=user_id, secret=settings.api.secret_key.get_secret_value(), minutes=minutes)
+    token = issue_token(user_id=user_id, secret=secret, minutes=minutes)
     return Token(access_token=token, expires_in=minutes * 60)

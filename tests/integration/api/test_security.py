@@ -236,3 +236,47 @@ def test_https_responses_carry_hsts_and_the_docs_may_load_their_cdn(api: Api) ->
         assert docs.status_code == 200
         assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+
+
+# --- Forged tokens: no secret written in the source is ever accepted --------------------------
+
+
+def _forged(user_id: int, secret: str) -> dict[str, str]:
+    from datetime import UTC, datetime, timedelta
+
+    import jwt
+
+    now = datetime.now(UTC)
+    claims = {"sub": str(user_id), "iss": "footfall", "iat": now, "exp": now + timedelta(minutes=5)}
+    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "change-me-local-development-only",  # the default secret main shipped in core/settings.py
+        "x" * 40,  # the key the unit tests sign with
+    ],
+)
+def test_a_token_signed_with_a_secret_from_the_source_is_refused(api: Api, secret: str) -> None:
+    admin_id = api.user("root", Role.ADMIN, all_stores=True)
+    r = api.client.get("/v1/users", headers=_forged(admin_id, secret))
+    assert r.status_code == 401, r.text
+    assert api.settings.api.secret_key is None  # the default: nothing configured, a key made at start
+    assert api.client.get("/v1/users", headers=api.login("root")).status_code == 200
+
+
+def test_the_secret_made_on_first_start_is_random_kept_and_yields_to_configuration(api: Api) -> None:
+    from pydantic import SecretStr
+
+    from footfall.api.security import signing_secret
+
+    first = signing_secret(api.conn, api.settings.api)
+    assert len(first) >= 48
+    assert signing_secret(api.conn, api.settings.api) == first  # every worker and restart: the same key
+    stored = api.conn.execute("SELECT value FROM app_secrets WHERE name = 'api_token_key'").fetchone()["value"]
+    assert stored == first
+    configured = api.settings.api.model_copy(update={"secret_key": SecretStr("k" * 40)})
+    assert signing_secret(api.conn, configured) == "k" * 40  # a configured key wins
+    api.conn.execute("DELETE FROM app_secrets")
+    assert signing_secret(api.conn, api.settings.api) != first  # made at random, not derived
