@@ -14,8 +14,8 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from footfall.api.access import Actor, Permission, Principal
 from footfall.api.errors import Unauthenticated
-from footfall.api.security import KEY_PREFIX, read_token, signing_secret
-from footfall.api.users import principal, principal_from_api_key
+from footfall.api.security import KEY_PREFIX, signing_secret
+from footfall.api.users import principal_from_api_key, principal_from_token
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, DictPool
 from footfall.db.errors import DatabaseUnavailable
@@ -92,8 +92,7 @@ def get_caller(
     if bearer:
         if bearer.startswith(KEY_PREFIX):
             return principal_from_api_key(conn, bearer)
-        user_id = read_token(bearer, secret=secret)
-        return principal(conn, user_id=user_id)
+        return principal_from_token(conn, bearer, secret=secret)
     raise Unauthenticated("log in at POST /v1/auth/token and send `Authorization: Bearer <token>`, or send an API key")
 
 

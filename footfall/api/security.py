@@ -73,24 +73,45 @@ def needs_rehash(stored: str) -> bool:
     return _hasher.check_needs_rehash(stored)
 
 
-def issue_token(*, user_id: int, secret: str, minutes: int, now: datetime | None = None) -> str:
-    """A signed bearer token for a user."""
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a valid token says: whose it is, and the user's token version when it was issued.
+
+    The version (`users.token_version`) moves on when the user's password, role, scope or
+    state changes; `footfall.api.users.principal` refuses a token of an older version.
+    """
+
+    user_id: int
+    version: int
+
+
+def issue_token(*, user_id: int, version: int, secret: str, minutes: int, now: datetime | None = None) -> str:
+    """A signed bearer token for a user at their current token version."""
     now = now or datetime.now(UTC)
-    claims = {"sub": str(user_id), "iss": _ISSUER, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims = {
+        "sub": str(user_id),
+        "ver": version,
+        "iss": _ISSUER,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
-def read_token(token: str, *, secret: str) -> int:
-    """The user id in a valid, unexpired token.
+def read_token(token: str, *, secret: str) -> TokenClaims:
+    """The claims of a valid, unexpired token (check the version with `users.principal`).
 
     Raises:
-        Unauthenticated: the token is malformed, forged or expired.
+        Unauthenticated: the token is malformed, forged or expired, or older than token versions.
     """
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iss"]}
+            token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iss", "ver"]}
         )
-        return int(claims["sub"])
+        version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("ver")
+        return TokenClaims(user_id=int(claims["sub"]), version=version)
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired; log in again at POST /v1/auth/token") from None
     except (jwt.InvalidTokenError, ValueError):

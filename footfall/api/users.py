@@ -11,10 +11,12 @@ from footfall.api.access import SYSTEM, Actor, Principal, Role
 from footfall.api.errors import BadRequest, ConflictingChange, NotFound, Unauthenticated
 from footfall.api.schemas.users import ApiKeyPublic, UserPublic
 from footfall.api.security import (
+    TokenClaims,
     hash_password,
     needs_rehash,
     new_api_key,
     parse_api_key,
+    read_token,
     verify_api_key,
     verify_password,
 )
@@ -151,9 +153,25 @@ def update_user(
         assert before is not None  # the update found the row
         assert after is not None
         changes = _changes(before, after, password_changed=bool(password))
+        if REVOKING_CHANGES & changes.keys():
+            conn.execute(_q("bump_token_version"), {"user_id": user_id})
+            changes["tokens_revoked"] = True
+        if password:
+            revoked = conn.execute(_q("revoke_user_api_keys"), {"user_id": user_id}).fetchall()
+            if revoked:
+                changes["api_keys_revoked"] = [f"{r['key_id']}:{r['prefix']}" for r in revoked]
         if changes:
             _audit(conn, actor, "user_update", f"user:{after['username']}", {"user_id": user_id, **changes})
     return get_user(conn, user_id=user_id)
+
+
+REVOKING_CHANGES = frozenset({"password", "role", "all_stores", "stores", "disabled"})
+"""Changes after which a user's bearer tokens stop working (they must log in again).
+
+API keys act with the user's role and scope as they are at each request, so a role or
+scope change re-scopes them at once; a password change revokes them (a new password
+usually means the old secrets may be known).
+"""
 
 
 def _changes(before: dict, after: dict, *, password_changed: bool) -> dict:
@@ -181,8 +199,8 @@ def delete_user(conn: DictConnection, *, user_id: int, actor: Actor = SYSTEM) ->
         _audit(conn, actor, "user_delete", f"user:{row['username']}", {"user_id": user_id})
 
 
-def authenticate(conn: DictConnection, *, username: str, password: str, client: str | None = None) -> int:
-    """Check a user name and password; returns the user id. A failure is audited (`login_failed`).
+def authenticate(conn: DictConnection, *, username: str, password: str, client: str | None = None) -> TokenClaims:
+    """Check a user name and password; returns what a token for them carries. A failure is audited.
 
     Raises:
         Unauthenticated: wrong name or password, or the user is disabled (one message for all,
@@ -200,18 +218,29 @@ def authenticate(conn: DictConnection, *, username: str, password: str, client: 
     if needs_rehash(row["password_hash"]):
         with conn.transaction():
             conn.execute(_q("set_password_hash"), {"user_id": row["user_id"], "password_hash": hash_password(password)})
-    return row["user_id"]
+    return TokenClaims(user_id=row["user_id"], version=row["token_version"])
 
 
-def principal(conn: DictConnection, *, user_id: int, via: str = "token") -> Principal:
+def principal(conn: DictConnection, *, user_id: int, via: str = "token", version: int | None = None) -> Principal:
     """The caller behind a user id, with role and scope read now.
 
+    Args:
+        conn: a connection.
+        user_id: the user.
+        via: how the caller authenticated (`token` or `api_key`).
+        version: the token version a bearer token carries; refused unless it is the user's current one.
+
     Raises:
-        Unauthenticated: the user no longer exists or is disabled.
+        Unauthenticated: the user no longer exists or is disabled, or the token is of an older version.
     """
     row = conn.execute(_q("principal"), {"user_id": user_id}).fetchone()
     if row is None or row["disabled"]:
         raise Unauthenticated("this account no longer exists or is disabled")
+    if version is not None and version != row["token_version"]:
+        raise Unauthenticated(
+            "the account's password, role or scope changed after this token was issued; "
+            "log in again at POST /v1/auth/token"
+        )
     return Principal(
         user_id=row["user_id"],
         username=row["username"],
@@ -220,6 +249,16 @@ def principal(conn: DictConnection, *, user_id: int, via: str = "token") -> Prin
         stores=frozenset(row["stores"]),
         via=via,
     )
+
+
+def principal_from_token(conn: DictConnection, token: str, *, secret: str) -> Principal:
+    """The caller behind a bearer token: valid signature, unexpired, current token version.
+
+    Raises:
+        Unauthenticated: the token is not valid, expired, or was revoked by a change to the account.
+    """
+    claims = read_token(token, secret=secret)
+    return principal(conn, user_id=claims.user_id, version=claims.version)
 
 
 def principal_from_api_key(conn: DictConnection, plaintext: str) -> Principal:

@@ -28,7 +28,7 @@ def login(
     # RFC 6749 §5.1: a token response must not be cached (here even if the middleware changes).
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    user_id = authenticate(conn, username=form.username, password=form.password, client=client)
+    who = authenticate(conn, username=form.username, password=form.password, client=client)
     minutes = settings.api.token_minutes
-    token = issue_token(user_id=user_id, secret=secret, minutes=minutes)
+    token = issue_token(user_id=who.user_id, version=who.version, secret=secret, minutes=minutes)
     return Token(access_token=token, expires_in=minutes * 60)

@@ -85,7 +85,7 @@ def served(settings: Settings, pg_template: str) -> Iterator[Served]:
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    token = issue_token(user_id=user.user_id, secret=secret, minutes=60)
+    token = issue_token(user_id=user.user_id, version=0, secret=secret, minutes=60)
     try:
         yield Served(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"})
     finally:

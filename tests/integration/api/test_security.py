@@ -88,6 +88,7 @@ def test_failed_logins_and_user_role_scope_and_key_changes_are_audited(api: Api)
         "role": ["manager", "merchandiser"],
         "stores": {"added": ["riga-02"], "removed": ["riga-01"]},
         "password": "changed",
+        "tokens_revoked": True,
     }
     assert update["client"] == "testclient"
     failed = [e["detail"]["reason"] for e in entries if e["action"] == "login_failed"]
@@ -280,3 +281,45 @@ def test_the_secret_made_on_first_start_is_random_kept_and_yields_to_configurati
     assert signing_secret(api.conn, configured) == "k" * 40  # a configured key wins
     api.conn.execute("DELETE FROM app_secrets")
     assert signing_secret(api.conn, api.settings.api) != first  # made at random, not derived
+
+
+# --- Revocation: a change to password, role or scope ends the tokens issued before it ---------
+
+
+@pytest.mark.parametrize(
+    ("change", "token_works", "key_status"),
+    [
+        ({"password": "another horse"}, False, 401),  # password: tokens end, API keys are revoked
+        ({"role": "alert_subscriber"}, False, 403),  # role: tokens end, keys act with the new role
+        ({"stores": ["riga-02"]}, False, 404),  # scope: tokens end, keys see the new scope only
+        ({"all_stores": True}, False, 200),  # scope widened: tokens end too (re-issued at the new scope)
+        ({"disabled": True}, False, 401),  # disabled: nothing works
+        ({"email": "ann@example.com"}, True, 200),  # an e-mail address changes nothing of access
+    ],
+)
+def test_password_role_and_scope_changes_revoke_tokens_and_keys_follow_the_docs(
+    api: Api, change: dict, token_works: bool, key_status: int
+) -> None:
+    add_store(api.conn, "riga-01")
+    add_store(api.conn, "riga-02")
+    admin = api.as_role(Role.ADMIN, name="boss")
+    ann_id = api.user("ann", Role.MANAGER, ["riga-01"])
+    token = api.login("ann")
+    key = {"X-API-Key": api.api_key("ann")}
+    receipts = "/v1/stores/riga-01/receipts?first=2026-06-01&last=2026-06-01"
+    assert api.client.get(receipts, headers=token).status_code == 200
+    assert api.client.get(receipts, headers=key).status_code == 200
+
+    r = api.client.patch(f"/v1/users/{ann_id}", headers=admin, json=change)
+    assert r.status_code == 200, r.text
+
+    r = api.client.get("/v1/users/me", headers=token)
+    assert r.status_code == (200 if token_works else 401), r.text
+    assert api.client.get(receipts, headers=key).status_code == key_status
+    if not token_works and not change.get("disabled"):
+        fresh = api.login("ann", change.get("password", "correct horse"))
+        assert api.client.get("/v1/users/me", headers=fresh).status_code == 200  # logging in again works
+    audited = _audit(api, admin, action="user_update")[0]["detail"]
+    assert audited.get("tokens_revoked", False) is not token_works
+    if "password" in change:
+        assert len(audited["api_keys_revoked"]) == 1
