@@ -7,12 +7,14 @@ call the same ones.
 
 import logging
 
+from footfall.api import throttle
 from footfall.api.access import SYSTEM, Actor, Principal, Role
 from footfall.api.errors import BadRequest, ConflictingChange, NotFound, Unauthenticated
-from footfall.api.schemas.users import ApiKeyPublic, UserPublic
+from footfall.api.schemas.users import ApiKeyPublic, Token, UserPublic
 from footfall.api.security import (
     TokenClaims,
     hash_password,
+    issue_token,
     needs_rehash,
     new_api_key,
     parse_api_key,
@@ -20,6 +22,7 @@ from footfall.api.security import (
     verify_api_key,
     verify_password,
 )
+from footfall.core.settings import ApiSettings
 from footfall.db import audit
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
@@ -219,6 +222,24 @@ def authenticate(conn: DictConnection, *, username: str, password: str, client: 
         with conn.transaction():
             conn.execute(_q("set_password_hash"), {"user_id": row["user_id"], "password_hash": hash_password(password)})
     return TokenClaims(user_id=row["user_id"], version=row["token_version"])
+
+
+def log_in(
+    conn: DictConnection, *, username: str, password: str, client: str | None, secret: str, settings: ApiSettings
+) -> Token:
+    """A bearer token for a user name and password: throttled, audited, the one way to log in.
+
+    The API's `POST /v1/auth/token` and the dashboard's log-in form both call this.
+
+    Raises:
+        TooManyRequests: too many failures for this name or from this address (429, `Retry-After`).
+        Unauthenticated: wrong name or password, or the user is disabled.
+    """
+    attempt = throttle.begin(conn, username=username, client=client, settings=settings)
+    who = authenticate(conn, username=username, password=password, client=client)
+    throttle.succeeded(conn, attempt, settings=settings)
+    token = issue_token(user_id=who.user_id, version=who.version, secret=secret, minutes=settings.token_minutes)
+    return Token(access_token=token, expires_in=settings.token_minutes * 60)
 
 
 def principal(conn: DictConnection, *, user_id: int, via: str = "token", version: int | None = None) -> Principal:

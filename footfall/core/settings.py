@@ -125,6 +125,18 @@ class ApiSettings(_Section):
     )
     token_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     cors_origins: list[str] = Field(default_factory=list)
+    login_user_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed log-ins for one user name before it is locked for a while."
+    )
+    login_address_failures: int = Field(
+        default=20, ge=1, le=100_000, description="Failed log-ins from one client address before it is locked."
+    )
+    login_window_s: int = Field(
+        default=900, ge=10, le=86_400, description="Failures older than this are forgotten; the longest lock."
+    )
+    login_lockout_s: int = Field(
+        default=30, ge=1, le=86_400, description="The first lock; each further failure doubles it."
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,

@@ -8,10 +8,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from footfall.api.deps import ClientDep, ConnDep, SettingsDep, TokenSecretDep
 from footfall.api.problems import responses
 from footfall.api.schemas.users import Token
-from footfall.api.security import issue_token
-from footfall.api.users import authenticate
+from footfall.api.users import log_in
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=responses(401, 422))
+THROTTLED = responses(429)
+THROTTLED[429]["headers"] = {
+    "Retry-After": {"description": "Seconds to wait before the next attempt.", "schema": {"type": "integer"}}
+}
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"], responses={**responses(401, 422), **THROTTLED})
 
 
 @router.post("/token", summary="Log in (OAuth2 password flow)")
@@ -24,11 +28,14 @@ def login(
     secret: TokenSecretDep,
     response: Response,
 ) -> Token:
-    """Exchange a user name and password for a bearer token."""
+    """Exchange a user name and password for a bearer token.
+
+    Failed attempts are throttled per user name and per client address: past the limit the
+    answer is 429 with `Retry-After`, and every failure is in the audit log.
+    """
     # RFC 6749 §5.1: a token response must not be cached (here even if the middleware changes).
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    who = authenticate(conn, username=form.username, password=form.password, client=client)
-    minutes = settings.api.token_minutes
-    token = issue_token(user_id=who.user_id, version=who.version, secret=secret, minutes=minutes)
-    return Token(access_token=token, expires_in=minutes * 60)
+    return log_in(
+        conn, username=form.username, password=form.password, client=client, secret=secret, settings=settings.api
+    )

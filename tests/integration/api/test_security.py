@@ -323,3 +323,99 @@ def test_password_role_and_scope_changes_revoke_tokens_and_keys_follow_the_docs(
     assert audited.get("tokens_revoked", False) is not token_works
     if "password" in change:
         assert len(audited["api_keys_revoked"]) == 1
+
+
+# --- Log-in throttling -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict(api: Api):
+    """The app with small log-in limits: 3 failures per user name, 5 per address, a 30 s first lock."""
+    from fastapi.testclient import TestClient
+
+    from footfall.api.app import create_app
+
+    limits = {"login_user_failures": 3, "login_address_failures": 5, "login_lockout_s": 30}
+    s = api.settings.model_copy(update={"api": api.settings.api.model_copy(update=limits)})
+    app = create_app(s, pool=api.client.app.state.pool)
+    with TestClient(app) as client, TestClient(app, client=("10.9.9.9", 4000)) as elsewhere:
+        yield api, client, elsewhere
+
+
+def _try(client, username: str, password: str = "wrong horse"):
+    return client.post("/v1/auth/token", data={"username": username, "password": password})
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "ann",  # a real user
+        "nobody",  # an unknown name is throttled exactly alike (names cannot be probed)
+    ],
+)
+def test_failed_logins_are_throttled_per_user_name_with_retry_after(strict, username: str) -> None:
+    api, client, elsewhere = strict
+    api.user("ann", Role.MANAGER)
+    statuses = [_try(client, username).status_code for _ in range(10)]
+    assert statuses == [401] * 3 + [429] * 7
+    r = _try(client, username, "correct horse")  # even the right password waits out the lock
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(r.headers["retry-after"]) <= 30
+    assert _try(elsewhere, username).status_code == 429  # the name is locked from any address
+    # Only the attempts let through cost a password check; each is audited, and so is the lock.
+    failed = api.conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'login_failed'").fetchone()["n"]
+    assert failed == 3
+    locks = api.conn.execute("SELECT target FROM audit_log WHERE action = 'login_locked'").fetchall()
+    assert [row["target"] for row in locks] == [f"user:{username}"]
+
+
+def test_failed_logins_are_throttled_per_client_address(strict) -> None:
+    api, client, elsewhere = strict
+    api.user("ann", Role.MANAGER)
+    statuses = [_try(client, f"user{i}").status_code for i in range(7)]  # a new name each time
+    assert statuses == [401] * 5 + [429] * 2
+    assert _try(client, "ann", "correct horse").status_code == 429  # this address waits …
+    assert _try(elsewhere, "ann", "correct horse").status_code == 200  # … another does not
+
+
+def test_a_good_login_starts_the_user_name_afresh(strict) -> None:
+    api, client, _ = strict
+    api.user("ann", Role.MANAGER)
+    assert [_try(client, "ann").status_code for _ in range(2)] == [401, 401]
+    assert _try(client, "ann", "correct horse").status_code == 200
+    assert [_try(client, "ann").status_code for _ in range(2)] == [401, 401]
+
+
+def test_each_failure_after_a_lock_doubles_it(strict) -> None:
+    api, client, _ = strict
+    api.user("ann", Role.MANAGER)
+    assert [_try(client, "ann").status_code for _ in range(4)] == [401, 401, 401, 429]
+    api.conn.execute("UPDATE login_throttle SET locked_until = now() - interval '1 second'")  # the lock ran out
+    assert _try(client, "ann").status_code == 401  # one more try is let through …
+    r = _try(client, "ann")
+    assert r.status_code == 429
+    assert 30 < int(r.headers["retry-after"]) <= 60  # … and the next lock is twice as long
+
+
+def test_concurrent_attempts_cannot_slip_past_the_count(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from footfall.api import throttle
+    from footfall.api.errors import TooManyRequests
+    from footfall.db.connect import connect
+
+    limits = api.settings.api.model_copy(update={"login_user_failures": 3})
+    db = api.settings.db
+
+    def attempt(_: int) -> str:
+        with connect(db, autocommit=True) as conn:
+            try:
+                throttle.begin(conn, username="ann", client=None, settings=limits)
+            except TooManyRequests:
+                return "refused"
+            return "let through"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(attempt, range(16)))
+    assert outcomes.count("let through") == 3
