@@ -419,3 +419,30 @@ def test_concurrent_attempts_cannot_slip_past_the_count(api: Api) -> None:
     with ThreadPoolExecutor(8) as pool:
         outcomes = sorted(pool.map(attempt, range(16)))
     assert outcomes.count("let through") == 3
+
+
+# --- CLI: passwords from a file or standard input, never the command line ----------------------
+
+
+def test_users_create_reads_the_password_from_stdin_and_audits_the_command(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from footfall.cli import app
+    from footfall.core.settings import get_settings
+
+    monkeypatch.setenv("FOOTFALL_DB__URL", api.settings.db.url)
+    monkeypatch.delenv("FOOTFALL_NEW_PASSWORD", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["users", "create", "root", "--role", "admin", "--password-from", "-"], input="a stdin password\n"
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    token = api.login("root", "a stdin password")
+    entries = _audit(api, token, action="user_create")
+    assert entries[0]["actor"].startswith("cli:")
+    assert entries[0]["target"] == "user:root"
