@@ -126,6 +126,8 @@ class TrafficForecaster:
     q_lo: float = -Z80
     q_hi: float = Z80
     calibration_slots: int = 0
+    band_edges: list[float] = field(default_factory=list)
+    band_q: list[tuple[float, float]] = field(default_factory=list)
     _model: HistGradientBoostingRegressor | None = field(default=None, repr=False)
     _profile: np.ndarray | None = field(default=None, repr=False)
     _day_profile: np.ndarray | None = field(default=None, repr=False)
@@ -217,16 +219,29 @@ class TrafficForecaster:
             return
         times = series.times[-cal_slots:]
         p = probe._point(times, series.local[-cal_slots:])
-        ok = ~np.isnan(tail_y)
-        scores = (tail_y[ok] - p[ok]) / np.sqrt(p[ok] + 1.0)
-        n = scores.size
-        alpha = (1 - o.coverage) / 2
-        # finite-sample split-conformal quantiles
-        lo_q = max(0.0, np.floor(alpha * (n + 1)) / n)
-        hi_q = min(1.0, np.ceil((1 - alpha) * (n + 1)) / n)
-        self.q_lo = float(np.quantile(scores, lo_q))
-        self.q_hi = float(np.quantile(scores, hi_q))
-        self.calibration_slots = int(n)
+        # slots forced to zero (closed) say nothing about the band's width
+        ok = ~np.isnan(tail_y) & ((p > 0) | (tail_y > 0))
+        self._set_bands(p[ok], (tail_y[ok] - p[ok]) / np.sqrt(p[ok] + 1.0))
+
+    def _set_bands(self, p: np.ndarray, scores: np.ndarray) -> None:
+        """Split-conformal quantiles per forecast level (Mondrian bins by tercile of the
+        forecast), so quiet hours do not make the band of busy hours too narrow."""
+        alpha = (1 - self.options.coverage) / 2
+        edges = np.quantile(p, [1 / 3, 2 / 3]) if p.size >= 90 else np.array([])
+        bins = np.searchsorted(edges, p, side="right")
+        out = []
+        for b in range(edges.size + 1):
+            sc = scores[bins == b]
+            n = sc.size
+            if n < 10:
+                sc, n = scores, scores.size
+            lo_q = max(0.0, np.floor(alpha * (n + 1)) / n)
+            hi_q = min(1.0, np.ceil((1 - alpha) * (n + 1)) / n)
+            out.append((float(np.quantile(sc, lo_q)), float(np.quantile(sc, hi_q))))
+        self.band_edges = [float(e) for e in edges]
+        self.band_q = out
+        self.q_lo, self.q_hi = min(q[0] for q in out), max(q[1] for q in out)
+        self.calibration_slots = int(scores.size)
 
     # -- predicting ------------------------------------------------------------------
 
@@ -263,8 +278,13 @@ class TrafficForecaster:
         times = np.asarray(times, dtype=np.int64)
         p = self._point(times, np.asarray(local, dtype=np.int64))
         scale = np.sqrt(p + 1.0)
-        lower = np.maximum(p + self.q_lo * scale, 0.0)
-        upper = np.maximum(p + self.q_hi * scale, lower)
+        if self.band_q:
+            q = np.array(self.band_q)[np.searchsorted(np.array(self.band_edges), p, side="right")]
+            q_lo, q_hi = q[:, 0], q[:, 1]
+        else:
+            q_lo, q_hi = self.q_lo, self.q_hi
+        lower = np.maximum(p + q_lo * scale, 0.0)
+        upper = np.maximum(p + q_hi * scale, lower)
         closed = p == 0
         if self.spec.opening_hours or self.spec.closed_days:
             lower, upper = np.where(closed, 0.0, lower), np.where(closed, 0.0, upper)
@@ -301,8 +321,8 @@ class TrafficForecaster:
             "slot_minutes": self.slot_s // 60,
             "observed_days": round(self.observed_days, 2),
             "features": list(self.features),
-            "band": {"coverage": self.options.coverage, "q_lo": self.q_lo, "q_hi": self.q_hi,
-                     "calibration_slots": self.calibration_slots},
+            "band": {"coverage": self.options.coverage, "level_edges": self.band_edges,
+                     "quantiles": [list(q) for q in self.band_q], "calibration_slots": self.calibration_slots},
             "calendar": self.spec.describe(),
         }  # fmt: skip
 
