@@ -11,7 +11,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -36,8 +36,6 @@ def calit2_rows(text: str, flow: str = IN_FLOW) -> list[tuple[datetime, int]]:
     Raises:
         SeriesError: a line is not `flow,MM/DD/YY,HH:MM:SS,count`.
     """
-    from datetime import timedelta
-
     out = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -205,8 +203,7 @@ def simulate(rng: np.random.Generator, *, weeks: int = 8, peak_per_slot: float =
     return SimStore(times, local, cal.open_share, entries, exits, camera, transactions)
 
 
-_SIM_HOURS = {d: (__import__("datetime").time(9), __import__("datetime").time(21)) for d in
-              ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}  # fmt: skip
+_SIM_HOURS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), (time(9), time(21)))
 
 
 def plant(sim: SimStore, fault: str, at: int, slots: int) -> tuple[SimStore, int, int]:
