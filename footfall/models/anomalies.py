@@ -185,51 +185,54 @@ def stuck(
 
 def imbalance(
     times: np.ndarray,
-    local: np.ndarray,
     entries: np.ndarray,
     exits: np.ndarray,
     *,
     slot_s: int,
     subject: str,
-    min_ratio: float = 0.12,
-    min_hours: float = 3.0,
+    baseline_ratio: float = 1.0,
+    tolerance: float = 0.08,
+    windows_h: tuple[float, ...] = (2.0, 4.0, 8.0),
     threshold: float = 3.0,
 ) -> list[Anomaly]:
-    """In/out counts drifting apart over a local day (a lens or direction fault).
+    """Entries and exits drifting apart (a lens, direction or half-blocked sensor fault).
 
-    People who come in leave by the same doors within the day, so the day's entries and
-    exits stay close. From `min_hours` into each local day, the running imbalance
-    `(in − out) / (in + out)` is scored as a normal deviate `|in − out| / sqrt(in + out)`
-    beyond the `min_ratio` share that occupancy and other doors can explain.
+    People who come in through a door leave through it within the hour, in the usual
+    proportion `baseline_ratio` (exits / entries over past days; below 1 when some
+    leave by another door). Over trailing windows of 2, 4 and 8 hours the gap between
+    entries and scaled exits, beyond `tolerance` of the traffic and the last half
+    hour's entries (people still inside), is scored as a normal deviate against Poisson
+    noise; the best window counts.
     """
     e = np.nan_to_num(np.asarray(entries, dtype=float))
-    x = np.nan_to_num(np.asarray(exits, dtype=float))
-    day = np.asarray(local) // 86_400
+    x = np.nan_to_num(np.asarray(exits, dtype=float)) / max(baseline_ratio, 1e-3)
+    ce, cx = np.concatenate([[0.0], np.cumsum(e)]), np.concatenate([[0.0], np.cumsum(x)])
+    idx = np.arange(1, e.size + 1)
+    inside = ce[idx] - ce[np.maximum(idx - max(1, 1800 // slot_s), 0)]
+    score = np.zeros(e.size)
+    for w_h in windows_h:
+        w = max(1, int(w_h * 3600 // slot_s))
+        lo = np.maximum(idx - w, 0)
+        sa, sb = ce[idx] - ce[lo], cx[idx] - cx[lo]
+        excess = np.maximum(np.abs(sa - sb) - tolerance * (sa + sb) / 2 - inside, 0.0)
+        z = excess / np.sqrt(np.maximum(sa + sb, 1.0))
+        score = np.maximum(score, -_log_normal_sf(z) / LN10)
+    score[e + x == 0] = 0.0  # closed: nothing to say
     out = []
-    min_slots = int(min_hours * 3600 // slot_s)
-    for d in np.unique(day):
-        idx = np.flatnonzero(day == d)
-        ce, cx = np.cumsum(e[idx]), np.cumsum(x[idx])
-        tot = ce + cx
-        excess = np.maximum(np.abs(ce - cx) - min_ratio * tot, 0.0)
-        z = excess / np.sqrt(np.maximum(tot, 1.0))
-        score = -_log_normal_sf(z) / LN10
-        score[: max(min_slots - 1, 0)] = 0.0
-        score[tot < 30] = 0.0
-        first = _first_crossing(score, threshold)
-        if first is None:
-            continue
-        last = idx[-1]
-        share = (ce[-1] - cx[-1]) / max(tot[-1], 1.0)
+    for a, b in runs(score >= threshold):
+        span_lo = max(0, a - int(max(windows_h) * 3600 // slot_s))
+        tin, tout = e[span_lo:b].sum(), x[span_lo:b].sum() * baseline_ratio
+        share = (tin - tout) / max(tin + tout, 1.0)
         out.append(
             Anomaly(
                 AnomalyKind.IMBALANCE,
                 subject,
-                int(times[idx[0]]),
-                int(times[last]) + slot_s,
-                int(times[idx[first]]) + slot_s,
-                float(score.max()),
-                f"entries {ce[-1]:.0f} vs exits {cx[-1]:.0f} over the day ({share:+.0%} imbalance); "
+                int(times[span_lo]),
+                int(times[b - 1]) + slot_s,
+                int(times[a]) + slot_s,
+                float(score[a:b].max()),
+                f"entries {tin:.0f} vs exits {tout:.0f} over {_span((b - span_lo) * slot_s)} "
+                f"({share:+.0%} imbalance, usual exits/entries {baseline_ratio:.2f}); "
                 "check the counter's direction and lens",
             )
         )

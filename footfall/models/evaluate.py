@@ -242,7 +242,7 @@ def detect_all(sim: SimStore, fc_mean: np.ndarray, fc_lo: np.ndarray, fc_hi: np.
     return [
         *an.flatline(sim.times, sim.entries, expected=fc_mean, open_share=sim.open_share, subject="counter", **kw),
         *an.stuck(sim.times, sim.entries, expected=fc_mean, open_share=sim.open_share, subject="counter", **kw),
-        *an.imbalance(sim.times, sim.local, sim.entries, sim.exits, subject="counter", **kw),
+        *an.imbalance(sim.times, sim.entries, sim.exits, subject="counter", **kw),
         *an.out_of_band(
             sim.times, sim.entries, mean=fc_mean, lower=fc_lo, upper=fc_hi, subject="counter", threshold=4.0, **kw
         ),

@@ -283,8 +283,9 @@ class TrafficForecaster:
             q_lo, q_hi = q[:, 0], q[:, 1]
         else:
             q_lo, q_hi = self.q_lo, self.q_hi
-        lower = np.maximum(p + q_lo * scale, 0.0)
-        upper = np.maximum(p + q_hi * scale, lower)
+        # the band always holds the point forecast, even where quiet slots calibrated one-sided
+        lower = np.clip(p + q_lo * scale, 0.0, p)
+        upper = np.maximum(p + q_hi * scale, p)
         closed = p == 0
         if self.spec.opening_hours or self.spec.closed_days:
             lower, upper = np.where(closed, 0.0, lower), np.where(closed, 0.0, upper)
