@@ -53,8 +53,8 @@ class ForecasterOptions:
     """Weight of the tree model in the point forecast (the rest is the seasonal profile)."""
     calibration_days: int = 7
     coverage: float = 0.8
-    max_iter: int = 150
-    learning_rate: float = 0.08
+    max_iter: int = 60
+    learning_rate: float = 0.15
     min_samples_leaf: int = 20
     half_life_weeks: float = 12.0
     max_history_days: int = 730
@@ -128,6 +128,8 @@ class TrafficForecaster:
     calibration_slots: int = 0
     band_edges: list[float] = field(default_factory=list)
     band_q: list[tuple[float, float]] = field(default_factory=list)
+    holdout: dict[str, float | int | None] = field(default_factory=dict)
+    """The last week held out for calibration: `mase`, `mae`, `mae_naive`, `coverage_80`, `slots`."""
     _model: HistGradientBoostingRegressor | None = field(default=None, repr=False)
     _profile: np.ndarray | None = field(default=None, repr=False)
     _day_profile: np.ndarray | None = field(default=None, repr=False)
@@ -221,7 +223,9 @@ class TrafficForecaster:
         p = probe._point(times, series.local[-cal_slots:])
         # slots forced to zero (closed) say nothing about the band's width
         ok = ~np.isnan(tail_y) & ((p > 0) | (tail_y > 0))
-        self._set_bands(p[ok], (tail_y[ok] - p[ok]) / np.sqrt(p[ok] + 1.0))
+        scores = (tail_y[ok] - p[ok]) / np.sqrt(p[ok] + 1.0)
+        self._set_bands(p[ok], scores)
+        self.holdout = _holdout(series, cal_slots, p, scores, ok, o.coverage)
 
     def _set_bands(self, p: np.ndarray, scores: np.ndarray) -> None:
         """Split-conformal quantiles per forecast level (Mondrian bins by tercile of the
@@ -326,6 +330,36 @@ class TrafficForecaster:
                      "quantiles": [list(q) for q in self.band_q], "calibration_slots": self.calibration_slots},
             "calendar": self.spec.describe(),
         }  # fmt: skip
+
+
+def _holdout(
+    series: SlotSeries, cal_slots: int, p: np.ndarray, scores: np.ndarray, ok: np.ndarray, coverage: float
+) -> dict[str, float | int | None]:
+    """Scores of the held-out week: the point forecast against seasonal naive, and the
+    band's coverage estimated by calibrating on one half of the week and counting on the
+    other (both ways), so no slot is scored by quantiles it helped set."""
+    y = series.values[-cal_slots:]
+    naive = seasonal_naive(series, series.values.size - cal_slots, cal_slots)
+    good = ~np.isnan(y) & ~np.isnan(naive)
+    mae = float(np.abs(y[good] - p[good]).mean()) if good.any() else None
+    mae_n = float(np.abs(y[good] - naive[good]).mean()) if good.any() else None
+    alpha = (1 - coverage) / 2
+    half = scores.size // 2
+    cover = None
+    if half >= 10:
+        a, b = scores[:half], scores[half:]
+        hits = [
+            np.mean((test >= np.quantile(cal, alpha)) & (test <= np.quantile(cal, 1 - alpha)))
+            for cal, test in ((a, b), (b, a))
+        ]
+        cover = float(np.mean(hits))
+    return {
+        "mase": round(mae / mae_n, 4) if mae is not None and mae_n else None,
+        "mae": None if mae is None else round(mae, 4),
+        "mae_naive": None if mae_n is None else round(mae_n, 4),
+        "coverage_80": None if cover is None else round(cover, 4),
+        "slots": int(good.sum()),
+    }
 
 
 def _profiles(
