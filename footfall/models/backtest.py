@@ -85,7 +85,8 @@ def parse_counts_csv(text: str, *, tz: ZoneInfo | None = None) -> dict[str, Slot
             first = seen[site, utc]
             raise SeriesError(f"line {line}: site {site!r} has {ts.isoformat()} twice (first on line {first})")
         seen[site, utc] = line
-        offset = int(ts.utcoffset().total_seconds()) if tz is None else None
+        off = ts.utcoffset()
+        offset = int(off.total_seconds()) if tz is None and off is not None else None
         rows[site].append((utc, offset if offset is not None else 0, value))
     if not rows:
         raise SeriesError("the CSV has a header but no rows")

@@ -12,6 +12,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -238,7 +239,7 @@ def plant(sim: SimStore, fault: str, at: int, slots: int) -> tuple[SimStore, int
 def detect_all(sim: SimStore, fc_mean: np.ndarray, fc_lo: np.ndarray, fc_hi: np.ndarray) -> list[an.Anomaly]:
     """Every detector on a simulated door (what the API's anomaly service runs per door)."""
     slot = 900
-    kw = {"slot_s": slot}
+    kw: dict[str, Any] = {"slot_s": slot}
     return [
         *an.flatline(sim.times, sim.entries, expected=fc_mean, open_share=sim.open_share, subject="counter", **kw),
         *an.stuck(sim.times, sim.entries, expected=fc_mean, open_share=sim.open_share, subject="counter", **kw),
@@ -274,9 +275,10 @@ def fault_injection(*, runs: int = 10, seed: int = 0, fault_hours: float = 6.0) 
         fc = TrafficForecaster(options=ForecasterOptions()).fit(hist, spec)
         pred = fc.predict(sim.times[split:], sim.local[split:])
         watch = _tail(sim, split)
-        for fault in (None, *FAULTS):
-            if fault is None:
-                faulted, span = watch, None
+        for fault in ("", *FAULTS):
+            span: tuple[int, int] | None = None
+            if not fault:
+                faulted = watch
             else:
                 opens = np.flatnonzero((watch.open_share > 0) & (np.arange(watch.times.size) < watch.times.size - 96))
                 at = int(rng.choice(opens))
@@ -284,7 +286,7 @@ def fault_injection(*, runs: int = 10, seed: int = 0, fault_hours: float = 6.0) 
                 span = (int(watch.times[a]), int(watch.times[b - 1]) + slot)
             found = detect_all(faulted, pred.mean, pred.lower, pred.upper)
             watched_weeks += watch_weeks
-            if span is not None:
+            if span is not None and fault:
                 mine = [f for f in found if f.kind is EXPECTED_KIND[fault] and f.start < span[1] and f.end > span[0]]
                 if mine:
                     delays[fault].append((min(f.detected_at for f in mine) - span[0]) / 60)

@@ -225,7 +225,7 @@ class TrafficForecaster:
         ok = ~np.isnan(tail_y) & ((p > 0) | (tail_y > 0))
         scores = (tail_y[ok] - p[ok]) / np.sqrt(p[ok] + 1.0)
         self._set_bands(p[ok], scores)
-        self.holdout = _holdout(series, cal_slots, p, scores, ok, o.coverage)
+        self.holdout = _holdout(series, cal_slots=cal_slots, p=p, scores=scores, coverage=o.coverage)
 
     def _set_bands(self, p: np.ndarray, scores: np.ndarray) -> None:
         """Split-conformal quantiles per forecast level (Mondrian bins by tercile of the
@@ -250,7 +250,7 @@ class TrafficForecaster:
     # -- predicting ------------------------------------------------------------------
 
     def _point(self, times: np.ndarray, local: np.ndarray) -> np.ndarray:
-        if self.method is None or self._profile is None:
+        if self.method is None or self._profile is None or self._day_profile is None:
             raise NotFitted("call fit() before predict()")
         cal = calendar(local, self.slot_s, self.spec)
         prof = self._profile[cal.slot_of_week]
@@ -286,7 +286,7 @@ class TrafficForecaster:
             q = np.array(self.band_q)[np.searchsorted(np.array(self.band_edges), p, side="right")]
             q_lo, q_hi = q[:, 0], q[:, 1]
         else:
-            q_lo, q_hi = self.q_lo, self.q_hi
+            q_lo, q_hi = np.full(p.size, self.q_lo), np.full(p.size, self.q_hi)
         # the band always holds the point forecast, even where quiet slots calibrated one-sided
         lower = np.clip(p + q_lo * scale, 0.0, p)
         upper = np.maximum(p + q_hi * scale, p)
@@ -333,7 +333,7 @@ class TrafficForecaster:
 
 
 def _holdout(
-    series: SlotSeries, cal_slots: int, p: np.ndarray, scores: np.ndarray, ok: np.ndarray, coverage: float
+    series: SlotSeries, *, cal_slots: int, p: np.ndarray, scores: np.ndarray, coverage: float
 ) -> dict[str, float | int | None]:
     """Scores of the held-out week: the point forecast against seasonal naive, and the
     band's coverage estimated by calibrating on one half of the week and counting on the

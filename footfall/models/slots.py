@@ -36,11 +36,16 @@ def local_seconds(utc_s: np.ndarray, tz: ZoneInfo | None) -> np.ndarray:
     hours = utc_s // 3600
     uniq, inverse = np.unique(hours, return_inverse=True)
     offsets = np.fromiter(
-        (datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(tz).utcoffset().total_seconds() for h in uniq),
+        (_offset_s(datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(tz)) for h in uniq),
         dtype=np.int64,
         count=uniq.size,
     )
     return utc_s + offsets[inverse]
+
+
+def _offset_s(moment: datetime) -> int:
+    off = moment.utcoffset()
+    return 0 if off is None else int(off.total_seconds())
 
 
 @dataclass(frozen=True)
