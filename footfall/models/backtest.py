@@ -109,6 +109,25 @@ def parse_counts_csv(text: str, *, tz: ZoneInfo | None = None) -> dict[str, Slot
     return out
 
 
+def parse_spans_csv(text: str) -> list[tuple[int, int]]:
+    """`start,end` rows (ISO 8601 with offset; a header line is skipped) as `[start, end)` epoch seconds.
+
+    Raises:
+        SeriesError: a row is not two timestamps or ends before it starts; names the line.
+    """
+    out = []
+    for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or (line == 1 and row[0].strip().lower() == "start"):
+            continue
+        if len(row) < 2:
+            raise SeriesError(f"line {line}: expected start,end")
+        a, b = utc_seconds(_parse_ts(row[0], line)), utc_seconds(_parse_ts(row[1], line))
+        if b <= a:
+            raise SeriesError(f"line {line}: the span ends before it starts")
+        out.append((a, b))
+    return out
+
+
 @dataclass
 class SiteScore:
     """Backtest figures of one site."""
