@@ -152,7 +152,7 @@ def train_store(
                 TrainResult(store.store_id, metric, version, f.method or "", start, stop, f.holdout, f.flags, seconds)
             )
         conn.execute(q["prune_models"], {"store_id": store.store_id, "keep": KEEP_VERSIONS})
-    logger.info("trained %d model(s)", len(results), extra={"store_id": store.store_id})
+    logger.debug("trained %d model(s)", len(results), extra={"store_id": store.store_id})
     return results
 
 
