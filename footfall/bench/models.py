@@ -15,6 +15,7 @@ one JSON object.
 """
 
 import logging
+import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -65,7 +66,7 @@ def _load_store(
     hol = HolidayCalendar.for_zone(tz).dates(first.year, first.year + 2)
     is_hol = np.array([d.date() in hol for d in local])
     size = rng.uniform(10, 60)
-    lam = size * HOUR_SHAPE[hour] * WEEKDAY_SHAPE[wd] * MONTH_SHAPE[month] * np.where(is_hol, 0.4, 1.0)
+    lam = size * HOUR_SHAPE[hour] * WEEKDAY_SHAPE[wd] * MONTH_SHAPE[month - 1] * np.where(is_hol, 0.4, 1.0)
     entries = rng.poisson(lam)
     exits = rng.poisson(lam)
     s, e = _iso(t), _iso(t + 3600)
@@ -101,11 +102,11 @@ def run_bench(
     console: Console | None = None,
     quiet: bool = False,
     seed: int = 11,
+    first: date = date(2025, 1, 6),
 ) -> dict[str, Any]:
     """Load the bench database, time training of every store and of the seasonal baseline, return the results."""
     console = console or Console(stderr=True)
     rng = np.random.default_rng(seed)
-    first = date(2025, 1, 6)
     end = datetime(first.year, first.month, first.day, tzinfo=UTC) + timedelta(days=days)
     _drop(settings, dbname)
     with connect(settings.db, dbname="postgres", autocommit=True) as conn:
@@ -168,6 +169,8 @@ def run_bench(
         "holdout_mase_median": _median([r.backtest.get("mase") for r in entries]),
         "baseline_holdout_mase_median": _median([r.backtest.get("mase") for r in base_entries]),
         "holdout_coverage_80_median": _median([r.backtest.get("coverage_80") for r in entries]),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "model_kb_mean": round(size["b"] / 1024, 1) if size and size["b"] else None,
     }
     return out

@@ -53,8 +53,8 @@ class ForecasterOptions:
     """Weight of the tree model in the point forecast (the rest is the seasonal profile)."""
     calibration_days: int = 7
     coverage: float = 0.8
-    max_iter: int = 60
-    learning_rate: float = 0.15
+    max_iter: int = 40
+    learning_rate: float = 0.2
     min_samples_leaf: int = 20
     half_life_weeks: float = 12.0
     max_history_days: int = 730
@@ -225,26 +225,15 @@ class TrafficForecaster:
         ok = ~np.isnan(tail_y) & ((p > 0) | (tail_y > 0))
         scores = (tail_y[ok] - p[ok]) / np.sqrt(p[ok] + 1.0)
         self._set_bands(p[ok], scores)
-        self.holdout = _holdout(series, cal_slots=cal_slots, p=p, scores=scores, coverage=o.coverage)
+        self.holdout = _holdout(series, cal_slots=cal_slots, p=p, p_ok=p[ok], scores=scores, coverage=o.coverage)
 
     def _set_bands(self, p: np.ndarray, scores: np.ndarray) -> None:
         """Split-conformal quantiles per forecast level (Mondrian bins by tercile of the
         forecast), so quiet hours do not make the band of busy hours too narrow."""
-        alpha = (1 - self.options.coverage) / 2
-        edges = np.quantile(p, [1 / 3, 2 / 3]) if p.size >= 90 else np.array([])
-        bins = np.searchsorted(edges, p, side="right")
-        out = []
-        for b in range(edges.size + 1):
-            sc = scores[bins == b]
-            n = sc.size
-            if n < 10:
-                sc, n = scores, scores.size
-            lo_q = max(0.0, np.floor(alpha * (n + 1)) / n)
-            hi_q = min(1.0, np.ceil((1 - alpha) * (n + 1)) / n)
-            out.append((float(np.quantile(sc, lo_q)), float(np.quantile(sc, hi_q))))
+        edges, q = _mondrian(p, scores, self.options.coverage)
         self.band_edges = [float(e) for e in edges]
-        self.band_q = out
-        self.q_lo, self.q_hi = min(q[0] for q in out), max(q[1] for q in out)
+        self.band_q = q
+        self.q_lo, self.q_hi = min(x[0] for x in q), max(x[1] for x in q)
         self.calibration_slots = int(scores.size)
 
     # -- predicting ------------------------------------------------------------------
@@ -332,26 +321,42 @@ class TrafficForecaster:
         }  # fmt: skip
 
 
+def _mondrian(p: np.ndarray, scores: np.ndarray, coverage: float) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Bin edges (terciles of the forecast) and finite-sample conformal quantiles per bin."""
+    alpha = (1 - coverage) / 2
+    edges = np.quantile(p, [1 / 3, 2 / 3]) if p.size >= 90 else np.array([])
+    bins = np.searchsorted(edges, p, side="right")
+    out = []
+    for b in range(edges.size + 1):
+        sc = scores[bins == b]
+        if sc.size < 10:
+            sc = scores
+        n = sc.size
+        lo_q = max(0.0, np.floor(alpha * (n + 1)) / n)
+        hi_q = min(1.0, np.ceil((1 - alpha) * (n + 1)) / n)
+        out.append((float(np.quantile(sc, lo_q)), float(np.quantile(sc, hi_q))))
+    return edges, out
+
+
 def _holdout(
-    series: SlotSeries, *, cal_slots: int, p: np.ndarray, scores: np.ndarray, coverage: float
+    series: SlotSeries, *, cal_slots: int, p: np.ndarray, p_ok: np.ndarray, scores: np.ndarray, coverage: float
 ) -> dict[str, float | int | None]:
     """Scores of the held-out week: the point forecast against seasonal naive, and the
-    band's coverage estimated by calibrating on one half of the week and counting on the
-    other (both ways), so no slot is scored by quantiles it helped set."""
+    band's coverage estimated by calibrating on every other slot and counting on the rest
+    (both ways), so no slot is scored by quantiles it helped set."""
     y = series.values[-cal_slots:]
     naive = seasonal_naive(series, series.values.size - cal_slots, cal_slots)
     good = ~np.isnan(y) & ~np.isnan(naive)
     mae = float(np.abs(y[good] - p[good]).mean()) if good.any() else None
     mae_n = float(np.abs(y[good] - naive[good]).mean()) if good.any() else None
-    alpha = (1 - coverage) / 2
-    half = scores.size // 2
     cover = None
-    if half >= 10:
-        a, b = scores[:half], scores[half:]
-        hits = [
-            np.mean((test >= np.quantile(cal, alpha)) & (test <= np.quantile(cal, 1 - alpha)))
-            for cal, test in ((a, b), (b, a))
-        ]
+    if scores.size >= 40:
+        hits = []
+        for cal, test in ((0, 1), (1, 0)):
+            edges, q = _mondrian(p_ok[cal::2], scores[cal::2], coverage)
+            qq = np.array(q)[np.searchsorted(edges, p_ok[test::2], side="right")]
+            t = scores[test::2]
+            hits.append(np.mean((t >= qq[:, 0]) & (t <= qq[:, 1])))
         cover = float(np.mean(hits))
     return {
         "mase": round(mae / mae_n, 4) if mae is not None and mae_n else None,

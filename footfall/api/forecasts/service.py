@@ -45,6 +45,8 @@ MAX_ANOMALY_DAYS = 7
 KEEP_VERSIONS = 5
 HISTORY_DAYS = 365
 SHARE_DAYS = 28
+SHARE_PRIOR = 60.0
+"""People-worth of prior belief in an even split, when quarter and door shares are estimated."""
 Q = 900  # quarter-hour slots for 15-minute forecasts and anomaly detection
 
 
@@ -265,15 +267,15 @@ def _shares(conn: psycopg.Connection, store: StoreInfo, end: datetime) -> Shares
         ok = ~np.isnan(y) & (hour_total > 0)
         num = np.bincount(sow_q[ok], weights=y[ok], minlength=672)
         den = np.bincount(sow_q[ok], weights=hour_total[ok], minlength=672)
-        have = den > 0
-        quarter[have] = num[have] / den[have]
+        # shrink toward an even split: four weeks of a quiet quarter hour is a handful of people
+        quarter = (num + 0.25 * SHARE_PRIOR) / (den + SHARE_PRIOR)
     doors = {}
     for door, v in h.doors.items():
         ok = ~np.isnan(v) & ~np.isnan(y)
         num = np.bincount(hour_of_week[ok], weights=v[ok], minlength=168)
         den = np.bincount(hour_of_week[ok], weights=y[ok], minlength=168)
         overall = v[ok].sum() / y[ok].sum() if ok.any() and y[ok].sum() > 0 else 1 / max(len(h.doors), 1)
-        doors[door] = np.where(den > 0, num / np.maximum(den, 1e-9), overall)
+        doors[door] = (num + overall * SHARE_PRIOR) / (den + SHARE_PRIOR)
     return Shares(quarter, doors)
 
 

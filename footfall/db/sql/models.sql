@@ -4,18 +4,29 @@
 -- store's wall clock even where its offset is not a whole number of hours.
 
 -- name: door_history
--- Entries per slot over the given doors (customer doors for the store total); a slot with
--- no valid seconds is a gap.
-SELECT date_bin(%(width)s::interval, r.bucket, %(origin)s) AS slot,
-       sum(r.entries)::double precision AS entries,
-       sum(r.exits)::double precision AS exits,
-       sum(r.valid_s) AS valid_s
-FROM door_counts_15m AS r
-WHERE r.store_id = %(store_id)s
-  AND r.door_id = ANY(%(doors)s)
-  AND r.bucket >= %(lo)s AND r.bucket < %(hi)s
+-- Entries per slot over the given doors (customer doors for the store total). Where two
+-- devices cover one door (a counter and a camera line) the rollup holds both, so each
+-- door's counts are divided by the devices reporting (its valid seconds over the slot
+-- width, rounded); a door with under half a slot of valid readings is left out, and a
+-- slot where no door is left is a gap.
+WITH per_door AS (
+    SELECT date_bin(%(width)s::interval, r.bucket, %(origin)s) AS slot, r.door_id,
+           sum(r.entries)::double precision AS entries,
+           sum(r.exits)::double precision AS exits,
+           sum(r.valid_s) AS valid_s
+    FROM door_counts_15m AS r
+    WHERE r.store_id = %(store_id)s
+      AND r.door_id = ANY(%(doors)s)
+      AND r.bucket >= %(lo)s AND r.bucket < %(hi)s
+    GROUP BY 1, 2
+    HAVING sum(r.valid_s) >= 0.5 * extract(epoch FROM %(width)s::interval)
+)
+SELECT slot,
+       sum(entries / greatest(1, round(valid_s / extract(epoch FROM %(width)s::interval)))) AS entries,
+       sum(exits / greatest(1, round(valid_s / extract(epoch FROM %(width)s::interval)))) AS exits,
+       sum(valid_s) AS valid_s
+FROM per_door
 GROUP BY 1
-HAVING sum(r.valid_s) > 0
 ORDER BY 1;
 
 -- name: receipt_history
