@@ -255,3 +255,32 @@ def test_history_slots_follow_local_hours_and_leave_gaps(api: Api) -> None:
     assert np.isnan(h.entries[-48:]).all()  # the last days had no readings: gaps, not zeros
     assert np.nansum(h.entries) > 0
     assert json.dumps(h.series("entries") is not None)
+
+
+def test_forecast_and_staffing_answer_for_the_demo_store_within_its_scope(api: Api) -> None:
+    from pathlib import Path
+
+    from footfall.core.storeconfig import StoreConfig
+    from footfall.db.stores import apply_store
+
+    cfg = StoreConfig.from_yaml(Path(__file__).resolve().parents[3] / "examples" / "store.yaml")
+    apply_store(api.conn, cfg)
+    now = _hour(datetime.now(UTC))
+    load_store(api.conn, cfg.store.id, end=now, weeks=1)  # `footfall demo` seeds eight days
+    add_store(api.conn, "elsewhere")
+    tomorrow = now.astimezone(ZoneInfo(cfg.store.timezone)).date() + timedelta(days=1)
+    period = f"first={tomorrow}&last={tomorrow}"
+    mine = api.as_role(Role.MANAGER, [cfg.store.id])
+    theirs = api.as_role(Role.MANAGER, ["elsewhere"])
+    for path in (f"forecast?{period}", f"staffing?{period}&target_ratio=10", f"anomalies?{period}"):
+        r = api.client.get(f"/v1/stores/{cfg.store.id}/{path}", headers=mine)
+        assert r.status_code == 200, r.text
+        assert r.json()["model_version"] == f"{cfg.store.id}/entries/on-request"
+        other = api.client.get(f"/v1/stores/{cfg.store.id}/{path}", headers=theirs)
+        assert other.status_code == 404, other.text
+    body = api.client.get(f"/v1/stores/{cfg.store.id}/forecast?{period}", headers=mine).json()
+    entries = next(m for m in body["models"] if m["metric"] == "entries")
+    assert entries["method"] == "seasonal_baseline"  # eight days: the clearly flagged fallback
+    assert sum(row["entries"]["mean"] for row in body["data"]) > 0
+    closed = [row for row in body["data"] if datetime.fromisoformat(row["local_start"]).hour < 9]
+    assert all(row["entries"]["upper"] == 0 for row in closed)  # the example store opens at 9 or 10
