@@ -284,3 +284,38 @@ def test_forecast_and_staffing_answer_for_the_demo_store_within_its_scope(api: A
     assert sum(row["entries"]["mean"] for row in body["data"]) > 0
     closed = [row for row in body["data"] if datetime.fromisoformat(row["local_start"]).hour < 9]
     assert all(row["entries"]["upper"] == 0 for row in closed)  # the example store opens at 9 or 10
+
+
+def test_models_train_and_retrain_commands_store_versions(api: Api, db, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from footfall.cli import app
+    from footfall.core.settings import get_settings
+
+    now = _hour(datetime.now(UTC))
+    add_store(api.conn, "a", opening_hours=HOURS)
+    add_store(api.conn, "empty")
+    load_store(api.conn, "a", end=now, weeks=4)
+    monkeypatch.setenv("FOOTFALL_DB__URL", db.url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        r = runner.invoke(app, ["models", "train", "--store", "a", "--holidays", "none", "--json"])
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        assert {(m["metric"], m["version"]) for m in out["models"]} == {
+            ("entries", 1), ("transactions", 1), ("revenue", 1)
+        }  # fmt: skip
+        # the scheduled job: `a` is fresh, `empty` has never been trained (and has nothing to train on)
+        r = runner.invoke(app, ["models", "retrain", "--older-than", "1h", "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout.strip().splitlines()[-1]) == {"stores": 1, "models": []}
+        r = runner.invoke(app, ["models", "retrain", "--older-than", "0m", "--json"])
+        assert {m["version"] for m in json.loads(r.stdout.strip().splitlines()[-1])["models"]} == {2}
+        r = runner.invoke(app, ["models", "retrain", "--older-than", "soon"])
+        assert r.exit_code == 1
+        assert "24h" in r.output
+        r = runner.invoke(app, ["models", "list", "--store", "a", "--json"])
+        assert len(json.loads(r.stdout)) == 6
+    finally:
+        get_settings.cache_clear()
