@@ -70,7 +70,7 @@ def models_backtest(
     except FootfallError as exc:
         raise fail(f"{csv}: {exc}") from None
     out = result.as_dict()
-    if not any(s["slots"] for s in out["per_site"]):  # type: ignore[union-attr]
+    if not any(s.slots for s in result.sites):
         raise fail(
             f"{csv}: no site has {min_train_days:g} days of history plus {horizon_h:g} hours to score; "
             "give more data or lower --min-train-days / --horizon-h"
@@ -79,9 +79,9 @@ def models_backtest(
         from rich.table import Table
 
         t = Table("site", "slot", "origins", "slots", "mase", "mase (in-sample)", "coverage_80")
-        for s in out["per_site"]:  # type: ignore[union-attr]
-            t.add_row(s["site"], f"{s['slot_minutes']} min", str(s["origins"]), str(s["slots"]), str(s["mase"]),
-                      str(s["mase_insample"]), str(s["coverage_80"]))  # fmt: skip
+        for s in result.sites:
+            t.add_row(s.site, f"{s.slot_minutes} min", str(s.origins), str(s.slots), f"{s.mase:.4f}",
+                      f"{s.mase_insample:.4f}", f"{s.coverage_80:.4f}")  # fmt: skip
         console.print(t)
     print(json.dumps(out))
 

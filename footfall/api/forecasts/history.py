@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
-import psycopg
 
 from footfall.api.kpis import StoreInfo
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 from footfall.models.slots import SlotSeries, local_seconds
 
@@ -67,7 +67,7 @@ def _place(times: np.ndarray, rows: list[dict], key: str) -> np.ndarray:
 
 
 def load_history(
-    conn: psycopg.Connection, store: StoreInfo, *, end: datetime, days: int = 365, slot_s: int = 3600
+    conn: DictConnection, store: StoreInfo, *, end: datetime, days: int = 365, slot_s: int = 3600
 ) -> History:
     """`days` of history before `end` on the store's slot grid.
 

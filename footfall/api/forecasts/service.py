@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-import psycopg
 import sklearn
 
-from footfall.api.errors import BadRequest
+from footfall.api.forecasts.errors import ForecastError, NothingToForecast
 from footfall.api.forecasts.history import History, grid, load_history, slot_origin
 from footfall.api.kpis import StoreInfo, check_period
 from footfall.api.schemas.forecasts import (
@@ -27,6 +26,7 @@ from footfall.api.schemas.forecasts import (
     StaffRowPublic,
 )
 from footfall.core.calendar import Interval
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 from footfall.models import anomalies as an
 from footfall.models.features import StoreCalendarSpec, calendar
@@ -101,7 +101,7 @@ def fit_store(
 
 
 def train_store(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     store: StoreInfo,
     *,
     end: datetime | None = None,
@@ -158,13 +158,13 @@ def train_store(
     return results
 
 
-def stale_stores(conn: psycopg.Connection, *, older_than: timedelta) -> list[str]:
+def stale_stores(conn: DictConnection, *, older_than: timedelta) -> list[str]:
     """Stores with no model, or whose newest model is older than `older_than` (for scheduled retraining)."""
     cutoff = datetime.now(UTC) - older_than
     return [r["store_id"] for r in conn.execute(queries("models")["stale_stores"], {"older_than": cutoff})]
 
 
-def list_models(conn: psycopg.Connection, store_ids: list[str]) -> list[dict]:
+def list_models(conn: DictConnection, store_ids: list[str]) -> list[dict]:
     """Stored model versions (without their bytes), newest first per store and metric."""
     return conn.execute(queries("models")["list_models"], {"store_ids": store_ids}).fetchall()
 
@@ -222,7 +222,7 @@ def _unpickle(model_id: int, data: bytes) -> TrafficForecaster:
     return f
 
 
-def load_models(conn: psycopg.Connection, store: StoreInfo, *, fit_missing: bool = True) -> dict[str, Loaded]:
+def load_models(conn: DictConnection, store: StoreInfo, *, fit_missing: bool = True) -> dict[str, Loaded]:
     """The newest stored model per metric; metrics with data but no stored model are fitted on
     request (not stored) and flagged, so a new store answers before its first training."""
     out: dict[str, Loaded] = {}
@@ -250,7 +250,7 @@ class Shares:
     doors: dict[str, np.ndarray]  # door → (168,) share of the store per hour slot of the week
 
 
-def _shares(conn: psycopg.Connection, store: StoreInfo, end: datetime) -> Shares:
+def _shares(conn: DictConnection, store: StoreInfo, end: datetime) -> Shares:
     h = load_history(conn, store, end=end, days=SHARE_DAYS, slot_s=Q)
     cal = calendar(h.local, Q, StoreCalendarSpec())
     sow_q = cal.slot_of_week
@@ -310,7 +310,7 @@ def _predict(
 def _check_ahead(store: StoreInfo, last: date, today: date | None) -> None:
     today = today or store.calendar.local_date(datetime.now(UTC))
     if last > today + timedelta(days=MAX_AHEAD_DAYS):
-        raise BadRequest(
+        raise ForecastError(
             f"forecasts reach {MAX_AHEAD_DAYS} days ahead (to {today + timedelta(days=MAX_AHEAD_DAYS)}); "
             f"ask for a `last` on or before it"
         )
@@ -324,7 +324,7 @@ def _band(fc: Forecast | None, i: int) -> BandPublic | None:
 
 
 def forecast(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: date,
@@ -336,21 +336,23 @@ def forecast(
     """A store's (or one customer door's) forecast per local bucket with 10–90 % bands.
 
     Raises:
-        BadRequest: a reversed or too long period, beyond the horizon, an unsupported
+        ForecastError: a reversed or too long period, beyond the horizon, an unsupported
             interval, an unknown door, or a store with no history at all.
     """
     check_period(first, last)
     if (last - first).days + 1 > MAX_FORECAST_DAYS:
-        raise BadRequest(f"ask for at most {MAX_FORECAST_DAYS} days of forecast at a time")
+        raise ForecastError(f"ask for at most {MAX_FORECAST_DAYS} days of forecast at a time")
     _check_ahead(store, last, today)
     interval = Interval(interval)
     if interval not in (Interval.MIN15, Interval.HOUR, Interval.DAY):
-        raise BadRequest("forecasts come per 15min, hour or day; pick one of those for `interval`")
+        raise ForecastError("forecasts come per 15min, hour or day; pick one of those for `interval`")
     if door is not None and door not in store.customer_doors:
-        raise BadRequest(f"door {door!r} is not one of the store's customer doors ({', '.join(store.customer_doors)})")
+        raise ForecastError(
+            f"door {door!r} is not one of the store's customer doors ({', '.join(store.customer_doors)})"
+        )
     loaded = load_models(conn, store)
     if "entries" not in loaded:
-        raise BadRequest(f"store {store.store_id!r} has no door counts yet; there is nothing to forecast from")
+        raise NothingToForecast(f"store {store.store_id!r} has no door counts yet; there is nothing to forecast from")
     entries = loaded["entries"]
     slot_s = Q if interval is Interval.MIN15 else SLOT_S
     buckets = store.calendar.buckets(first, last, Interval.MIN15 if slot_s == Q else Interval.HOUR)
@@ -398,7 +400,7 @@ def _sum_by(fc: Forecast, idx: np.ndarray, n: int) -> Forecast:
 
 
 def forecast_band(
-    conn: psycopg.Connection, *, store: StoreInfo, start: datetime, end: datetime, metric: str = "entries"
+    conn: DictConnection, *, store: StoreInfo, start: datetime, end: datetime, metric: str = "entries"
 ) -> Forecast | None:
     """A metric's forecast and band on the store's hourly grid over `[start, end)` (for the alerts engine).
 
@@ -417,7 +419,7 @@ def forecast_band(
 
 
 def staffing(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: date,
@@ -431,19 +433,19 @@ def staffing(
     """Staff per local hour for a target shopper-to-staff ratio, and each day's power hours.
 
     Raises:
-        BadRequest: as `forecast`, or a non-positive ratio.
+        ForecastError: as `forecast`, or a non-positive ratio.
     """
     check_period(first, last)
     if (last - first).days + 1 > MAX_AHEAD_DAYS:
-        raise BadRequest(f"ask for at most {MAX_AHEAD_DAYS} days of staffing at a time")
+        raise ForecastError(f"ask for at most {MAX_AHEAD_DAYS} days of staffing at a time")
     _check_ahead(store, last, today)
     if target_ratio <= 0:
-        raise BadRequest("target_ratio must be > 0 shoppers per staff member per hour")
+        raise ForecastError("target_ratio must be > 0 shoppers per staff member per hour")
     if max_staff is not None and max_staff < min_staff:
-        raise BadRequest("max_staff must be at least min_staff")
+        raise ForecastError("max_staff must be at least min_staff")
     loaded = load_models(conn, store)
     if "entries" not in loaded:
-        raise BadRequest(f"store {store.store_id!r} has no door counts yet; there is nothing to forecast from")
+        raise NothingToForecast(f"store {store.store_id!r} has no door counts yet; there is nothing to forecast from")
     buckets = store.calendar.buckets(first, last, Interval.HOUR)
     times = np.array([int(b.start.timestamp()) for b in buckets], dtype=np.int64)
     local = local_seconds(times, store.calendar.tz)
@@ -504,7 +506,7 @@ def staffing(
 
 
 def anomalies(
-    conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date, now: datetime | None = None
+    conn: DictConnection, *, store: StoreInfo, first: date, last: date, now: datetime | None = None
 ) -> AnomaliesPublic:
     """Every detector over the local dates `first..last` (up to now), oldest first.
 
@@ -514,11 +516,11 @@ def anomalies(
     ratios (exits/entries, device/device, transactions/entries).
 
     Raises:
-        BadRequest: a reversed period or longer than a week.
+        ForecastError: a reversed period or longer than a week.
     """
     check_period(first, last)
     if (last - first).days + 1 > MAX_ANOMALY_DAYS:
-        raise BadRequest(f"ask for at most {MAX_ANOMALY_DAYS} days of anomalies at a time")
+        raise ForecastError(f"ask for at most {MAX_ANOMALY_DAYS} days of anomalies at a time")
     lo, hi = store.calendar.period_bounds(first, last)
     hi = min(hi, _now_slot(now))
     loaded = load_models(conn, store)
@@ -563,7 +565,7 @@ class _Watch:
     kinds: dict[str, str] = field(default_factory=dict)
 
 
-def _device_counts(conn: psycopg.Connection, store: StoreInfo, lo: datetime, hi: datetime) -> _Watch:
+def _device_counts(conn: DictConnection, store: StoreInfo, lo: datetime, hi: datetime) -> _Watch:
     base_lo = lo - timedelta(days=7)
     times = grid(store, base_lo, hi, Q)
     w = _Watch(times, local_seconds(times, store.calendar.tz), times >= int(lo.timestamp()),
@@ -622,7 +624,7 @@ def _disagreements(w: _Watch) -> Found:
     return out
 
 
-def _silent(conn: psycopg.Connection, store: StoreInfo, w: _Watch) -> Found:
+def _silent(conn: DictConnection, store: StoreInfo, w: _Watch) -> Found:
     params = {"store_id": store.store_id, "width": timedelta(seconds=Q), "origin": slot_origin(store),
               "lo": datetime.fromtimestamp(int(w.times[0]), UTC),
               "hi": datetime.fromtimestamp(int(w.times[-1]) + Q, UTC)}  # fmt: skip
@@ -644,7 +646,7 @@ def _silent(conn: psycopg.Connection, store: StoreInfo, w: _Watch) -> Found:
     return [(a, None, None) for a in found]
 
 
-def _detect(conn: psycopg.Connection, store: StoreInfo, loaded: dict[str, Loaded], lo: datetime, hi: datetime) -> Found:
+def _detect(conn: DictConnection, store: StoreInfo, loaded: dict[str, Loaded], lo: datetime, hi: datetime) -> Found:
     w = _device_counts(conn, store, lo, hi)
     t, lw = w.times[w.watch], w.local[w.watch]
     shares = _shares(conn, store, lo)
