@@ -7,7 +7,8 @@ The public functions here are what routes, the alerts engine and the CLI call:
 - `forecast` returns a store's (or door's) forecast with 10–90 % bands as `ForecastPublic`;
 - `staffing` turns it into staff per hour and power hours (`StaffingPublic`);
 - `anomalies` runs every detector over a period (`AnomaliesPublic`);
-- `forecast_band` gives the alerts engine a metric's band for a UTC window.
+- `forecast_band` gives the alerts engine a metric's band for a UTC window;
+- `revenue_forecast` projects a month's revenue for plan vs fact.
 """
 
 from footfall.api.forecasts.service import (
@@ -19,6 +20,7 @@ from footfall.api.forecasts.service import (
     forecast_band,
     holiday_calendar,
     list_models,
+    revenue_forecast,
     staffing,
     stale_stores,
     train_store,
@@ -33,6 +35,7 @@ __all__ = [
     "forecast_band",
     "holiday_calendar",
     "list_models",
+    "revenue_forecast",
     "staffing",
     "stale_stores",
     "train_store",

@@ -400,7 +400,13 @@ def _sum_by(fc: Forecast, idx: np.ndarray, n: int) -> Forecast:
 
 
 def forecast_band(
-    conn: DictConnection, *, store: StoreInfo, start: datetime, end: datetime, metric: str = "entries"
+    conn: DictConnection,
+    *,
+    store: StoreInfo,
+    start: datetime,
+    end: datetime,
+    metric: str = "entries",
+    loaded: dict[str, Loaded] | None = None,
 ) -> Forecast | None:
     """A metric's forecast and band on the store's hourly grid over `[start, end)` (for the alerts engine).
 
@@ -408,11 +414,32 @@ def forecast_band(
         The forecast (epoch-second slot starts, mean, lower, upper), or None when the store
         has no data for the metric.
     """
-    loaded = load_models(conn, store)
+    loaded = loaded if loaded is not None else load_models(conn, store)
     if metric not in loaded:
         return None
     times = grid(store, start, end, SLOT_S)
     return loaded[metric].forecaster.predict(times, local_seconds(times, store.calendar.tz))
+
+
+def revenue_forecast(
+    conn: DictConnection, *, store: StoreInfo, first: date, last: date
+) -> tuple[BandPublic, str] | None:
+    """Revenue forecast for the local dates `first..last` in total (for plan vs fact), from the
+    stored revenue model only (never fitted on request: the wall chart asks for many stores).
+
+    Returns:
+        The total with its band (the slot bands summed, which is conservative) and the
+        model version, or None without a stored revenue model.
+    """
+    loaded = load_models(conn, store, fit_missing=False)
+    if "revenue" not in loaded or last < first:
+        return None
+    lo, hi = store.calendar.period_bounds(first, last)
+    fc = forecast_band(conn, store=store, start=lo, end=hi, metric="revenue", loaded=loaded)
+    if fc is None:
+        return None
+    band = BandPublic(mean=float(fc.mean.sum()), lower=float(fc.lower.sum()), upper=float(fc.upper.sum()))
+    return band, loaded["revenue"].label(store.store_id)
 
 
 # -- staffing --------------------------------------------------------------------------

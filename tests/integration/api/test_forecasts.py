@@ -319,3 +319,18 @@ def test_models_train_and_retrain_commands_store_versions(api: Api, db, monkeypa
         assert len(json.loads(r.stdout)) == 6
     finally:
         get_settings.cache_clear()
+
+
+def test_plan_vs_fact_projects_the_month_from_the_revenue_forecast(trained) -> None:
+    api, now = trained
+    month = now.astimezone(TZ).date().replace(day=1)
+    api.conn.execute("INSERT INTO plans (store_id, month, revenue_target) VALUES ('a', %s, 100000)", (month,))
+    r = api.client.get(f"/v1/stores/a/plan-vs-fact?month={month:%Y-%m}", headers=api.as_role(Role.MANAGER, ["a"]))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["days_left"] >= 1
+    band = body["forecast_projection"]
+    assert body["forecast_model_version"] == "a/revenue/v1"
+    assert body["revenue_fact"] <= band["lower"] <= band["mean"] <= band["upper"]
+    # about 6 people an hour, 30 % buying at 12.50, 12 hours a day: ~ 300 a day still to come
+    assert 100 * body["days_left"] < band["mean"] - body["revenue_fact"] < 800 * body["days_left"]

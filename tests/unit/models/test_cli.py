@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from footfall.cli import app
 
-from .test_backtest import _csv
 from .conftest import make_series
+from .test_backtest import _csv
 
 
 @pytest.fixture
