@@ -251,12 +251,15 @@ def out_of_band(
     z_run: float = 2.0,
     threshold: float = 3.0,
     coverage: float = 0.8,
+    min_excess: float = 0.0,
 ) -> list[Anomaly]:
     """Counts far above or below the forecast band (unusual traffic, or a counter that under-counts).
 
     The band's half-widths give a per-slot spread (σ = (upper − mean) / z₀.₉ above,
     (mean − lower) / z₀.₉ below, at least √(mean + 1)); slots beyond `z_run` σ form runs,
-    and a run's score is the tail probability of its Stouffer-combined deviate.
+    and a run's score is the tail probability of its Stouffer-combined deviate. Runs
+    whose total gap to the forecast is under `min_excess` people are not reported (six
+    visitors on a Sunday night are surprising, and nobody needs an alert for them).
     """
     z0 = float(ndtri(0.5 + coverage / 2))
     y = np.asarray(actual, dtype=float)
@@ -279,6 +282,8 @@ def out_of_band(
             if first is None:
                 continue
             got, want = float(np.nansum(y[a:b])), float(mean[a:b].sum())
+            if abs(got - want) < min_excess:
+                continue
             word = "above" if sign > 0 else "below"
             out.append(
                 Anomaly(

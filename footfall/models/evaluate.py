@@ -92,11 +92,15 @@ class EventScore:
     alarms: int
     alarms_on_events: int
     threshold: float
+    min_excess: float = 0.0
+    lead_min: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready, with precision and recall."""
         return {
             "threshold": self.threshold,
+            "min_excess": self.min_excess,
+            "lead_min": self.lead_min,
             "events": self.events,
             "events_found": self.events_found,
             "recall": round(self.events_found / self.events, 3) if self.events else None,
@@ -107,7 +111,12 @@ class EventScore:
 
 
 def rolling_anomalies(
-    series: SlotSeries, *, min_train_days: float = 28, step_days: int = 7, threshold: float = 3.0
+    series: SlotSeries,
+    *,
+    min_train_days: float = 28,
+    step_days: int = 7,
+    threshold: float = 3.0,
+    min_excess: float = 0.0,
 ) -> tuple[list[an.Anomaly], int]:
     """Out-of-band anomalies of a series, each week forecast from the weeks before it.
 
@@ -129,27 +138,34 @@ def rolling_anomalies(
             slot_s=series.slot_s,
             subject="door",
             threshold=threshold,
+            min_excess=min_excess,
         )
     return found, int(series.times[first])
 
 
 def event_detection(
-    series: SlotSeries, events: list[tuple[int, int]], *, thresholds: tuple[float, ...] = (2.0, 3.0, 4.0, 5.0)
+    series: SlotSeries,
+    events: list[tuple[int, int]],
+    *,
+    thresholds: tuple[float, ...] = (3.0, 4.0, 5.0),
+    min_excess: float = 0.0,
+    lead_s: int = 0,
 ) -> list[EventScore]:
     """Precision and recall of `high_traffic` anomalies against labelled event spans.
 
-    An event counts as found when an alarm overlaps it; an alarm is correct when it
-    overlaps an event. Only events after the first forecast origin are scored.
+    An event counts as found when an alarm overlaps it (or the `lead_s` before it, when
+    people arrive for it); an alarm is correct when it overlaps an event. Only events
+    after the first forecast origin are scored.
     """
-    found, scored_from = rolling_anomalies(series, threshold=min(thresholds))
+    found, scored_from = rolling_anomalies(series, threshold=min(thresholds), min_excess=min_excess)
     high = [a for a in found if a.kind is an.AnomalyKind.HIGH_TRAFFIC]
-    evs = [e for e in events if e[0] >= scored_from]
+    evs = [(e[0] - lead_s, e[1]) for e in events if e[0] >= scored_from]
     out = []
     for th in thresholds:
         alarms = [a for a in high if a.score >= th]
         hit = [any(a.start < e[1] and a.end > e[0] for a in alarms) for e in evs]
         ok = [any(a.start < e[1] and a.end > e[0] for e in evs) for a in alarms]
-        out.append(EventScore(len(evs), sum(hit), len(alarms), sum(ok), th))
+        out.append(EventScore(len(evs), sum(hit), len(alarms), sum(ok), th, min_excess, lead_s // 60))
     return out
 
 

@@ -45,6 +45,8 @@ MAX_ANOMALY_DAYS = 7
 KEEP_VERSIONS = 5
 HISTORY_DAYS = 365
 SHARE_DAYS = 28
+MIN_EXCESS = 10.0
+"""People over or under the band a traffic anomaly needs before it is reported."""
 SHARE_PRIOR = 60.0
 """People-worth of prior belief in an even split, when quarter and door shares are estimated."""
 Q = 900  # quarter-hour slots for 15-minute forecasts and anomaly detection
@@ -624,7 +626,9 @@ def _per_device(w: _Watch, door_fc: dict[str, Forecast], open_share: np.ndarray)
         if fc is not None:
             found += an.flatline(t, e, expected=fc.mean, open_share=open_share, **kw)
             found += an.stuck(t, e, expected=fc.mean, open_share=open_share, **kw)
-            found += an.out_of_band(t, e, mean=fc.mean, lower=fc.lower, upper=fc.upper, threshold=4.0, **kw)
+            found += an.out_of_band(
+                t, e, mean=fc.mean, lower=fc.lower, upper=fc.upper, threshold=4.0, min_excess=MIN_EXCESS, **kw
+            )
         ratio = _ratio(v["exits"][~w.watch], v["entries"][~w.watch], 1.0)
         found += an.imbalance(t, e, x, baseline_ratio=ratio, **kw)
         out += [(a, device, door) for a in found]
