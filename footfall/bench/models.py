@@ -22,7 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import psycopg
 from psycopg import sql
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from footfall.api.forecasts.service import train_store
 from footfall.api.kpis import store_info
 from footfall.core.settings import Settings
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.migrate import migrate
 from footfall.models.forecast import ForecasterOptions
 from footfall.models.holidays import HolidayCalendar
@@ -53,9 +52,7 @@ def _iso(epoch: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(epoch.astype("datetime64[s]"), unit="s", timezone="UTC")
 
 
-def _load_store(
-    conn: psycopg.Connection, sid: str, *, tz: str, first: date, days: int, rng: np.random.Generator
-) -> int:
+def _load_store(conn: DictConnection, sid: str, *, tz: str, first: date, days: int, rng: np.random.Generator) -> int:
     zone = ZoneInfo(tz)
     start = datetime(first.year, first.month, first.day, tzinfo=zone).astimezone(UTC)
     t = int(start.timestamp()) + 3600 * np.arange(days * 24, dtype=np.int64)

@@ -7,6 +7,7 @@ import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -131,9 +132,8 @@ def train_store(
         fitted.append((metric, f, time.perf_counter() - t))
     with conn.transaction():
         for metric, f, seconds in fitted:
-            version = conn.execute(q["next_model_version"], {"store_id": store.store_id, "metric": metric}).fetchone()[
-                "version"
-            ]
+            row = conn.execute(q["next_model_version"], {"store_id": store.store_id, "metric": metric}).fetchone()
+            version = int(row["version"]) if row else 1
             start, stop = datetime.fromtimestamp(f.trained_from, UTC), datetime.fromtimestamp(f.trained_to, UTC)
             conn.execute(
                 q["insert_model"],
@@ -260,7 +260,6 @@ def _shares(conn: DictConnection, store: StoreInfo, end: datetime) -> Shares:
     quarter = np.full(672, 0.25)
     y = h.entries
     if y.size:
-        hour_total = np.zeros(h.times.size)
         # hour totals for each quarter's own hour (quarters of one hour are consecutive in the grid)
         key = (h.local // 3600).astype(np.int64)
         uniq, inv = np.unique(key, return_inverse=True)
@@ -621,7 +620,7 @@ def _per_device(w: _Watch, door_fc: dict[str, Forecast], open_share: np.ndarray)
     for (device, door), v in sorted(w.pairs.items()):
         fc = door_fc.get(door)
         e, x = v["entries"][w.watch], v["exits"][w.watch]
-        kw = {"slot_s": Q, "subject": f"device:{device} door:{door}"}
+        kw: dict[str, Any] = {"slot_s": Q, "subject": f"device:{device} door:{door}"}
         found: list[an.Anomaly] = []
         if fc is not None:
             found += an.flatline(t, e, expected=fc.mean, open_share=open_share, **kw)
