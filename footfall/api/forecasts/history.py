@@ -52,7 +52,8 @@ class History:
         values = {"entries": self.entries, "transactions": self.transactions, "revenue": self.revenue}[metric]
         if values is None or self.times.size == 0 or not np.any(~np.isnan(values)):
             return None
-        return SlotSeries(int(self.times[0]), self.slot_s, values, self.local)
+        first = int(np.flatnonzero(~np.isnan(values))[0])  # the training window starts with the data
+        return SlotSeries(int(self.times[first]), self.slot_s, values[first:], self.local[first:])
 
 
 def _place(times: np.ndarray, rows: list[dict], key: str) -> np.ndarray:
