@@ -206,19 +206,22 @@ class Loaded:
         return f"{store_id}/{self.metric}/" + (f"v{self.version}" if self.version else "on-request")
 
 
-_CACHE: OrderedDict[int, TrafficForecaster] = OrderedDict()
+CacheKey = tuple[str, str, int, datetime]
+_CACHE: OrderedDict[CacheKey, TrafficForecaster] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
 
-def _unpickle(model_id: int, data: bytes) -> TrafficForecaster:
+def _unpickle(key: CacheKey, data: bytes) -> TrafficForecaster:
+    # keyed by store, metric, version and training time, not the row id: ids repeat across
+    # databases (tests, a second app in one process), training times do not
     with _CACHE_LOCK:
-        if model_id in _CACHE:
-            _CACHE.move_to_end(model_id)
-            return _CACHE[model_id]
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     f = TrafficForecaster.from_bytes(bytes(data))
     with _CACHE_LOCK:
-        _CACHE[model_id] = f
+        _CACHE[key] = f
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return f
@@ -228,13 +231,22 @@ def load_models(conn: DictConnection, store: StoreInfo, *, fit_missing: bool = T
     """The newest stored model per metric; metrics with data but no stored model are fitted on
     request (not stored) and flagged, so a new store answers before its first training."""
     out: dict[str, Loaded] = {}
+    broken: list[str] = []
     for r in conn.execute(queries("models")["latest_models"], {"store_id": store.store_id}):
-        out[r["metric"]] = Loaded(
-            r["metric"], _unpickle(r["model_id"], r["model"]), r["version"], r["trained_at"], r["backtest"]
-        )
-    if fit_missing and "entries" not in out:
+        try:
+            f = _unpickle((r["store_id"], r["metric"], r["version"], r["trained_at"]), r["model"])
+        except Exception as exc:  # any unpickling failure (library upgrade, bad bytes) means: refit
+            logger.warning(
+                "stored model %s v%s cannot be loaded (%s; it needs %s): fitting on request",
+                r["metric"], r["version"], exc, r["library"], extra={"store_id": store.store_id},
+            )  # fmt: skip
+            broken.append(f"{r['metric']} v{r['version']}")
+            continue
+        out[r["metric"]] = Loaded(r["metric"], f, r["version"], r["trained_at"], r["backtest"])
+    if fit_missing and ("entries" not in out or broken):
         history = load_history(conn, store, end=_now_slot(), slot_s=SLOT_S)
-        note = f"not_trained: fitted on request, not stored; run `footfall models train --store {store.store_id}`"
+        why = f"stored {', '.join(broken)} could not be loaded" if broken else "not_trained"
+        note = f"{why}: fitted on request, not stored; run `footfall models train --store {store.store_id}`"
         for metric, f in fit_store(history, store_spec(store)).items():
             if metric not in out:
                 out[metric] = Loaded(metric, f, None, None, f.holdout, (note,))

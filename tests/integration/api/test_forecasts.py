@@ -334,3 +334,17 @@ def test_plan_vs_fact_projects_the_month_from_the_revenue_forecast(trained) -> N
     assert body["revenue_fact"] <= band["lower"] <= band["mean"] <= band["upper"]
     # about 6 people an hour, 30 % buying at 12.50, 12 hours a day: ~ 300 a day still to come
     assert 100 * body["days_left"] < band["mean"] - body["revenue_fact"] < 800 * body["days_left"]
+
+
+def test_a_stored_model_that_cannot_be_loaded_is_refitted_on_request_and_flagged(trained) -> None:
+    api, now = trained
+    api.conn.execute("UPDATE trained_models SET model = 'not a pickle'::bytea WHERE metric = 'entries'")
+    day = now.astimezone(TZ).date() + timedelta(days=1)
+    r = api.client.get(f"/v1/stores/a/forecast?first={day}&last={day}", headers=api.as_role(Role.MANAGER, ["a"]))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model_version"] == "a/entries/on-request"
+    entries = next(m for m in body["models"] if m["metric"] == "entries")
+    assert any("stored entries v1 could not be loaded" in f for f in entries["flags"])
+    revenue = next(m for m in body["models"] if m["metric"] == "revenue")
+    assert revenue["version"] == 1  # the others still come from the store
