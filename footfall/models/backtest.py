@@ -128,6 +128,11 @@ def parse_spans_csv(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _num(x: float) -> float | None:
+    """Rounded, or None where there was nothing to score (JSON has no NaN)."""
+    return None if math.isnan(x) else round(x, 4)
+
+
 @dataclass
 class SiteScore:
     """Backtest figures of one site."""
@@ -151,11 +156,11 @@ class SiteScore:
             "slot_minutes": self.slot_minutes,
             "origins": self.origins,
             "slots": self.slots,
-            "mae": round(self.mae, 4),
-            "mae_naive": round(self.mae_naive, 4),
-            "mase": round(self.mase, 4),
-            "mase_insample": round(self.mase_insample, 4),
-            "coverage_80": round(self.coverage_80, 4),
+            "mae": _num(self.mae),
+            "mae_naive": _num(self.mae_naive),
+            "mase": _num(self.mase),
+            "mase_insample": _num(self.mase_insample),
+            "coverage_80": _num(self.coverage_80),
             "excluded_slots": self.excluded_slots,
             "methods": self.methods,
         }
@@ -171,7 +176,7 @@ class Backtest:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: `mase` (mean over sites), `coverage_80` (pooled over slots), `sites`, `horizon_h`."""
-        scored = [s for s in self.sites if s.slots]
+        scored = [s for s in self.sites if s.slots and not math.isnan(s.mase)]
         slots = sum(s.slots for s in scored)
         return {
             "mase": round(float(np.mean([s.mase for s in scored])), 4) if scored else None,

@@ -85,6 +85,9 @@ def models_backtest(
         for s in result.sites:
             t.add_row(s.site, f"{s.slot_minutes} min", str(s.origins), str(s.slots), f"{s.mase:.4f}",
                       f"{s.mase_insample:.4f}", f"{s.coverage_80:.4f}")  # fmt: skip
+        short = [s.site for s in result.sites if not s.slots]
+        if short:
+            err.print(f"not scored (under {min_train_days:g} days plus {horizon_h:g} h of data): {', '.join(short)}")
         console.print(t)
     print(json.dumps(out))
 

@@ -44,3 +44,16 @@ def test_backtest_errors_name_the_fix(tmp_path: Path, content, args, message) ->
     result = CliRunner().invoke(app, ["models", "backtest", "--csv", str(path), *args])
     assert result.exit_code == 1
     assert message in " ".join(result.output.split())
+
+
+def test_a_site_too_short_to_score_is_listed_and_the_json_stays_valid(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    short = "\n".join(_csv(make_series(1, seed=3), "new").split("\n")[1:])
+    path.write_text(_csv(make_series(6, seed=2), "old") + "\n" + short, encoding="utf-8")
+    result = CliRunner().invoke(app, ["models", "backtest", "--csv", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1], parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert out["sites"] == 2
+    new = next(s for s in out["per_site"] if s["site"] == "new")
+    assert (new["slots"], new["mase"]) == (0, None)
+    assert out["mase"] == next(s for s in out["per_site"] if s["site"] == "old")["mase"]
