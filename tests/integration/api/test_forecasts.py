@@ -317,6 +317,15 @@ def test_models_train_and_retrain_commands_store_versions(api: Api, db, monkeypa
         assert "24h" in r.output
         r = runner.invoke(app, ["models", "list", "--store", "a", "--json"])
         assert len(json.loads(r.stdout)) == 6
+        r = runner.invoke(app, ["models", "train", "--store", "a"])  # for people: a table (narrow here)
+        assert r.exit_code == 0, r.output
+        assert "v3" in r.output
+        r = runner.invoke(app, ["models", "list"])
+        assert r.exit_code == 0, r.output
+        assert "v1" in r.output
+        r = runner.invoke(app, ["models", "train", "--store", "a", "--holidays", "XX"])
+        assert r.exit_code == 1
+        assert "unknown holiday preset 'XX'" in " ".join(r.output.split())
     finally:
         get_settings.cache_clear()
 
