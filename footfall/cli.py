@@ -230,7 +230,6 @@ def credentials_remove(
 
 def _register_packages() -> None:
     from footfall.api import cli as api_cli
-    from footfall.api.forecasts import cli as forecasts_cli
     from footfall.bench import cli as bench_cli
     from footfall.demo import cli as demo_cli
     from footfall.edge import cli as edge_cli
@@ -246,9 +245,9 @@ def _register_packages() -> None:
     vision_cli.vision_app.command("scene")(stubs_cli.vision_scene)  # synthetic scenes live with the simulators
     # training and serving models needs the database, which the pure models package cannot reach
     for name, command in (
-        ("train", forecasts_cli.models_train),
-        ("retrain", forecasts_cli.models_retrain),
-        ("list", forecasts_cli.models_list),
+        ("train", api_cli.models_train),
+        ("retrain", api_cli.models_retrain),
+        ("list", api_cli.models_list),
     ):
         models_cli.models_app.command(name)(command)
     bench_cli.register(app)

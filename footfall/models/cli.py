@@ -7,7 +7,7 @@
   events and against faults planted in simulated counters.
 
 Training, retraining and listing stored models need the database; they live in
-`footfall.api.forecasts.cli` and join the `models` group in the root command.
+`footfall.api.cli` and join the `models` group in the root command.
 """
 
 import json
