@@ -446,3 +446,19 @@ def test_users_create_reads_the_password_from_stdin_and_audits_the_command(
     entries = _audit(api, token, action="user_create")
     assert entries[0]["actor"].startswith("cli:")
     assert entries[0]["target"] == "user:root"
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [
+        ("2026-06-01T00:00:00Z", 200),  # an instant with an offset
+        ("2026-06-01T00:00:00+03:00", 200),
+        ("123523656", 422),  # a bare number is not taken as Unix time
+        ("2026-13-01T00:00:00Z", 422),  # the right shape, no such month
+        ("2026-06-01", 422),  # a day is not an instant
+    ],
+)
+def test_the_audit_log_filters_by_instant(api: Api, since: str, status: int) -> None:
+    admin = api.as_role(Role.ADMIN, name="boss")
+    r = api.client.get("/v1/audit", headers=admin, params={"since": since})
+    assert r.status_code == status, r.text
