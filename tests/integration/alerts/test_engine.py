@@ -46,14 +46,16 @@ def test_conversion_below_border_notifies_each_channel_once_and_resolves_once(wo
         for _ in range(3):  # repeated cycles on the same data add nothing
             engine.cycle()
             worker.drain()
-        assert world.webhooks.received and all(r["verified"] for r in world.webhooks.received)
+        assert world.webhooks.received
+        assert all(r["verified"] for r in world.webhooks.received)
         assert [r["body"]["kind"] for r in world.webhooks.received] == ["firing"]
         assert len(world.mailbox.messages) == 1
         assert len(world.telegram.received) == 1
         body = world.webhooks.received[0]["body"]
         assert body["rule"]["metric"] == "conversion"
         assert body["store"]["id"] == "a"
-        assert body["value"] < 0.15 and body["border"] == 0.15
+        assert body["value"] < 0.15
+        assert body["border"] == 0.15
         assert body["since_local"].startswith("2026-06-03T11:00")  # store-local time
         assert body["links"]["alert"].endswith(f"/v1/alerts/{body['state_id']}")
         mail = world.mailbox.messages[0]
