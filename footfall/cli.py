@@ -179,6 +179,7 @@ def demo(
 
 
 def _register_packages() -> None:
+    from footfall.alerts import cli as alerts_cli
     from footfall.api import cli as api_cli
     from footfall.edge import cli as edge_cli
     from footfall.edge.vision import cli as vision_cli
@@ -186,7 +187,7 @@ def _register_packages() -> None:
     from footfall.ingest import cli as ingest_cli
     from footfall.models import cli as models_cli
 
-    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli):
+    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli, alerts_cli):
         module.register(app, bench=bench_app, evaluate=eval_app)
 
 

@@ -1,0 +1,129 @@
+"""Command-line entry points of `footfall.alerts`, registered on the root `footfall` command.
+
+- `footfall alerts run` runs the engine and the delivery worker until SIGTERM/SIGINT;
+- `footfall alerts apply FILE` upserts a store file's `alerts:` rules;
+- `footfall alerts digest` writes the daily or weekly digests of a day into the outbox;
+- `footfall bench alerts` measures commit-to-webhook latency at 500 rules over 50 stores.
+"""
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
+    """Add this package's commands to the root app and to the `bench` group.
+
+    Heavy imports stay inside the commands: `footfall --help` loads every package's `cli`.
+    """
+    alerts_app = typer.Typer(help="Red-zone alerts: engine, delivery, rules as code, digests.", no_args_is_help=True)
+    app.add_typer(alerts_app, name="alerts")
+
+    @alerts_app.command("run")
+    def run(
+        *,
+        engine: Annotated[bool, typer.Option(help="Evaluate rules (off: deliver only).")] = True,
+        deliver: Annotated[bool, typer.Option(help="Drain the outbox (off: evaluate only).")] = True,
+        name: Annotated[str, typer.Option(help="Replica name for logs.")] = "alerts",
+        sim_clock: Annotated[
+            str | None,
+            typer.Option(envvar="FOOTFALL_SIM_CLOCK", help="Simulated clock (footfall sim clock); default: real time."),
+        ] = None,
+    ) -> None:
+        """Evaluate rules on fresh data (LISTEN/NOTIFY) and every FOOTFALL_ALERTS__CYCLE_S, and deliver
+        notifications with retries, until SIGTERM/SIGINT. Several may run at once."""
+        import signal
+        import threading
+
+        from footfall.alerts.delivery import DeliveryWorker
+        from footfall.alerts.engine import Engine
+        from footfall.cli import _settings, err, fail
+        from footfall.core.clock import clock_from_spec
+        from footfall.core.errors import FootfallError
+
+        settings = _settings()
+        try:
+            clock = clock_from_spec(sim_clock)
+        except FootfallError as exc:
+            raise fail(str(exc)) from None
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        threads: list[threading.Thread] = []
+        wake = threading.Event()
+        if engine:
+            e = Engine(settings, clock=clock, name=name)
+            e.wake_delivery = wake
+            threads.append(threading.Thread(target=e.run, args=(stop,), name=f"{name}-engine", daemon=True))
+        if deliver:
+            w = DeliveryWorker(settings, wake=wake)
+            threads.append(threading.Thread(target=w.run, args=(stop,), name=f"{name}-delivery", daemon=True))
+        if not threads:
+            raise fail("nothing to run: drop --no-engine or --no-deliver")
+        for t in threads:
+            t.start()
+        err.print(f"alerts {name}: {'engine ' if engine else ''}{'delivery ' if deliver else ''}running")
+        while not stop.is_set():
+            stop.wait(0.5)
+        for t in threads:
+            t.join(timeout=10)
+
+    @alerts_app.command("apply")
+    def apply(file: Annotated[Path, typer.Argument(help="Store YAML file with an `alerts:` list.")]) -> None:
+        """Create, update and remove a store's alert rules from its YAML file (idempotent)."""
+        from footfall.cli import _settings, console, fail
+        from footfall.core.errors import FootfallError
+        from footfall.core.storeconfig import StoreConfig
+        from footfall.db.alerts import apply_store_rules
+        from footfall.db.connect import connect
+
+        try:
+            cfg = StoreConfig.from_yaml(file)
+            with connect(_settings().db) as conn:
+                r = apply_store_rules(conn, cfg)
+        except FootfallError as exc:
+            raise fail(str(exc)) from None
+        console.print(f"store {cfg.store.id}: {r.created} rule(s) created, {r.updated} updated, {r.removed} removed")
+
+    @alerts_app.command("digest")
+    def digest(
+        *,
+        day: Annotated[str | None, typer.Option(help="Local date (YYYY-MM-DD); default yesterday.")] = None,
+        weekly: Annotated[bool, typer.Option(help="The week ending on that day, for weekly subscribers.")] = False,
+    ) -> None:
+        """Write the digests of a day (or week) of every store into the outbox (idempotent)."""
+        from footfall.alerts.digests import enqueue_digests
+        from footfall.cli import _settings, console, fail
+        from footfall.core.errors import FootfallError
+
+        try:
+            d = date.fromisoformat(day) if day else None
+            n = enqueue_digests(_settings(), day=d, weekly=weekly)
+        except (FootfallError, ValueError) as exc:
+            raise fail(str(exc)) from None
+        console.print(f"{n} digest message(s) queued")
+
+    @bench.command("alerts")
+    def bench_alerts(
+        *,
+        stores: Annotated[int, typer.Option(min=1, help="Stores.")] = 50,
+        rules: Annotated[int, typer.Option(min=1, help="Rules, spread over the stores.")] = 500,
+        crossings: Annotated[int, typer.Option(min=1, help="Border crossings timed.")] = 30,
+        as_json: Annotated[bool, typer.Option("--json", help="Only the JSON line on stdout.")] = False,
+    ) -> None:
+        """p95 from the commit of the reading that crosses a border to the webhook received."""
+        import json
+
+        from footfall.bench.alerts import run_bench
+        from footfall.cli import _settings, console, fail
+        from footfall.core.errors import FootfallError
+
+        try:
+            result = run_bench(_settings(), stores=stores, rules=rules, crossings=crossings, log=not as_json)
+        except FootfallError as exc:
+            raise fail(str(exc)) from None
+        if not as_json:
+            console.print(result)
+        print(json.dumps(result))
