@@ -12,98 +12,80 @@ from typing import Annotated
 
 import typer
 
+alerts_app = typer.Typer(help="Red-zone alerts: engine, delivery, rules as code, digests.", no_args_is_help=True)
+
+
+@alerts_app.command("run")
+def run(
+    *,
+    engine: Annotated[bool, typer.Option(help="Evaluate rules (off: deliver only).")] = True,
+    deliver: Annotated[bool, typer.Option(help="Drain the outbox (off: evaluate only).")] = True,
+    name: Annotated[str, typer.Option(help="Replica name for logs.")] = "alerts",
+    sim_clock: Annotated[
+        str | None,
+        typer.Option(envvar="FOOTFALL_SIM_CLOCK", help="Simulated clock (footfall sim clock); default: real time."),
+    ] = None,
+) -> None:
+    """Evaluate rules on fresh data (LISTEN/NOTIFY) and every FOOTFALL_ALERTS__CYCLE_S, and deliver
+    notifications with retries, until SIGTERM/SIGINT. Several may run at once."""
+    from footfall.alerts.process import run_process
+    from footfall.cli import _settings, fail
+    from footfall.core.clock import clock_from_spec
+    from footfall.core.errors import FootfallError
+
+    if not engine and not deliver:
+        raise fail("nothing to run: drop --no-engine or --no-deliver")
+    settings = _settings()
+    try:
+        clock = clock_from_spec(sim_clock)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    run_process(settings, clock=clock, engine=engine, deliver=deliver, name=name)
+
+
+@alerts_app.command("apply")
+def apply(file: Annotated[Path, typer.Argument(help="Store YAML file with an `alerts:` list.")]) -> None:
+    """Create, update and remove a store's alert rules from its YAML file (idempotent)."""
+    from footfall.cli import _settings, console, fail
+    from footfall.core.errors import FootfallError
+    from footfall.core.storeconfig import StoreConfig
+    from footfall.db.alerts import apply_store_rules
+    from footfall.db.connect import connect
+
+    try:
+        cfg = StoreConfig.from_yaml(file)
+        with connect(_settings().db) as conn:
+            r = apply_store_rules(conn, cfg)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"store {cfg.store.id}: {r.created} rule(s) created, {r.updated} updated, {r.removed} removed")
+
+
+@alerts_app.command("digest")
+def digest(
+    *,
+    day: Annotated[str | None, typer.Option(help="Local date (YYYY-MM-DD); default yesterday.")] = None,
+    weekly: Annotated[bool, typer.Option(help="The week ending on that day, for weekly subscribers.")] = False,
+) -> None:
+    """Write the digests of a day (or week) of every store into the outbox (idempotent)."""
+    from footfall.alerts.digests import enqueue_digests
+    from footfall.cli import _settings, console, fail
+    from footfall.core.errors import FootfallError
+
+    try:
+        d = date.fromisoformat(day) if day else None
+        n = enqueue_digests(_settings(), day=d, weekly=weekly)
+    except (FootfallError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{n} digest message(s) queued")
+
 
 def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
     """Add this package's commands to the root app and to the `bench` group.
 
     Heavy imports stay inside the commands: `footfall --help` loads every package's `cli`.
     """
-    alerts_app = typer.Typer(help="Red-zone alerts: engine, delivery, rules as code, digests.", no_args_is_help=True)
     app.add_typer(alerts_app, name="alerts")
-
-    @alerts_app.command("run")
-    def run(
-        *,
-        engine: Annotated[bool, typer.Option(help="Evaluate rules (off: deliver only).")] = True,
-        deliver: Annotated[bool, typer.Option(help="Drain the outbox (off: evaluate only).")] = True,
-        name: Annotated[str, typer.Option(help="Replica name for logs.")] = "alerts",
-        sim_clock: Annotated[
-            str | None,
-            typer.Option(envvar="FOOTFALL_SIM_CLOCK", help="Simulated clock (footfall sim clock); default: real time."),
-        ] = None,
-    ) -> None:
-        """Evaluate rules on fresh data (LISTEN/NOTIFY) and every FOOTFALL_ALERTS__CYCLE_S, and deliver
-        notifications with retries, until SIGTERM/SIGINT. Several may run at once."""
-        import signal
-        import threading
-
-        from footfall.alerts.delivery import DeliveryWorker
-        from footfall.alerts.engine import Engine
-        from footfall.cli import _settings, err, fail
-        from footfall.core.clock import clock_from_spec
-        from footfall.core.errors import FootfallError
-
-        settings = _settings()
-        try:
-            clock = clock_from_spec(sim_clock)
-        except FootfallError as exc:
-            raise fail(str(exc)) from None
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        threads: list[threading.Thread] = []
-        wake = threading.Event()
-        if engine:
-            e = Engine(settings, clock=clock, name=name)
-            e.wake_delivery = wake
-            threads.append(threading.Thread(target=e.run, args=(stop,), name=f"{name}-engine", daemon=True))
-        if deliver:
-            w = DeliveryWorker(settings, wake=wake)
-            threads.append(threading.Thread(target=w.run, args=(stop,), name=f"{name}-delivery", daemon=True))
-        if not threads:
-            raise fail("nothing to run: drop --no-engine or --no-deliver")
-        for t in threads:
-            t.start()
-        err.print(f"alerts {name}: {'engine ' if engine else ''}{'delivery ' if deliver else ''}running")
-        while not stop.is_set():
-            stop.wait(0.5)
-        for t in threads:
-            t.join(timeout=10)
-
-    @alerts_app.command("apply")
-    def apply(file: Annotated[Path, typer.Argument(help="Store YAML file with an `alerts:` list.")]) -> None:
-        """Create, update and remove a store's alert rules from its YAML file (idempotent)."""
-        from footfall.cli import _settings, console, fail
-        from footfall.core.errors import FootfallError
-        from footfall.core.storeconfig import StoreConfig
-        from footfall.db.alerts import apply_store_rules
-        from footfall.db.connect import connect
-
-        try:
-            cfg = StoreConfig.from_yaml(file)
-            with connect(_settings().db) as conn:
-                r = apply_store_rules(conn, cfg)
-        except FootfallError as exc:
-            raise fail(str(exc)) from None
-        console.print(f"store {cfg.store.id}: {r.created} rule(s) created, {r.updated} updated, {r.removed} removed")
-
-    @alerts_app.command("digest")
-    def digest(
-        *,
-        day: Annotated[str | None, typer.Option(help="Local date (YYYY-MM-DD); default yesterday.")] = None,
-        weekly: Annotated[bool, typer.Option(help="The week ending on that day, for weekly subscribers.")] = False,
-    ) -> None:
-        """Write the digests of a day (or week) of every store into the outbox (idempotent)."""
-        from footfall.alerts.digests import enqueue_digests
-        from footfall.cli import _settings, console, fail
-        from footfall.core.errors import FootfallError
-
-        try:
-            d = date.fromisoformat(day) if day else None
-            n = enqueue_digests(_settings(), day=d, weekly=weekly)
-        except (FootfallError, ValueError) as exc:
-            raise fail(str(exc)) from None
-        console.print(f"{n} digest message(s) queued")
 
     @bench.command("alerts")
     def bench_alerts(

@@ -4,9 +4,10 @@ Only this module reads KPIs: everything the engine judges comes from `evaluate()
 uses the query layer's totals (`bucket_totals`) and formulas (`kpis`), so an alert's
 value is the number the API shows for the same window.
 
-Windows: a rolling window of N minutes is the last N/15 rollup quarters up to and
-including the current, partial one (so a reading counts the moment it is committed);
-`to_date: day` runs from the store's local midnight. Door coverage is measured against
+Windows: for KPIs, a rolling window of N minutes is the rollup quarters from the one
+holding `now − N` up to and including the current, partial one (so a reading counts the
+moment it is committed); other metrics use exactly the last N minutes; `to_date: day`
+runs from the store's local midnight. Door coverage is measured against
 the open time that has passed, not the whole window.
 
 Extension point: a metric is a function `(ctx, target, lo, hi) -> Reading` in
@@ -33,6 +34,8 @@ ALERT_OPTIONS = KpiOptions(min_door_coverage=0.9)
 """Alerts judge conversion when counters covered 90 % of the open time that has passed (a
 reading lags by up to a minute, which is a tenth of a 15-minute window)."""
 SILENCE_LOOKBACK = timedelta(days=1)
+ROLLUP_METRICS = KPI_METRICS | {Metric.COUNTER_IMBALANCE, Metric.TRAFFIC_WHILE_POS}
+"""Metrics read from the rollups (whole quarters)."""
 PER_RECEIPT = frozenset({Metric.ATV, Metric.UPT, Metric.LOYALTY_ACTIVATION, Metric.TRAFFIC_WHILE_POS})
 
 
@@ -83,10 +86,21 @@ def floor_quarter(t: datetime) -> datetime:
 
 
 def window(spec: RuleSpec, store: StoreInfo, now: datetime) -> tuple[datetime, datetime]:
-    """UTC `[lo, hi)` of a rule's window at `now` (hi is the end of the current quarter)."""
+    """UTC `[lo, hi)` of a rule's window at `now`.
+
+    KPI metrics read the 15-minute rollups, so their window is whole quarters: from the
+    quarter holding `now − N` to the end of the current one (at least N minutes of data,
+    at most N + 15). Other metrics read the facts themselves: exactly `[now − N, now]`.
+    `to_date: day` starts at the store's local midnight.
+    """
+    if spec.metric not in ROLLUP_METRICS:
+        hi = now + timedelta(microseconds=1)
+        if spec.window.rolling_minutes is not None:
+            return now - timedelta(minutes=spec.window.rolling_minutes), hi
+        return store.calendar.day_start(store.calendar.local_date(now)), hi
     hi = floor_quarter(now) + QUARTER
     if spec.window.rolling_minutes is not None:
-        return hi - timedelta(minutes=spec.window.rolling_minutes), hi
+        return floor_quarter(now - timedelta(minutes=spec.window.rolling_minutes)), hi
     return store.calendar.day_start(store.calendar.local_date(now)), hi
 
 

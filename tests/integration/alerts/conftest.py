@@ -244,3 +244,24 @@ def sales(conn: psycopg.Connection, store_id: str, start: datetime, count: int, 
 
 
 __all__ = ["HOURS", "T0", "World", "riga_store", "sales", "traffic"]
+
+
+def add_zone(conn: psycopg.Connection, store_id: str, zone_id: str = "tills") -> None:
+    """A zone on a ground floor, watched by a camera device `<store>-cam`."""
+    conn.execute(
+        "INSERT INTO floors (store_id, floor_id, width_m, height_m) VALUES (%s, 'g', 30, 20) ON CONFLICT DO NOTHING",
+        (store_id,),
+    )
+    conn.execute(
+        "INSERT INTO zones (store_id, zone_id, floor_id, polygon, area_m2) VALUES (%s, %s, 'g', '[]', 10)",
+        (store_id, zone_id),
+    )
+
+
+def occupancy(conn: psycopg.Connection, store_id: str, zone_id: str, at: datetime, people: int) -> None:
+    """One minute's occupancy reading of a zone, ending at `at`."""
+    conn.execute(
+        "INSERT INTO occupancy (store_id, device_id, zone_id, start_ts, end_ts, occupancy, seq) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (store_id, f"{store_id}-cam", zone_id, at - timedelta(minutes=1), at, people, int(at.timestamp())),
+    )
