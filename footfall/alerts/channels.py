@@ -6,88 +6,41 @@ row (`webhook-id`, e-mail `Message-ID`), so a receiver can drop the rare duplica
 a crash between sending and recording the delivery.
 """
 
-import ipaddress
 import json
 import logging
 import smtplib
-import socket
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from standardwebhooks import Webhook
 
 from footfall.alerts.errors import DeliveryFailed, TargetRefused
 from footfall.alerts.messages import render_html, render_text
+from footfall.core.netguard import TargetNotAllowed, TargetUnresolved, refuse_private_target
 from footfall.core.settings import AlertsSettings
 
 logger = logging.getLogger(__name__)
 
 
-# ---------------------------------------------------------------- SSRF guard
-
-
-def _allowed(host: str, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, allow: list[str]) -> bool:
-    for entry in allow:
-        if entry.lower() == host.lower():
-            return True
-        try:
-            if addr in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+# ---------------------------------------------------------------- webhook
 
 
 def check_target(url: str, allow: list[str]) -> None:
-    """Refuse webhook URLs that are not http(s) or that resolve to a private, loopback,
-    link-local, multicast or reserved address (unless the host or network is in `allow`).
+    """The SSRF guard, as a delivery failure (see `footfall.core.netguard`).
 
     Raises:
-        TargetRefused: with the reason and the setting that would allow it.
+        TargetRefused: the target is refused for good.
+        DeliveryFailed: the host does not resolve (retried).
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetRefused(f"webhook URL {url!r} must be http:// or https:// with a host")
-    host = parts.hostname
     try:
-        infos = socket.getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except socket.gaierror as exc:
-        raise DeliveryFailed(f"webhook host {host!r} does not resolve: {exc}") from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        private = (
-            addr.is_private
-            or addr.is_loopback
-            or addr.is_link_local
-            or addr.is_multicast
-            or addr.is_reserved
-            or addr.is_unspecified
-        )
-        if private and not _allowed(host, addr, allow):
-            raise TargetRefused(
-                f"webhook host {host!r} resolves to {addr}, a private/loopback/link-local address; "
-                "add it to FOOTFALL_ALERTS__WEBHOOK_ALLOW if it is meant to receive alerts"
-            )
-
-
-def validate_webhook_url(url: str, allow: list[str]) -> str | None:
-    """Why a webhook URL would be refused, or None (for the subscription API: refuse up front)."""
-    try:
-        check_target(url, allow)
-    except TargetRefused as exc:
-        return exc.reason
-    except DeliveryFailed:
-        return None  # does not resolve now; may later (retried)
-    return None
-
-
-# ---------------------------------------------------------------- webhook
+        refuse_private_target(url, allow)
+    except TargetNotAllowed as exc:
+        raise TargetRefused(str(exc)) from None
+    except TargetUnresolved as exc:
+        raise DeliveryFailed(str(exc)) from None
 
 
 def send_webhook(*, url: str, payload: dict[str, Any], message_id: str, secret: str, settings: AlertsSettings) -> None:

@@ -292,7 +292,6 @@ class Engine:
                 user_id=r["user_id"],
                 public_url=a.public_url,
                 secret=a.link_secret.get_secret_value(),
-                now=now,
                 days=a.link_days,
             )
             n += self._enqueue(

@@ -7,6 +7,7 @@ into the human forms.
 """
 
 import html
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -107,10 +108,11 @@ def event_payload(
 
 
 def with_action_links(
-    payload: dict[str, Any], *, user_id: int, public_url: str, secret: str, now: datetime, days: int
+    payload: dict[str, Any], *, user_id: int, public_url: str, secret: str, days: int
 ) -> dict[str, Any]:
-    """The payload plus signed acknowledge and mute links that act as `user_id`."""
-    expires = int((now + timedelta(days=days)).timestamp())
+    """The payload plus signed acknowledge and mute links that act as `user_id`, valid for `days`
+    of real time (the API checks them against its real clock, whatever clock the engine runs on)."""
+    expires = int(time.time() + timedelta(days=days).total_seconds())
     links = dict(payload["links"])
     for action in ("ack", "mute"):
         token = sign(

@@ -242,3 +242,13 @@ WHERE NOT u.disabled
   AND (u.role = 'admin' OR u.all_stores
        OR EXISTS (SELECT 1 FROM user_stores AS us WHERE us.user_id = u.user_id AND us.store_id = %(store_id)s))
 ORDER BY sub.subscription_id;
+
+-- name: scope_exists
+-- Whether a rule's store and its zone, door or device exist.
+SELECT EXISTS (SELECT 1 FROM stores WHERE store_id = %(store_id)s) AS store_ok,
+       (%(zone)s::text IS NULL OR EXISTS (SELECT 1 FROM zones WHERE store_id = %(store_id)s AND zone_id = %(zone)s))
+           AS zone_ok,
+       (%(door)s::text IS NULL OR EXISTS (SELECT 1 FROM doors WHERE store_id = %(store_id)s AND door_id = %(door)s))
+           AS door_ok,
+       (%(device)s::text IS NULL
+        OR EXISTS (SELECT 1 FROM devices WHERE store_id = %(store_id)s AND device_id = %(device)s)) AS device_ok;

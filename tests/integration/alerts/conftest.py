@@ -14,10 +14,12 @@ from typing import Any
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from footfall.api.access import Role
+from footfall.api.app import create_app, open_pool
 from footfall.api.users import create_user
 from footfall.core.alertrules import RuleSpec
 from footfall.core.clock import ManualClock
@@ -30,6 +32,7 @@ from tests.integration.api.conftest import add_door_minutes, add_receipts, add_s
 HOURS = {d: ["09:00", "21:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": None}
 # Wednesday 3 June 2026, 10:00 in Riga (UTC+3): the store is open.
 T0 = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)
+PASSWORD = "correct horse"
 TOKEN = "123456:test-bot-token"
 
 
@@ -160,7 +163,7 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
 
     def user(self, name: str, stores: list[str], role: Role = Role.ALERT_SUBSCRIBER) -> int:
-        u = create_user(self.conn, username=name, password=None, role=role, stores=stores)
+        u = create_user(self.conn, username=name, password=PASSWORD, role=role, stores=stores)
         self.users[name] = u.user_id
         return u.user_id
 
@@ -265,3 +268,20 @@ def occupancy(conn: psycopg.Connection, store_id: str, zone_id: str, at: datetim
         "VALUES (%s, %s, %s, %s, %s, %s, %s)",
         (store_id, f"{store_id}-cam", zone_id, at - timedelta(minutes=1), at, people, int(at.timestamp())),
     )
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    """The API on this test's database, with the alerts settings of `world`."""
+    pool = open_pool(world.settings.db.model_copy(update={"pool_min": 1, "pool_max": 4}), name="test-alerts-api")
+    try:
+        with TestClient(create_app(world.settings, pool=pool)) as c:
+            yield c
+    finally:
+        pool.close()
+
+
+def login(client: TestClient, username: str) -> dict[str, str]:
+    r = client.post("/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
