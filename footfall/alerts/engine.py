@@ -21,17 +21,18 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
+from footfall.alerts.digests import due_digests, queue_digest
 from footfall.alerts.evaluate import Context, Reading, Target, evaluate
 from footfall.alerts.messages import event_payload, with_action_links
 from footfall.alerts.state import EventKind, Judgement, Snapshot, State, Transition, judge, step
-from footfall.api.kpis import StoreInfo, stores_info
+from footfall.api.kpis import StoreInfo, all_store_ids, stores_info
 from footfall.core.alertrules import Metric, RuleSpec, ScopeKind
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
@@ -96,6 +97,7 @@ class Engine:
         self.wake_delivery = threading.Event()
         self._conn: psycopg.Connection | None = None
         self._known: set[tuple[int, str, str]] = set()
+        self._digested: set[tuple[str, str, date]] = set()
 
     # ------------------------------------------------------------ connection
 
@@ -163,6 +165,7 @@ class Engine:
                 stats.evaluated += 1
             else:
                 stats.skipped += 1
+        stats.messages += self.digests(conn, now)
         stats.queries = ctx.queries
         stats.seconds = time.perf_counter() - started
         if stats.messages:
@@ -327,6 +330,20 @@ class Engine:
             },
         ).fetchone()
         return 1 if row else 0
+
+    def digests(self, conn: psycopg.Connection, now: datetime) -> int:
+        """Queue the digests that fell due (a store's daily one at its closing time)."""
+        n = 0
+        for store in stores_info(conn, all_store_ids(conn)):
+            for kind, first, last in due_digests(store, now):
+                key = (kind, store.store_id, first)
+                if key in self._digested:
+                    continue
+                n += queue_digest(
+                    conn, store=store, first=first, last=last, kind=kind, public_url=self.settings.alerts.public_url
+                )
+                self._digested.add(key)
+        return n
 
     # ------------------------------------------------------------ loop
 

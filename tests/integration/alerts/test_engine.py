@@ -136,3 +136,45 @@ def test_subscriber_of_store_a_never_hears_about_store_b(world: World) -> None:
     finally:
         engine.close()
         worker.close()
+
+
+def test_in_store_screen_gets_the_retained_current_state_over_mqtt(world: World, mqtt_settings) -> None:
+    import json
+    import queue
+    import secrets
+
+    import paho.mqtt.client as mqtt
+
+    from footfall.core.topics import alerts_topic
+
+    riga_store(world.conn, "a")
+    world.user("ann", ["a"])
+    world.rule("ann", **CONVERSION_RULE, scope={"store": "a"})
+    engine, worker = Engine(world.settings, clock=world.clock), DeliveryWorker(world.settings)
+    topic = alerts_topic(world.settings.mqtt.prefix, "a")
+    got: queue.Queue = queue.Queue()
+    try:
+        traffic(world.conn, "a", T0, 60)
+        sales(world.conn, "a", T0, 5, every_s=600)
+        world.clock.advance(3600)
+        engine.cycle()
+        worker.drain()
+        assert (
+            world.count("SELECT count(*) AS n FROM alert_outbox WHERE channel = 'mqtt' AND delivered_at IS NOT NULL")
+            == 1
+        )
+        # A screen that connects afterwards still gets the state: it is retained.
+        screen = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"screen-{secrets.token_hex(3)}")
+        screen.on_message = lambda c, u, m: got.put((m.retain, json.loads(m.payload)))
+        screen.connect(mqtt_settings.host, mqtt_settings.port)
+        screen.subscribe(topic, qos=1)
+        screen.loop_start()
+        retained, body = got.get(timeout=10)
+        screen.loop_stop()
+        screen.disconnect()
+        assert retained
+        assert body["store_id"] == "a"
+        assert [(r["name"], r["state"]) for r in body["rules"]] == [("Conversion below 15 %", "firing")]
+    finally:
+        engine.close()
+        worker.close()
