@@ -154,9 +154,18 @@ class Engine:
         targets = self.targets(conn)
         stats.targets = len(targets)
         ctx = Context(conn=conn, now=now)
+        known = {(r["rule_id"], r["store_id"], r["subject"]): r for r in conn.execute(_q("read_states"))}
+        unchanged: list[tuple[int, float | None, float | None]] = []
         for target in targets:
             try:
                 reading = evaluate(ctx, target)
+                row = known.get((target.rule_id, target.store.store_id, target.subject))
+                if row is not None and self._steady(row, target, reading, now):
+                    # Fast path: this evaluation changes no state, so nothing is locked; only the
+                    # value is refreshed, in one statement for all such states below.
+                    unchanged.append((row["state_id"], reading.value, reading.border))
+                    stats.evaluated += 1
+                    continue
                 applied = self.apply(conn, target, reading, now, stats)
             except psycopg.Error:
                 logger.exception("rule %s store %s: evaluation failed", target.rule_id, target.store.store_id)
@@ -165,12 +174,32 @@ class Engine:
                 stats.evaluated += 1
             else:
                 stats.skipped += 1
+        if unchanged:
+            with conn.transaction():
+                conn.execute(
+                    _q("save_readings"),
+                    {
+                        "now": now,
+                        "state_ids": [u[0] for u in unchanged],
+                        "values": [u[1] for u in unchanged],
+                        "borders": [u[2] for u in unchanged],
+                    },
+                )
         stats.messages += self.digests(conn, now)
         stats.queries = ctx.queries
         stats.seconds = time.perf_counter() - started
         if stats.messages:
             self.wake_delivery.set()
         return stats
+
+    @staticmethod
+    def _steady(row: dict[str, Any], target: Target, reading: Reading, now: datetime) -> bool:
+        """Whether a reading leaves a state (as last read) exactly as it is."""
+        if row["evaluated_at"] is not None and row["evaluated_at"] >= now:
+            return True  # a replica already applied this instant
+        before = snapshot_from_row(row)
+        after, transitions = step(before, judge(target.spec, reading.value, reading.border), now, target.spec)
+        return after == before and not transitions
 
     def apply(
         self, conn: psycopg.Connection, target: Target, reading: Reading, now: datetime, stats: CycleStats

@@ -252,3 +252,15 @@ SELECT EXISTS (SELECT 1 FROM stores WHERE store_id = %(store_id)s) AS store_ok,
            AS door_ok,
        (%(device)s::text IS NULL
         OR EXISTS (SELECT 1 FROM devices WHERE store_id = %(store_id)s AND device_id = %(device)s)) AS device_ok;
+
+-- name: read_states
+-- Every state row, unlocked: the engine's fast path (a state that would not change is not locked).
+SELECT * FROM alert_states;
+
+-- name: save_readings
+-- The latest value and border of states that did not change, in one statement per cycle.
+UPDATE alert_states AS s
+SET value = v.value, border = v.border, evaluated_at = %(now)s
+FROM unnest(%(state_ids)s::bigint[], %(values)s::double precision[], %(borders)s::double precision[])
+     AS v(state_id, value, border)
+WHERE s.state_id = v.state_id AND (s.evaluated_at IS NULL OR s.evaluated_at < %(now)s);
