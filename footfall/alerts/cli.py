@@ -3,7 +3,7 @@
 - `footfall alerts run` runs the engine and the delivery worker until SIGTERM/SIGINT;
 - `footfall alerts apply FILE` upserts a store file's `alerts:` rules;
 - `footfall alerts digest` writes the daily or weekly digests of a day into the outbox;
-- `footfall bench alerts` measures commit-to-webhook latency at 500 rules over 50 stores.
+(`footfall bench alerts` lives with the other benchmarks in `footfall.bench.cli`.)
 """
 
 from datetime import date
@@ -29,13 +29,13 @@ def run(
     """Evaluate rules on fresh data (LISTEN/NOTIFY) and every FOOTFALL_ALERTS__CYCLE_S, and deliver
     notifications with retries, until SIGTERM/SIGINT. Several may run at once."""
     from footfall.alerts.process import run_process
-    from footfall.cli import _settings, fail
+    from footfall.core.cli import fail, load_settings
     from footfall.core.clock import clock_from_spec
     from footfall.core.errors import FootfallError
 
     if not engine and not deliver:
         raise fail("nothing to run: drop --no-engine or --no-deliver")
-    settings = _settings()
+    settings = load_settings()
     try:
         clock = clock_from_spec(sim_clock)
     except FootfallError as exc:
@@ -46,7 +46,7 @@ def run(
 @alerts_app.command("apply")
 def apply(file: Annotated[Path, typer.Argument(help="Store YAML file with an `alerts:` list.")]) -> None:
     """Create, update and remove a store's alert rules from its YAML file (idempotent)."""
-    from footfall.cli import _settings, console, fail
+    from footfall.core.cli import console, fail, load_settings
     from footfall.core.errors import FootfallError
     from footfall.core.storeconfig import StoreConfig
     from footfall.db.alerts import apply_store_rules
@@ -54,7 +54,7 @@ def apply(file: Annotated[Path, typer.Argument(help="Store YAML file with an `al
 
     try:
         cfg = StoreConfig.from_yaml(file)
-        with connect(_settings().db) as conn:
+        with connect(load_settings().db) as conn:
             r = apply_store_rules(conn, cfg)
     except FootfallError as exc:
         raise fail(str(exc)) from None
@@ -69,43 +69,17 @@ def digest(
 ) -> None:
     """Write the digests of a day (or week) of every store into the outbox (idempotent)."""
     from footfall.alerts.digests import enqueue_digests
-    from footfall.cli import _settings, console, fail
+    from footfall.core.cli import console, fail, load_settings
     from footfall.core.errors import FootfallError
 
     try:
         d = date.fromisoformat(day) if day else None
-        n = enqueue_digests(_settings(), day=d, weekly=weekly)
+        n = enqueue_digests(load_settings(), day=d, weekly=weekly)
     except (FootfallError, ValueError) as exc:
         raise fail(str(exc)) from None
     console.print(f"{n} digest message(s) queued")
 
 
-def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
-    """Add this package's commands to the root app and to the `bench` group.
-
-    Heavy imports stay inside the commands: `footfall --help` loads every package's `cli`.
-    """
+def register(app: typer.Typer, *, evaluate: typer.Typer) -> None:
+    """Add this package's commands to the root app (the benchmark is `footfall.bench.cli`)."""
     app.add_typer(alerts_app, name="alerts")
-
-    @bench.command("alerts")
-    def bench_alerts(
-        *,
-        stores: Annotated[int, typer.Option(min=1, help="Stores.")] = 50,
-        rules: Annotated[int, typer.Option(min=1, help="Rules, spread over the stores.")] = 500,
-        crossings: Annotated[int, typer.Option(min=1, help="Border crossings timed.")] = 30,
-        as_json: Annotated[bool, typer.Option("--json", help="Only the JSON line on stdout.")] = False,
-    ) -> None:
-        """p95 from the commit of the reading that crosses a border to the webhook received."""
-        import json
-
-        from footfall.bench.alerts import run_bench
-        from footfall.cli import _settings, console, fail
-        from footfall.core.errors import FootfallError
-
-        try:
-            result = run_bench(_settings(), stores=stores, rules=rules, crossings=crossings, log=not as_json)
-        except FootfallError as exc:
-            raise fail(str(exc)) from None
-        if not as_json:
-            console.print(result)
-        print(json.dumps(result))

@@ -26,7 +26,7 @@ import psycopg
 from footfall.alerts.channels import send_email, send_telegram, send_webhook
 from footfall.alerts.errors import DeliveryFailed
 from footfall.core.settings import Settings
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -105,12 +105,12 @@ class DeliveryWorker:
         self.settings = settings
         self.wake = wake or threading.Event()
         self.poll_s = poll_s
-        self._conn: psycopg.Connection | None = None
+        self._conn: DictConnection | None = None
         self._mqtt: MqttOut | None = None
         self.sent = 0
         self.failed = 0
 
-    def _db(self) -> psycopg.Connection:
+    def _db(self) -> DictConnection:
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.settings.db, autocommit=True)
         return self._conn
@@ -158,6 +158,8 @@ class DeliveryWorker:
                     },
                 ).fetchone()
                 self.failed += 1
+                if r is None:  # the message was deleted meanwhile (its rule or subscription went)
+                    return 0
                 if r["failed_at"] is not None:
                     logger.error(
                         "message %s (%s → %s) given up after %s attempt(s): %s",
@@ -181,7 +183,7 @@ class DeliveryWorker:
         self.sent += 1
         return 1
 
-    def send(self, conn: psycopg.Connection, row: dict[str, Any]) -> None:
+    def send(self, conn: DictConnection, row: dict[str, Any]) -> None:
         """One attempt at one message.
 
         Raises:
@@ -213,7 +215,7 @@ class DeliveryWorker:
                 raise DeliveryFailed(f"unknown channel {other!r}", permanent=True)
 
     @staticmethod
-    def store_snapshot(conn: psycopg.Connection, store_id: str) -> dict[str, Any]:
+    def store_snapshot(conn: DictConnection, store_id: str) -> dict[str, Any]:
         """The retained MQTT body: the current state of every rule × scope of a store."""
         rows = conn.execute(_q("store_alert_snapshot"), {"store_id": store_id}).fetchall()
         return {"schema": 1, "store_id": store_id, "rules": [dict(r) for r in rows]}

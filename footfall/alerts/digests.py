@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from footfall.alerts.messages import fmt_value
@@ -22,7 +21,7 @@ from footfall.api.kpis import Comparison, Kpi, StoreInfo, kpi_summary, plan_vs_f
 from footfall.core.alertrules import Metric
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import WEEKDAYS
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ def _q(name: str) -> str:
 
 
 def digest_payload(
-    conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date, kind: str, public_url: str
+    conn: DictConnection, *, store: StoreInfo, first: date, last: date, kind: str, public_url: str
 ) -> dict[str, Any]:
     """The digest of a store for local dates `first`..`last` (kind `daily` or `weekly`)."""
     summary = kpi_summary(conn, store=store, first=first, last=last, compare=Comparison.SAME_WEEKDAY_LAST_WEEK)
@@ -70,7 +69,8 @@ def digest_payload(
         lines.append(
             f"  plan: revenue {plan.revenue_fact:,.2f} of {r.plan:,.2f} {store.currency} this month ({achieved}{pace})"
         )
-    reds, devices = [], []
+    reds: list[dict[str, Any]] = []
+    devices: list[dict[str, Any]] = []
     for e in events:
         p = e["payload"]
         item = {
@@ -114,9 +114,7 @@ def digest_payload(
     }
 
 
-def queue_digest(
-    conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date, kind: str, public_url: str
-) -> int:
+def queue_digest(conn: DictConnection, *, store: StoreInfo, first: date, last: date, kind: str, public_url: str) -> int:
     """Queue one store's digest for every subscriber who wants it; returns messages queued."""
     wanted = ("daily", "both") if kind == "daily" else ("weekly", "both")
     recipients = [

@@ -37,7 +37,7 @@ from footfall.core.alertrules import Metric, RuleSpec, ScopeKind
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.core.topics import alerts_topic
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -95,13 +95,13 @@ class Engine:
         self.clock = clock or SystemClock()
         self.name = name
         self.wake_delivery = threading.Event()
-        self._conn: psycopg.Connection | None = None
+        self._conn: DictConnection | None = None
         self._known: set[tuple[int, str, str]] = set()
         self._digested: set[tuple[str, str, date]] = set()
 
     # ------------------------------------------------------------ connection
 
-    def _db(self) -> psycopg.Connection:
+    def _db(self) -> DictConnection:
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.settings.db, autocommit=True)
         return self._conn
@@ -114,7 +114,7 @@ class Engine:
 
     # ------------------------------------------------------------ targets
 
-    def targets(self, conn: psycopg.Connection) -> list[Target]:
+    def targets(self, conn: DictConnection) -> list[Target]:
         """Every enabled rule × store × subject to judge now."""
         rows = conn.execute(_q("rule_targets")).fetchall()
         store_ids = sorted({r["store_id"] for r in rows})
@@ -201,9 +201,7 @@ class Engine:
         after, transitions = step(before, judge(target.spec, reading.value, reading.border), now, target.spec)
         return after == before and not transitions
 
-    def apply(
-        self, conn: psycopg.Connection, target: Target, reading: Reading, now: datetime, stats: CycleStats
-    ) -> bool:
+    def apply(self, conn: DictConnection, target: Target, reading: Reading, now: datetime, stats: CycleStats) -> bool:
         """Step one target's state with a reading; returns False when another replica holds it
         or has already applied a newer evaluation."""
         key = {"rule_id": target.rule_id, "store_id": target.store.store_id, "subject": target.subject}
@@ -248,7 +246,7 @@ class Engine:
 
     def publish(
         self,
-        conn: psycopg.Connection,
+        conn: DictConnection,
         *,
         target: Target,
         state_id: int,
@@ -338,7 +336,7 @@ class Engine:
 
     @staticmethod
     def _enqueue(
-        conn: psycopg.Connection,
+        conn: DictConnection,
         *,
         event_id: int,
         subscription_id: int | None,
@@ -360,7 +358,7 @@ class Engine:
         ).fetchone()
         return 1 if row else 0
 
-    def digests(self, conn: psycopg.Connection, now: datetime) -> int:
+    def digests(self, conn: DictConnection, now: datetime) -> int:
         """Queue the digests that fell due (a store's daily one at its closing time)."""
         n = 0
         for store in stores_info(conn, all_store_ids(conn)):
@@ -379,7 +377,7 @@ class Engine:
     def run(self, stop: threading.Event) -> None:
         """Evaluate on fresh-data notices and every `cycle_s` (clock time) until `stop` is set."""
         a = self.settings.alerts
-        listener: psycopg.Connection | None = None
+        listener: DictConnection | None = None
         next_cycle = self.clock.monotonic()
         while not stop.is_set():
             try:

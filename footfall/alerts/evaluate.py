@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-import psycopg
-
 from footfall.api.kpis import Kpi, KpiOptions, StoreInfo, Totals, bucket_totals, kpis, quality
 from footfall.core.alertrules import KPI_METRICS, BaselineKind, Metric, RuleSpec
 from footfall.core.calendar import Bucket
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class Reading:
 class Context:
     """Per-cycle caches: one totals query per store, door set and window, shared by all rules."""
 
-    conn: psycopg.Connection
+    conn: DictConnection
     now: datetime
     totals: dict[tuple, Totals] = field(default_factory=dict)
     last_seen: dict[str, datetime | None] = field(default_factory=dict)

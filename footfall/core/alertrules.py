@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from footfall.core.ids import Id
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as footfall.core.storeconfig (which imports this)
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class _Strict(BaseModel):
@@ -217,8 +219,8 @@ class Baseline(_Strict):
 class ScheduleWindow(_Strict):
     """One local time window on some weekdays."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: list(WEEKDAYS), min_length=1, description="Weekdays (mon..sun); default every day."
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(ALL_DAYS), min_length=1, description="Weekdays (mon..sun); default every day."
     )
     start: time = Field(description="Local start time, included.")
     end: time = Field(description="Local end time, excluded; at or before `start` runs past midnight.")

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from footfall.core.alertrules import RuleSpec
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import alerts_topic
+from footfall.db.connect import DictConnection
 from footfall.db.errors import Conflict, NotFound
 from footfall.db.queries import queries
 
@@ -31,8 +31,19 @@ def _spec_json(spec: RuleSpec) -> Jsonb:
     return Jsonb(spec.model_dump(mode="json", exclude_defaults=False))
 
 
+def _returned(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """The row a `RETURNING` statement gave back.
+
+    Raises:
+        NotFound: none came back (the row was deleted meanwhile).
+    """
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
+
+
 def audit(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     user_id: int | None,
     username: str,
@@ -57,7 +68,7 @@ def audit(
     )
 
 
-def create_rule(conn: psycopg.Connection, *, spec: RuleSpec, owner_id: int, username: str) -> dict[str, Any]:
+def create_rule(conn: DictConnection, *, spec: RuleSpec, owner_id: int, username: str) -> dict[str, Any]:
     """Store a validated rule owned by a user."""
     with conn.transaction():
         row = conn.execute(
@@ -71,11 +82,12 @@ def create_rule(conn: psycopg.Connection, *, spec: RuleSpec, owner_id: int, user
                 "enabled": spec.enabled,
             },
         ).fetchone()
+        row = _returned(row, "new alert rule")
         audit(conn, user_id=owner_id, username=username, action="rule_create", via="api", rule_id=row["rule_id"])
     return row
 
 
-def get_rule(conn: psycopg.Connection, rule_id: int) -> dict[str, Any]:
+def get_rule(conn: DictConnection, rule_id: int) -> dict[str, Any]:
     """One rule.
 
     Raises:
@@ -87,9 +99,7 @@ def get_rule(conn: psycopg.Connection, rule_id: int) -> dict[str, Any]:
     return row
 
 
-def update_rule(
-    conn: psycopg.Connection, *, rule_id: int, spec: RuleSpec, user_id: int, username: str
-) -> dict[str, Any]:
+def update_rule(conn: DictConnection, *, rule_id: int, spec: RuleSpec, user_id: int, username: str) -> dict[str, Any]:
     """Replace a rule's spec (its state history stays).
 
     Raises:
@@ -110,11 +120,12 @@ def update_rule(
                 "enabled": spec.enabled,
             },
         ).fetchone()
+        row = _returned(row, f"alert rule {rule_id}")
         audit(conn, user_id=user_id, username=username, action="rule_update", via="api", rule_id=rule_id)
     return row
 
 
-def delete_rule(conn: psycopg.Connection, *, rule_id: int, user_id: int, username: str) -> None:
+def delete_rule(conn: DictConnection, *, rule_id: int, user_id: int, username: str) -> None:
     """Delete a rule with its states and pending messages.
 
     Raises:
@@ -135,7 +146,7 @@ class RulesApplied:
     removed: int = 0
 
 
-def apply_store_rules(conn: psycopg.Connection, cfg: StoreConfig) -> RulesApplied:
+def apply_store_rules(conn: DictConnection, cfg: StoreConfig) -> RulesApplied:
     """Upsert a store file's `alerts:` (keyed by store and rule id) and remove the file's rules that
     are gone; idempotent.
 
@@ -178,7 +189,7 @@ def apply_store_rules(conn: psycopg.Connection, cfg: StoreConfig) -> RulesApplie
 
 
 def set_mute(
-    conn: psycopg.Connection, *, rule_id: int, until: datetime | None, user_id: int, username: str, via: str
+    conn: DictConnection, *, rule_id: int, until: datetime | None, user_id: int, username: str, via: str
 ) -> dict[str, Any]:
     """Mute a rule's personal notifications until an instant (None: unmute). States and the
     in-store MQTT screen keep following the rule.
@@ -202,7 +213,7 @@ def set_mute(
     return row
 
 
-def get_state(conn: psycopg.Connection, state_id: int) -> dict[str, Any]:
+def get_state(conn: DictConnection, state_id: int) -> dict[str, Any]:
     """One alert state with its rule's name and metric.
 
     Raises:
@@ -215,7 +226,7 @@ def get_state(conn: psycopg.Connection, state_id: int) -> dict[str, Any]:
 
 
 def acknowledge(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     state_id: int,
     user_id: int,
@@ -299,7 +310,7 @@ def acknowledge(
 
 
 def create_subscription(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     user_id: int,
     channel: str,
@@ -312,7 +323,7 @@ def create_subscription(
     """Subscribe a user; a webhook subscription gets a fresh signing secret (`whsec_…`, shown once)."""
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode() if channel == "webhook" else None
     with conn.transaction():
-        return conn.execute(
+        row = conn.execute(
             _q("insert_subscription"),
             {
                 "user_id": user_id,
@@ -325,9 +336,10 @@ def create_subscription(
                 "digest": digest,
             },
         ).fetchone()
+    return _returned(row, "new subscription")
 
 
-def user_scope(conn: psycopg.Connection, user_id: int) -> dict[str, Any]:
+def user_scope(conn: DictConnection, user_id: int) -> dict[str, Any]:
     """A user's role and stores.
 
     Raises:

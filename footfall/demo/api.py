@@ -23,7 +23,7 @@ from footfall.api.users import create_api_key, create_user, update_user
 from footfall.core.calendar import StoreCalendar
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.demo.pos import PosClient, PosSimulator, run_pos
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _user(conn, username: str, password: str | None, store_id: str) -> int:
+def _user(conn: DictConnection, username: str, password: str | None, store_id: str) -> int:
     try:
         return create_user(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id]).user_id
     except Conflict:
