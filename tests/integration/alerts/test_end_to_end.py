@@ -15,6 +15,7 @@ from footfall.core.clock import ScaledClock
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.stores import apply_store
 from footfall.demo.run import demo_edge_config, example_store_path
+from footfall.demo.stubs import stub_specs
 from footfall.edge.agent import Agent
 from footfall.firmware_stubs.store import SimStore, TrafficRates
 from footfall.ingest.worker import IngestWorker
@@ -63,7 +64,13 @@ def test_stubs_and_posted_receipts_drive_conversion_below_its_border_and_back(
     agent.start()
     start = datetime(2026, 6, 3, 7, 15, tzinfo=UTC)
     sim = SimStore(
-        store=cfg, edge=edge_cfg, clock=clock, start=start, minutes=90, seed=12, rates=TrafficRates(customer=4.0)
+        store=cfg,
+        counters=stub_specs(edge_cfg),
+        clock=clock,
+        start=start,
+        minutes=90,
+        seed=12,
+        rates=TrafficRates(customer=4.0),
     )
     sim.build()
     sim.start_all()
