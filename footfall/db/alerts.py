@@ -19,7 +19,7 @@ from footfall.core.alertrules import RuleSpec
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import alerts_topic
 from footfall.db.connect import DictConnection
-from footfall.db.errors import Conflict, NotFound
+from footfall.db.errors import AlertConflict, UnknownAlert, UnknownAlertRule, UnknownStore, UnknownUser
 from footfall.db.queries import queries
 
 
@@ -35,10 +35,10 @@ def _returned(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
     """The row a `RETURNING` statement gave back.
 
     Raises:
-        NotFound: none came back (the row was deleted meanwhile).
+        UnknownAlertRule: none came back (the row was deleted meanwhile).
     """
     if row is None:
-        raise NotFound(f"{what} not found")
+        raise UnknownAlertRule(f"{what} not found")
     return row
 
 
@@ -91,11 +91,11 @@ def get_rule(conn: DictConnection, rule_id: int) -> dict[str, Any]:
     """One rule.
 
     Raises:
-        NotFound: no such rule.
+        UnknownAlertRule: no such rule.
     """
     row = conn.execute(_q("rule_by_id"), {"rule_id": rule_id}).fetchone()
     if row is None:
-        raise NotFound(f"alert rule {rule_id} not found")
+        raise UnknownAlertRule(f"alert rule {rule_id} not found")
     return row
 
 
@@ -103,13 +103,13 @@ def update_rule(conn: DictConnection, *, rule_id: int, spec: RuleSpec, user_id: 
     """Replace a rule's spec (its state history stays).
 
     Raises:
-        NotFound: no such rule.
-        Conflict: the rule comes from a store YAML file (change the file instead).
+        UnknownAlertRule: no such rule.
+        AlertConflict: the rule comes from a store YAML file (change the file instead).
     """
     with conn.transaction():
         current = get_rule(conn, rule_id)
         if current["source_key"]:
-            raise Conflict(f"alert rule {rule_id} is managed by a store file; edit the file and apply it")
+            raise AlertConflict(f"alert rule {rule_id} is managed by a store file; edit the file and apply it")
         row = conn.execute(
             _q("update_rule"),
             {
@@ -129,11 +129,11 @@ def delete_rule(conn: DictConnection, *, rule_id: int, user_id: int, username: s
     """Delete a rule with its states and pending messages.
 
     Raises:
-        NotFound: no such rule.
+        UnknownAlertRule: no such rule.
     """
     with conn.transaction():
         if conn.execute(_q("delete_rule"), {"rule_id": rule_id}).fetchone() is None:
-            raise NotFound(f"alert rule {rule_id} not found")
+            raise UnknownAlertRule(f"alert rule {rule_id} not found")
         audit(conn, user_id=user_id, username=username, action="rule_delete", via="api", rule_id=rule_id)
 
 
@@ -151,14 +151,14 @@ def apply_store_rules(conn: DictConnection, cfg: StoreConfig) -> RulesApplied:
     are gone; idempotent.
 
     Raises:
-        NotFound: the store is not in the database yet (`footfall stores apply` it first).
+        UnknownStore: the store is not in the database yet (`footfall stores apply` it first).
     """
     store_id = cfg.store.id
     out = RulesApplied()
     prefix = f"store/{store_id}/"
     with conn.transaction():
         if conn.execute("SELECT 1 FROM stores WHERE store_id = %s", (store_id,)).fetchone() is None:
-            raise NotFound(f"store {store_id!r} is not in the database; run `footfall stores apply` first")
+            raise UnknownStore(f"store {store_id!r} is not in the database; run `footfall stores apply` first")
         keys = []
         for rule in cfg.alerts:
             data = rule.model_dump(mode="json", exclude={"id"})
@@ -195,12 +195,12 @@ def set_mute(
     in-store MQTT screen keep following the rule.
 
     Raises:
-        NotFound: no such rule.
+        UnknownAlertRule: no such rule.
     """
     with conn.transaction():
         row = conn.execute(_q("set_mute"), {"rule_id": rule_id, "until": until}).fetchone()
         if row is None:
-            raise NotFound(f"alert rule {rule_id} not found")
+            raise UnknownAlertRule(f"alert rule {rule_id} not found")
         audit(
             conn,
             user_id=user_id,
@@ -217,11 +217,11 @@ def get_state(conn: DictConnection, state_id: int) -> dict[str, Any]:
     """One alert state with its rule's name and metric.
 
     Raises:
-        NotFound: no such alert.
+        UnknownAlert: no such alert.
     """
     row = conn.execute(_q("state_by_id"), {"state_id": state_id}).fetchone()
     if row is None:
-        raise NotFound(f"alert {state_id} not found")
+        raise UnknownAlert(f"alert {state_id} not found")
     return row
 
 
@@ -242,15 +242,15 @@ def acknowledge(
         The state row after, and whether this call acknowledged it.
 
     Raises:
-        NotFound: no such alert.
-        Conflict: the alert is not firing.
+        UnknownAlert: no such alert.
+        AlertConflict: the alert is not firing.
     """
     with conn.transaction():
         row = conn.execute(_q("lock_state_by_id"), {"state_id": state_id}).fetchone()
         if row is None:
-            raise NotFound(f"alert {state_id} not found")
+            raise UnknownAlert(f"alert {state_id} not found")
         if row["state"] != "firing":
-            raise Conflict(f"alert {state_id} is {row['state']}, not firing; only a firing alert is acknowledged")
+            raise AlertConflict(f"alert {state_id} is {row['state']}, not firing; only a firing alert is acknowledged")
         if row["acked_at"] is not None:
             return get_state(conn, state_id), False
         seq = row["seq"] + 1
@@ -343,9 +343,9 @@ def user_scope(conn: DictConnection, user_id: int) -> dict[str, Any]:
     """A user's role and stores.
 
     Raises:
-        NotFound: no such user.
+        UnknownUser: no such user.
     """
     row = conn.execute(_q("user_scope"), {"user_id": user_id}).fetchone()
     if row is None:
-        raise NotFound(f"user {user_id} not found")
+        raise UnknownUser(f"user {user_id} not found")
     return row

@@ -19,13 +19,13 @@ from pydantic import SecretStr
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from footfall.api.access import Role
-from footfall.api.app import create_app, open_pool
+from footfall.api.app import create_app
 from footfall.api.users import create_user
 from footfall.core.alertrules import RuleSpec
 from footfall.core.clock import ManualClock
 from footfall.core.settings import DbSettings, Settings
 from footfall.db.alerts import create_rule, create_subscription
-from footfall.db.connect import connect
+from footfall.db.connect import connect, open_pool
 from footfall.devtools.services import free_port
 from tests.integration.api.conftest import add_door_minutes, add_receipts, add_store, receipt
 
