@@ -20,11 +20,11 @@ import threading
 from datetime import datetime
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 
 from footfall.alerts.channels import send_email, send_telegram, send_webhook
 from footfall.alerts.errors import DeliveryFailed
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, connect
 from footfall.db.queries import queries
@@ -45,24 +45,13 @@ def backoff(attempts: int, *, first_s: float, max_s: float, retry_after_s: float
 
 
 class MqttOut:
-    """A small retained publisher for the store alert topics (QoS 1)."""
+    """Retained QoS 1 publishes of the store alert topics, over the shared `MqttTransport`."""
 
-    def __init__(self, settings: Settings) -> None:
-        m = settings.mqtt
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"footfall-alerts-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5
-        )
-        if m.username:
-            self._client.username_pw_set(m.username, m.password.get_secret_value() if m.password else None)
-        if m.tls:
-            self._client.tls_set(
-                ca_certs=str(m.ca_file) if m.ca_file else None,
-                certfile=str(m.cert_file) if m.cert_file else None,
-                keyfile=str(m.key_file) if m.key_file else None,
-            )
-        self._client.reconnect_delay_set(1, 10)
-        self._client.connect_async(m.host, m.port, keepalive=m.keepalive_s)
-        self._client.loop_start()
+    def __init__(self, settings: Settings, *, connect_timeout_s: float = 5.0) -> None:
+        target = BrokerTarget.from_settings(settings.mqtt, client_id=f"footfall-alerts-{secrets.token_hex(4)}")
+        self._transport = MqttTransport(target, name="alerts", max_queued=0)
+        self._transport.start()
+        self._transport.wait_connected(connect_timeout_s)
 
     def publish(self, topic: str, payload: bytes, timeout: float) -> None:
         """Publish retained at QoS 1 and wait for the broker's acknowledgement.
@@ -70,9 +59,9 @@ class MqttOut:
         Raises:
             DeliveryFailed: not connected or not acknowledged in time.
         """
-        if not self._client.is_connected():
-            raise DeliveryFailed("MQTT broker not connected")
-        info = self._client.publish(topic, payload, qos=1, retain=True)
+        if not self._transport.connected:
+            raise DeliveryFailed(f"MQTT broker {self._transport.address} not connected")
+        info = self._transport.publish(topic, payload, qos=1, retain=True)
         try:
             info.wait_for_publish(timeout)
         except (RuntimeError, ValueError) as exc:
@@ -82,8 +71,7 @@ class MqttOut:
 
     def close(self) -> None:
         """Disconnect."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._transport.stop()
 
 
 def _json_default(v: Any) -> str:
@@ -206,7 +194,6 @@ class DeliveryWorker:
             case "mqtt":
                 if self._mqtt is None:
                     self._mqtt = MqttOut(self.settings)
-                    threading.Event().wait(0.5)  # let the first connection come up
                 snapshot = self.store_snapshot(conn, payload["store_id"])
                 self._mqtt.publish(
                     row["target"], json.dumps(snapshot, default=_json_default).encode(), timeout=a.timeout_s

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -30,7 +29,7 @@ from footfall.core.settings import Settings
 
 if TYPE_CHECKING:
     from footfall.alerts.engine import Engine
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.migrate import Flavour, migrate
 
 logger = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ def _drop(settings: Settings, dbname: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
-def _load(conn: psycopg.Connection, *, stores: int, rules: int, now: datetime, hook: str) -> None:
+def _load(conn: DictConnection, *, stores: int, rules: int, now: datetime, hook: str) -> None:
     from footfall.api.access import Role
     from footfall.api.users import create_user
     from footfall.core.alertrules import RuleSpec
