@@ -214,6 +214,13 @@ def test_live_stream_carries_events_of_stores_in_scope_only(world: World, client
             data = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
             assert {d["store"]["id"] for d in data} == stores
             assert "event: firing" in text
+        # A client that reconnects with Last-Event-ID gets only what came after it.
+        first = world.conn.execute("SELECT min(event_id) AS n FROM alert_events").fetchone()["n"]
+        headers = {**login(client, "boss"), "Last-Event-ID": str(first)}
+        with client.stream("GET", "/v1/alerts/stream", params={"seconds": 1.0}, headers=headers) as r:
+            ids = [int(line[4:]) for line in "".join(r.iter_text()).splitlines() if line.startswith("id: ")]
+        assert ids
+        assert min(ids) > first
     finally:
         engine.close()
         worker.close()

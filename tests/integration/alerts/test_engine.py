@@ -178,3 +178,29 @@ def test_in_store_screen_gets_the_retained_current_state_over_mqtt(world: World,
     finally:
         engine.close()
         worker.close()
+
+
+def test_webhook_target_no_longer_allowed_is_refused_at_delivery_and_given_up(world: World) -> None:
+    riga_store(world.conn, "a")
+    world.user("ann", ["a"])
+    world.subscribe_all_channels("ann", store_id="a")
+    world.rule("ann", **CONVERSION_RULE, scope={"store": "a"})
+    world.settings.alerts.webhook_allow = []  # the receiver is on loopback: now refused (SSRF guard)
+    engine, worker = Engine(world.settings, clock=world.clock), DeliveryWorker(world.settings)
+    try:
+        traffic(world.conn, "a", T0, 60)
+        sales(world.conn, "a", T0, 5, every_s=600)
+        world.clock.advance(3600)
+        engine.cycle()
+        worker.drain()
+        row = world.conn.execute(
+            "SELECT attempts, failed_at, last_error FROM alert_outbox WHERE channel = 'webhook'"
+        ).fetchone()
+        assert world.webhooks.received == []
+        assert row["attempts"] == 1
+        assert row["failed_at"] is not None  # given up at once: retrying cannot help
+        assert "FOOTFALL_ALERTS__WEBHOOK_ALLOW" in row["last_error"]
+        assert len(world.mailbox.messages) == 1  # the other channels are not held up
+    finally:
+        engine.close()
+        worker.close()
