@@ -131,7 +131,7 @@ class DeliveryWorker:
             if row is None:
                 return None
             try:
-                self.send(conn, row)
+                self.send_guarded(conn, row)
             except DeliveryFailed as exc:
                 delay = backoff(
                     row["attempts"] + 1, first_s=a.backoff_s, max_s=a.backoff_max_s, retry_after_s=exc.retry_after_s
@@ -170,6 +170,23 @@ class DeliveryWorker:
             conn.execute(_q("mark_delivered"), {"message_id": row["message_id"]})
         self.sent += 1
         return 1
+
+    def send_guarded(self, conn: DictConnection, row: dict[str, Any]) -> None:
+        """`send`, with any unexpected failure of a channel turned into a retried `DeliveryFailed`
+        (a bug in one channel must not stop the worker or the other messages).
+
+        Raises:
+            DeliveryFailed: the attempt failed.
+        """
+        try:
+            self.send(conn, row)
+        except DeliveryFailed:
+            raise
+        except psycopg.Error:
+            raise
+        except Exception as exc:
+            logger.exception("message %s (%s): unexpected failure", row["message_id"], row["channel"])
+            raise DeliveryFailed(f"unexpected {type(exc).__name__}: {exc}") from None
 
     def send(self, conn: DictConnection, row: dict[str, Any]) -> None:
         """One attempt at one message.

@@ -163,10 +163,13 @@ class Engine:
                 if row is not None and self._steady(row, target, reading, now):
                     # Fast path: this evaluation changes no state, so nothing is locked; only the
                     # value is refreshed, in one statement for all such states below.
-                    unchanged.append((row["state_id"], reading.value, reading.border))
+                    if reading.value is not None:
+                        unchanged.append((row["state_id"], reading.value, reading.border))
                     stats.evaluated += 1
                     continue
                 applied = self.apply(conn, target, reading, now, stats)
+            except psycopg.OperationalError:
+                raise  # the connection is gone: the run loop reconnects
             except psycopg.Error:
                 logger.exception("rule %s store %s: evaluation failed", target.rule_id, target.store.store_id)
                 continue
