@@ -3,11 +3,13 @@ webhook receiver, the SMTP server and the Telegram Bot API."""
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from footfall.alerts.delivery import DeliveryWorker
 from footfall.alerts.engine import Engine
 from footfall.api.access import Role
+from footfall.db.alerts import create_subscription
 from tests.integration.alerts.conftest import T0, World, riga_store, sales, traffic
 
 pytestmark = pytest.mark.integration
@@ -204,3 +206,37 @@ def test_webhook_target_no_longer_allowed_is_refused_at_delivery_and_given_up(wo
     finally:
         engine.close()
         worker.close()
+
+
+def test_crash_after_sending_before_marking_resends_with_the_same_webhook_id(world: World) -> None:
+    riga_store(world.conn, "a")
+    world.user("ann", ["a"])
+    sub = create_subscription(world.conn, user_id=world.users["ann"], channel="webhook", target=world.webhooks.url)
+    world.webhooks.secrets.append(sub["secret"])
+    world.rule("ann", **CONVERSION_RULE, scope={"store": "a"})
+    engine = Engine(world.settings, clock=world.clock)
+    traffic(world.conn, "a", T0, 60)
+    sales(world.conn, "a", T0, 5, every_s=600)
+    world.clock.advance(3600)
+    engine.cycle()
+    engine.close()
+
+    class DiesAfterSending(DeliveryWorker):
+        def send(self, conn, row) -> None:
+            super().send(conn, row)
+            if row["channel"] == "webhook":
+                conn.close()  # the process "dies" with the webhook sent and not yet marked
+
+    doomed = DiesAfterSending(world.settings)
+    with pytest.raises(psycopg.OperationalError):
+        doomed.drain()
+    worker = DeliveryWorker(world.settings)
+    try:
+        assert worker.drain() == 1
+    finally:
+        worker.close()
+    ids = [r["id"] for r in world.webhooks.received]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]  # the receiver drops the second by its webhook-id
+    assert all(r["verified"] for r in world.webhooks.received)
+    assert world.count("SELECT count(*) AS n FROM alert_outbox WHERE delivered_at IS NULL") == 0
