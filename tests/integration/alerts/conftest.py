@@ -3,6 +3,7 @@ receiver that verifies Standard Webhooks signatures, an aiosmtpd SMTP server, a 
 Bot API stand-in), a store with opening hours and the people who subscribe to it."""
 
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from footfall.api.app import create_app
 from footfall.api.users import create_user
 from footfall.core.alertrules import RuleSpec
 from footfall.core.clock import ManualClock
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import DbSettings, Settings
 from footfall.db.alerts import create_rule, create_subscription
 from footfall.db.connect import connect, open_pool
@@ -219,6 +221,24 @@ def world(
     s.alerts.telegram_bot_token = SecretStr(TOKEN)
     with connect(db, autocommit=True) as conn:
         yield World(settings=s, conn=conn, clock=ManualClock(T0), webhooks=webhooks, telegram=telegram, mailbox=box)
+        topics = [r["target"] for r in conn.execute(_RETAINED)]
+    if topics:
+        _clear_retained(s, topics)
+
+
+_RETAINED = "SELECT DISTINCT target FROM alert_outbox WHERE channel = 'mqtt' AND delivered_at IS NOT NULL"
+
+
+def _clear_retained(settings: Settings, topics: list[str]) -> None:
+    """Leave nothing retained on the shared broker: an empty retained message deletes one."""
+    t = MqttTransport(BrokerTarget.from_settings(settings.mqtt, client_id=f"t-clear-{secrets.token_hex(3)}"))
+    t.start()
+    try:
+        if t.wait_connected(5):
+            for topic in topics:
+                t.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+    finally:
+        t.stop()
 
 
 def riga_store(conn: psycopg.Connection, store_id: str) -> None:
