@@ -20,7 +20,19 @@ from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep
 from footfall.api.middleware import BodyLimit, SecurityHeaders
-from footfall.api.routes import audit, auth, forecasts, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import (
+    alerts,
+    audit,
+    auth,
+    forecasts,
+    kpis,
+    plans,
+    portfolio,
+    receipts,
+    shifts,
+    stores,
+    users,
+)
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
@@ -48,6 +60,7 @@ TAGS = [
     {"name": "plans", "description": "Monthly targets and plan vs fact."},
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
     {"name": "forecasts", "description": "Traffic forecasts with bands, staffing and anomalies from trained models."},
+    {"name": "alerts", "description": "Red-zone alert rules, alerts, subscriptions, the live stream."},
     {"name": "audit", "description": "Who changed what, and failed log-ins (admins)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -114,7 +127,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
         BodyLimit, limit=settings.api.max_body_bytes, limits={UPLOAD_PATH: settings.api.max_upload_bytes}
     )
     app.add_middleware(SecurityHeaders)
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, audit):
+    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, audit):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))

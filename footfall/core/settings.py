@@ -19,6 +19,25 @@ from footfall.core.topics import DEFAULT_PREFIX, check_prefix
 _PUBLISHED_SECRETS = frozenset({"change-me-local-development-only"})
 
 
+def strong_secret(value: SecretStr | None) -> SecretStr | None:
+    """A configured secret, refused when published or shorter than 32 characters (None: made at start).
+
+    Raises:
+        ValueError: the secret is a published value or too short.
+    """
+    if value is None:
+        return None
+    secret = value.get_secret_value()
+    if secret in _PUBLISHED_SECRETS:
+        raise ValueError(
+            "is a published example value that anyone can sign with; set a long random secret "
+            "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or unset it to have one made"
+        )
+    if len(secret) < 32:
+        raise ValueError("must be at least 32 characters; unset it to have a random one made on first start")
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -151,17 +170,7 @@ class ApiSettings(_Section):
     @field_validator("secret_key")
     @classmethod
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        secret = value.get_secret_value()
-        if secret in _PUBLISHED_SECRETS:
-            raise ValueError(
-                "is a published example value that anyone can sign tokens with; set a long random secret "
-                "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or unset it to have one made"
-            )
-        if len(secret) < 32:
-            raise ValueError("must be at least 32 characters; unset it to have a random one made on first start")
-        return value
+        return strong_secret(value)
 
 
 class EdgeSettings(_Section):
@@ -170,6 +179,55 @@ class EdgeSettings(_Section):
     data_dir: Path = Field(default=Path(".local/edge"), description="Where the durable queue lives.")
     queue_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024, description="Disk budget.")
     heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
+
+
+class AlertsSettings(_Section):
+    """The alerts engine, its delivery worker and its channels."""
+
+    cycle_s: float = Field(default=60.0, gt=0, le=3600, description="Evaluate every rule at least this often.")
+    debounce_s: float = Field(
+        default=0.5, ge=0, le=60, description="After a fresh-data notice, wait this long for more before evaluating."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL of the API as subscribers reach it; links in messages start with it.",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs acknowledge/mute links in e-mail and Telegram messages: at least 32 random characters. "
+            "Unset, a random key is made on first start and kept in the database (app_secrets)."
+        ),
+    )
+    link_days: int = Field(default=7, ge=1, le=90, description="How long a signed link stays valid.")
+
+    @field_validator("link_secret")
+    @classmethod
+    def _strong_link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return strong_secret(value)
+
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for e-mail alerts and digests.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="footfall@localhost", description="From address of alert e-mail.")
+    smtp_username: str | None = Field(default=None)
+    smtp_password: SecretStr | None = Field(default=None)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="Telegram Bot API base URL (tests point it at a local stand-in).",
+    )
+    telegram_bot_token: SecretStr | None = Field(default=None, description="The bot's token from @BotFather.")
+    webhook_allow: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts or CIDR networks webhooks may target although they are private, loopback or link-local "
+            "(e.g. ['127.0.0.1/32', 'hooks.internal']); everything else private is refused (SSRF guard)."
+        ),
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per-attempt timeout of a delivery.")
+    max_attempts: int = Field(default=12, ge=1, le=100, description="Attempts before a message is given up.")
+    backoff_s: float = Field(default=5.0, gt=0, le=3600, description="First retry delay; doubles each attempt.")
+    backoff_max_s: float = Field(default=3600.0, gt=0, le=86400, description="Longest retry delay.")
 
 
 class Settings(BaseSettings):
@@ -191,6 +249,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
 
 @lru_cache(maxsize=1)

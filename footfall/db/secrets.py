@@ -8,12 +8,25 @@ the database itself (`REVOKE ALL … FROM PUBLIC` in the migration).
 """
 
 import logging
+import secrets
 from collections.abc import Callable
+
+from pydantic import SecretStr
 
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
+
+ALERTS_LINK_KEY = "alerts_link_key"
+"""The name of the generated key that signs alert action links (when FOOTFALL_ALERTS__LINK_SECRET is unset)."""
+
+
+def configured_or_stored(conn: DictConnection, *, name: str, configured: SecretStr | None) -> str:
+    """A configured secret if there is one, else the random one stored under `name` (made if missing)."""
+    if configured is not None:
+        return configured.get_secret_value()
+    return get_or_create(conn, name=name, make=lambda: secrets.token_urlsafe(48))
 
 
 def get_or_create(conn: DictConnection, *, name: str, make: Callable[[], str]) -> str:

@@ -52,3 +52,21 @@ def test_bad_topic_prefix_is_refused() -> None:
 def test_mutual_tls_needs_both_files() -> None:
     with pytest.raises(ValidationError, match="go together"):
         Settings(mqtt={"cert_file": "/tmp/c.pem"})
+
+
+@pytest.mark.parametrize(
+    ("secret", "error"),
+    [
+        ("change-me-local-development-only", "published"),  # main's old default for alert links too
+        ("short", "at least 32"),
+        ("y" * 40, None),
+        (None, None),  # unset: a random key is made on first start and kept in the database
+    ],
+)
+def test_alert_link_secret_is_configured_strong_or_made_at_start(secret: str | None, error: str | None) -> None:
+    alerts = {"link_secret": secret} if secret is not None else {}
+    if error is None:
+        assert (Settings(environment="production", alerts=alerts).alerts.link_secret is None) == (secret is None)
+    else:
+        with pytest.raises(ValidationError, match=error):
+            Settings(alerts=alerts)
