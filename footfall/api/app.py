@@ -1,7 +1,8 @@
 """The FastAPI application: `create_app()` builds it, `footfall api run` serves it.
 
 Example:
-    >>> from footfall.core.settings import Settings
+    >>> from footfall.core.clock import Clock, SystemClock
+from footfall.core.settings import Settings
     >>> app = create_app(Settings(environment="test"), pool=None)  # doctest: +SKIP
 """
 
@@ -20,6 +21,7 @@ from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep
 from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
@@ -58,13 +60,15 @@ class Health(BaseModel):
     version: str
 
 
-def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
+def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app.
 
     Args:
         settings: the process settings.
         pool: a pool to use (tests pass their own); by default one is opened at start-up
             from `settings.db` and closed at shutdown.
+        clock: what "now" is for "today so far" answers (tests pass a `ManualClock`);
+            by default the system clock.
     """
 
     @asynccontextmanager
@@ -89,6 +93,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.pool = pool
+    app.state.clock = clock or SystemClock()
     problems.install(app)
     if settings.api.cors_origins:
         app.add_middleware(

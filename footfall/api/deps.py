@@ -6,6 +6,7 @@ Authentication accepts, in this order:
 """
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 import psycopg
@@ -38,7 +39,13 @@ def get_pool(request: Request) -> DictPool:
     return request.app.state.pool
 
 
+def get_now(request: Request) -> datetime:
+    """The app clock's "now" (aware, UTC): where a running day is cut."""
+    return request.app.state.clock.now()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
 PoolDep = Annotated[DictPool, Depends(get_pool)]
 
 

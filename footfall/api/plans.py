@@ -4,7 +4,7 @@ Reusable operations are keyword-only functions on a connection that return the A
 response models; the SQL is in `footfall/db/sql/plans.sql`.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from footfall.api.errors import NotFound
 from footfall.api.kpis import StoreInfo, plan_vs_fact
@@ -48,15 +48,20 @@ def delete_plan(conn: DictConnection, *, store_id: str, month: date) -> None:
 
 
 def read_plan_vs_fact(
-    conn: DictConnection, *, store: StoreInfo, month: date, as_of: date | None = None
+    conn: DictConnection, *, store: StoreInfo, month: date, as_of: date | None = None, now: datetime | None = None
 ) -> PlanFactPublic:
     """One store's month: plan, fact, pace and projection (see `footfall.api.kpis.plan_vs_fact`)."""
-    return PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of))
+    return PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of, now=now))
 
 
 def read_wall_chart(
-    conn: DictConnection, *, stores: list[StoreInfo], month: date, as_of: date | None = None
+    conn: DictConnection,
+    *,
+    stores: list[StoreInfo],
+    month: date,
+    as_of: date | None = None,
+    now: datetime | None = None,
 ) -> PlanFactsPublic:
     """Plan vs fact of each store for one month, in the order given."""
-    rows = [read_plan_vs_fact(conn, store=s, month=month, as_of=as_of) for s in stores]
+    rows = [read_plan_vs_fact(conn, store=s, month=month, as_of=as_of, now=now) for s in stores]
     return PlanFactsPublic(data=rows, count=len(rows))

@@ -82,11 +82,24 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> 
     return buf.getvalue()
 
 
-def table_response(request: Request, model: BaseModel, *, filename: str) -> BaseModel | Response:
-    """The model itself (JSON), or its `data` rows as CSV when the client asked for CSV."""
+def table_response(
+    request: Request, model: BaseModel, *, filename: str, rows: list[Any] | None = None
+) -> BaseModel | Response:
+    """The model itself (JSON), or its rows as CSV when the client asked for CSV.
+
+    Args:
+        request: the request (its `Accept` header decides).
+        model: the JSON answer.
+        filename: the CSV attachment's name, without `.csv`.
+        rows: the CSV rows, when they are not `model.data` (a one-row answer passes `[model]`;
+            a model with a `csv_rows()` method gives its own).
+    """
     if not wants_csv(request):
         return model
-    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in model.data]  # type: ignore[attr-defined]
+    if rows is None:
+        csv_rows = getattr(model, "csv_rows", None)
+        rows = csv_rows() if callable(csv_rows) else model.data  # type: ignore[attr-defined]
+    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in rows]
     return Response(
         to_csv(rows),
         media_type=f"{CSV}; charset=utf-8",

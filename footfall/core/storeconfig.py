@@ -176,7 +176,11 @@ class StoreConfig(_Strict):
 
     store: StoreInfo
     floors: list[Floor] = Field(default_factory=list)
-    doors: list[Door] = Field(min_length=1)
+    doors: list[Door] = Field(
+        default_factory=list,
+        description="Entrances. A store without doors (or without customer doors) is receipts-only: "
+        "it reports sales, and visitors and conversion are null.",
+    )
     zones: list[Zone] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
 

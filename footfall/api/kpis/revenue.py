@@ -1,7 +1,7 @@
 """A revenue change split into traffic, conversion and ATV."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from footfall.api.kpis.errors import UnanswerableQuery
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Flag, Kpi, KpiOptions
@@ -35,6 +35,7 @@ def explain_revenue(
     last: date,
     compare: Comparison = Comparison.PREVIOUS_PERIOD,
     options: KpiOptions = DEFAULT_OPTIONS,
+    now: datetime | None = None,
 ) -> RevenueExplained:
     """Split the revenue change between a period and its comparison into traffic, conversion and ATV.
 
@@ -43,7 +44,7 @@ def explain_revenue(
     """
     if compare is Comparison.NONE:
         raise UnanswerableQuery("a revenue change needs a comparison period; set `compare`")
-    s = kpi_summary(conn, store=store, first=first, last=last, compare=compare, options=options)
+    s = kpi_summary(conn, store=store, first=first, last=last, compare=compare, options=options, now=now)
 
     def drivers(values: dict[Kpi, float | None]) -> formulas.RevenueDrivers | None:
         t, c, a = values[Kpi.VISITORS], values[Kpi.CONVERSION], values[Kpi.ATV]
