@@ -10,11 +10,15 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from footfall.core.cli import console, err, fail, load_settings
+
+if TYPE_CHECKING:
+    from footfall.api.receipts.poslog import PosLogResult
+    from footfall.api.receipts.save import SaveResult
 
 api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles, store scope and API keys.", no_args_is_help=True)
@@ -168,6 +172,19 @@ def _mapping_from_flags(
     )
 
 
+def _report_poslog(file: Path, result: "PosLogResult", saved: "SaveResult") -> None:
+    for issue in result.issues:
+        err.print(f"[yellow]skipped[/] {file}: {issue}")
+    for conflict in saved.conflicts:
+        err.print(f"[yellow]not saved[/] {file}: {conflict.message}")
+    console.print(
+        f"{file}: {len(result.receipts)} receipts ({saved.created} new, {saved.updated} updated, "
+        f"{saved.unchanged} unchanged, {saved.duplicates} duplicate copies, "
+        f"{len(saved.conflicts)} conflicting and not saved), {len(result.issues)} skipped, "
+        f"{result.skipped_non_retail} non-retail transactions ignored"
+    )
+
+
 @receipts_app.command("import")
 def receipts_import(
     file: Annotated[Path, typer.Argument(help="CSV or ARTS POSLog XML file.", exists=True, dir_okay=False)],
@@ -199,14 +216,8 @@ def receipts_import(
         with connect(settings.db, autocommit=True) as conn:
             if kind == "poslog":
                 result = parse_poslog(file, store_id=store)
-                for issue in result.issues:
-                    err.print(f"[yellow]skipped[/] {file}: {issue}")
                 saved = save_receipts(conn, result.receipts, source="poslog")
-                console.print(
-                    f"{file}: {len(result.receipts)} receipts ({saved.created} new, {saved.updated} updated, "
-                    f"{saved.unchanged} unchanged), {len(result.issues)} skipped, "
-                    f"{result.skipped_non_retail} non-retail transactions ignored"
-                )
+                _report_poslog(file, result, saved)
                 return
             if mapping is not None:
                 m = CsvMapping.from_yaml(mapping)
