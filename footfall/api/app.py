@@ -12,14 +12,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from footfall import __version__
 from footfall.api import problems
-from footfall.api.deps import PoolDep
+from footfall.api.deps import PoolDep, check_request
 from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
@@ -83,12 +84,14 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
                 app.state.pool.close()
                 app.state.pool = None
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="Footfall API",
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        dependencies=[Depends(check_request)],
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
     )
     app.state.settings = settings
