@@ -53,6 +53,10 @@ TAGS = [
 ]
 
 
+ROUTERS = tuple(m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts))
+"""Every router of the API, in the order they are included (the access table reads them too)."""
+
+
 class Health(BaseModel):
     """Whether the service and its database answer."""
 
@@ -105,8 +109,8 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))
     def health(pool: PoolDep) -> Health:

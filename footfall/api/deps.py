@@ -173,6 +173,7 @@ def requires(permission: Permission) -> Callable[[Principal], Principal]:
         caller.require(permission)
         return caller
 
+    _check.permission = permission  # type: ignore[attr-defined]  # read by footfall.api.accessdoc
     return _check
 
 
