@@ -17,11 +17,13 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
+
+from footfall.core.storeconfig import is_open
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +56,15 @@ class PosSimulator:
     loyalty_share: float = 0.3
     refund_share: float = 0.01
     void_share: float = 0.005
+    opening_hours: dict[str, tuple[time, time] | None] = field(default_factory=dict)
+    """The store's hours (`footfall.core.storeconfig`): no sale outside them; none configured is always open."""
     _voids: list[tuple[datetime, dict]] = field(default_factory=list, repr=False)
 
     def rate(self, t: datetime) -> float:
         """Expected receipts per minute at an instant (zero while the store is closed)."""
         local = t.astimezone(ZoneInfo(self.timezone))
+        if not is_open(self.opening_hours, local):
+            return 0.0
         shape = HOUR_SHAPE.get(local.hour, 0.0)
         return self.receipts_per_hour / 60 * shape * WEEKDAY_SHAPE[local.weekday()]
 

@@ -168,7 +168,9 @@ def history_readings(
     from footfall.core.messages import CountsReading
     from footfall.demo.pos import PosSimulator
 
-    pos = PosSimulator(store_id=cfg.store.id, timezone=cfg.store.timezone, seed=42)
+    pos = PosSimulator(
+        store_id=cfg.store.id, timezone=cfg.store.timezone, opening_hours=cfg.store.opening_hours, seed=42
+    )
     doors = _door_plan(cfg, edge)
     out: dict[str, list[CountsReading]] = {d.device_id: [] for d in doors}
     t = start.replace(second=0, microsecond=0)
