@@ -66,6 +66,9 @@ class SimStore:
     faults: dict[str, FaultPlan] = field(default_factory=dict)
     seed: int = 0
     rates: TrafficRates = field(default_factory=TrafficRates)
+    keep_hours: bool = True
+    """Shoppers come only in the store's opening hours (staff doors any time); False: at any hour
+    (tests that need traffic whenever they run)."""
     stubs: dict[str, Stub] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,7 +81,7 @@ class SimStore:
             return is_open(hours, t.astimezone(tz))
 
         # Shoppers come only while the store is open; staff come and go before and after.
-        gates = {d.id: open_now for d in doors.values() if d.kind is not DoorKind.STAFF}
+        gates = {d.id: open_now for d in doors.values() if d.kind is not DoorKind.STAFF} if self.keep_hours else {}
         self.script = TrafficScript.generate(
             start=self.start, minutes=self.minutes, rates=rates, passersby_rates=past, seed=self.seed, open_at=gates
         )
