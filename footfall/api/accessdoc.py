@@ -58,7 +58,7 @@ def access_markdown(routes: Iterable[BaseRoute]) -> str:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         need = route_permission(route)
-        for method in sorted(route.methods - {"HEAD"}):
+        for method in sorted((route.methods or set()) - {"HEAD"}):
             marks = ["✓" if not isinstance(need, Permission) or need in ROLE_PERMISSIONS[r] else "—" for r in roles]
             label = need.value if isinstance(need, Permission) else need
             rows.append(f"| `{method} {route.path}` | {label} | " + " | ".join(marks) + " |")

@@ -17,6 +17,7 @@ import typer
 from footfall.core.cli import console, err, fail, load_settings
 
 if TYPE_CHECKING:
+    from footfall.api.receipts import CsvMapping
     from footfall.api.receipts.poslog import PosLogResult
     from footfall.api.receipts.save import SaveResult
 
@@ -146,7 +147,9 @@ def users_key(
     print(plaintext)
 
 
-def _mapping_from_flags(columns: list[str], flags: dict[str, str | None], price_list: Path | None, skip: list[str]):
+def _mapping_from_flags(
+    columns: list[str], flags: dict[str, str | None], price_list: Path | None, skip: list[str]
+) -> "CsvMapping":
     from footfall.api.receipts import CsvMapping, load_price_list
 
     cols: dict[str, str] = {}
@@ -161,11 +164,13 @@ def _mapping_from_flags(columns: list[str], flags: dict[str, str | None], price_
         if not sep:
             raise ValueError(f"--skip {s!r}: write FIELD=VALUE, e.g. --skip description=NONE")
         skip_values.setdefault(field, []).append(value)
-    return CsvMapping(
-        **{k: v for k, v in flags.items() if v is not None},
-        columns=cols,
-        price_list=load_price_list(price_list) if price_list else {},
-        skip_values=skip_values,
+    return CsvMapping.model_validate(
+        {
+            **{k: v for k, v in flags.items() if v is not None},
+            "columns": cols,
+            "price_list": load_price_list(price_list) if price_list else {},
+            "skip_values": skip_values,
+        }
     )
 
 
@@ -247,8 +252,8 @@ def receipts_import(
         raise fail(f"{file}: {exc}") from None
     except (FootfallError, ValueError) as exc:
         raise fail(str(exc)) from None
-    for issue in report.issues[:200]:
-        err.print(f"[yellow]skipped[/] {file}: {issue}")
+    for row_issue in report.issues[:200]:
+        err.print(f"[yellow]skipped[/] {file}: {row_issue}")
     if len(report.issues) > 200:
         err.print(f"… and {len(report.issues) - 200} more problems")
     s = report.saved

@@ -9,11 +9,13 @@ import csv
 import io
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+
+TableModel = TypeVar("TableModel", bound=BaseModel)
 
 CSV = "text/csv"
 
@@ -83,9 +85,13 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> 
 
 
 def table_response(
-    request: Request, model: BaseModel, *, filename: str, rows: list[Any] | None = None
-) -> BaseModel | Response:
+    request: Request, model: TableModel, *, filename: str, rows: Iterable[Any] | None = None
+) -> TableModel:
     """The model itself (JSON), or its rows as CSV when the client asked for CSV.
+
+    Typed as the model on purpose: a route declares its JSON model as its return type (that is
+    its OpenAPI schema), and FastAPI sends a `Response` it is handed unchanged, so the CSV answer
+    travels through the same return.
 
     Args:
         request: the request (its `Accept` header decides).
@@ -98,13 +104,14 @@ def table_response(
         return model
     if rows is None:
         csv_rows = getattr(model, "csv_rows", None)
-        rows = csv_rows() if callable(csv_rows) else model.data  # type: ignore[attr-defined]
-    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in rows]
-    return Response(
-        to_csv(rows),
+        rows = csv_rows() if callable(csv_rows) else getattr(model, "data")  # noqa: B009 - table models have `data`
+    flat = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in rows]
+    csv = Response(
+        to_csv(flat),
         media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
+    return cast(TableModel, csv)
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

@@ -52,11 +52,11 @@ def explain_revenue(
             return None
         return formulas.RevenueDrivers(traffic=t, conversion=c, atv=a)
 
-    now = drivers({v.kpi: v.value for v in s.values})
+    current = drivers({v.kpi: v.value for v in s.values})
     then = drivers({v.kpi: v.comparison for v in s.values})
     reason = None
     change = None
-    if now is None or then is None:
+    if current is None or then is None:
         incomplete = Flag.DOOR_DATA_INCOMPLETE in s.quality.flags or (
             s.comparison_quality is not None and Flag.DOOR_DATA_INCOMPLETE in s.comparison_quality.flags
         )
@@ -66,7 +66,7 @@ def explain_revenue(
             else "one of the periods has no traffic or no sales"
         )
     else:
-        change = formulas.explain_revenue_change(then, now)
+        change = formulas.explain_revenue_change(then, current)
         if change is None:
             reason = "a driver is zero in one of the periods (the log split is undefined)"
     revenue = float(s.totals.revenue)
