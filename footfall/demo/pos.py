@@ -222,7 +222,12 @@ def run_pos_simulator(
     if r.status_code != 200:
         console.print(f"[bold red]error:[/] store {store_id} is not reachable with this key ({r.status_code})")
         raise SystemExit(1)
-    sim = PosSimulator(store_id=store_id, timezone=r.json()["timezone"], seed=seed)
+    store = r.json()
+    hours = {
+        day: None if h is None else (time.fromisoformat(h[0]), time.fromisoformat(h[1]))
+        for day, h in (store.get("opening_hours") or {}).items()
+    }
+    sim = PosSimulator(store_id=store_id, timezone=store["timezone"], opening_hours=hours, seed=seed)
     stop = threading.Event()
     if minutes:
         threading.Timer(minutes * 60, stop.set).start()

@@ -1,5 +1,7 @@
 """Stores."""
 
+from datetime import time
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -16,6 +18,10 @@ class StorePublic(BaseModel):
     currency: str
     customer_doors: list[str]
     outward_doors: list[str] = Field(description="Customer doors whose counter also counts passers-by.")
+    opening_hours: dict[str, tuple[time, time] | None] = Field(
+        default_factory=dict,
+        description="Weekday (mon..sun) → local opening and closing time; null: closed; none given: always open.",
+    )
 
 
 class StoresPublic(BaseModel):
