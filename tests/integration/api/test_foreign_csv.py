@@ -9,8 +9,13 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
 from footfall.api.access import Role
 from footfall.api.receipts import CsvMapping, import_csv
+from footfall.core.settings import DbSettings
 from tests.integration.api.conftest import Api, add_store
 
 DATA = Path(__file__).parent / "data"
@@ -92,3 +97,38 @@ def test_money_rounding_can_be_refused_and_store_can_come_from_the_command_line(
     refused = [i for i in report.issues if "more than 2 decimals" in i.message]
     assert refused  # totals like 724.8360 are whole cents and import; 155.0115 is refused
     assert report.imported_rows == report.saved.created == 60 - 2 - len(refused)
+
+
+def test_cli_takes_date_format_and_store_flags_and_prints_true_counts(
+    aconn: psycopg.Connection, tmp_path: Path, db: DbSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from footfall.cli import app
+    from footfall.core.settings import get_settings
+
+    add_store(aconn, "one", tz="Asia/Yangon", doors=())
+    mapping = tmp_path / "m.yaml"  # no store column, no date format: both come as flags
+    mapping.write_text(
+        "timezone: Asia/Yangon\ncolumns: {receipt_id: Invoice ID, date: Date, time: Time, total: Total}\n"
+    )
+    monkeypatch.setenv("FOOTFALL_DB__URL", db.url)
+    get_settings.cache_clear()
+    try:
+        args = [
+            "receipts",
+            "import",
+            str(FILE),
+            "--mapping",
+            str(mapping),
+            "--store",
+            "one",
+            "--date-format",
+            "%m/%d/%Y",
+        ]
+        result = CliRunner().invoke(app, args)
+    finally:
+        get_settings.cache_clear()
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output  # two rows were skipped
+    assert "60 rows read, 58 imported, 2 skipped → 58 receipts (58 new" in out
+    assert "line 8" in out
+    assert "line 32" in out
