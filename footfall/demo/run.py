@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -298,7 +299,8 @@ def _summary_line(body: dict) -> str:
     ):
         row = rows.get(key, {})
         value, ratio = row.get("value"), row.get("change_ratio")
-        text = "—" if value is None else fmt.format(value)
+        # money comes as a decimal string ("283.40"): format it as a Decimal, never through float
+        text = "—" if value is None else fmt.format(Decimal(value) if isinstance(value, str) else value)
         if ratio is not None:
             text += f" ({ratio:+.1%})"
         parts.append(f"{key} {text}")
