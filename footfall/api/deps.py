@@ -70,8 +70,8 @@ def check_request(request: Request) -> None:
     """
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
+    if dependant is None or not getattr(route, "include_in_schema", True):
+        return  # the docs pages (and Swagger's OAuth2 redirect with its own parameters) are not API answers
     accept = request.headers.get("accept")
     if accept:
         ok = getattr(route, "responses", {}).get(200, {}).get("content", {})
