@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep, check_request
-from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import auth, forecasts, kpis, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
@@ -49,11 +49,12 @@ TAGS = [
     {"name": "multi-store", "description": "Roll-ups and rankings over the stores in your scope."},
     {"name": "plans", "description": "Monthly targets and plan vs fact."},
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
+    {"name": "forecasts", "description": "Traffic forecasts with bands, staffing and anomalies from trained models."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
 
-ROUTERS = tuple(m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts))
+ROUTERS = tuple(m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts))
 """Every router of the API, in the order they are included (the access table reads them too)."""
 
 

@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from footfall.api.kpis import PlanFact
+from footfall.api.schemas.forecasts import BandPublic
 from footfall.api.schemas.kpis import Money, QualityPublic, count
 from footfall.core.money import optional_money
 
@@ -57,6 +58,12 @@ class PlanFactPublic(BaseModel):
         "of its opening hours that has passed."
     )
     projection: Money | None = Field(description="Month-end revenue at the pace so far.")
+    forecast_projection: BandPublic | None = Field(
+        default=None,
+        description="Month-end revenue: the fact so far plus the revenue forecast for the days left, with the "
+        "forecast's 10–90 % band; null without a trained revenue model (`footfall models train`).",
+    )
+    forecast_model_version: str | None = Field(default=None, description="The revenue model behind it.")
     days_passed: int = Field(description="Local days counted as fact, today included when `as_of` is today.")
     days_left: int
     days_elapsed: float = Field(description="days_passed with today counted by its elapsed share of opening time.")
