@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -37,7 +38,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from footfall.core.messages import CountsMessage
 from footfall.core.settings import Settings
-from footfall.core.topics import shared_subscription
+from footfall.core.topics import Kind, shared_subscription
 from footfall.db.connect import connect
 from footfall.db.errors import DatabaseUnavailable
 from footfall.db.queries import queries
@@ -46,7 +47,7 @@ from footfall.ingest.metrics import IngestMetrics
 from footfall.ingest.refresh import RollupRefresher
 from footfall.ingest.registry import DeviceRegistry
 from footfall.ingest.triage import Accepted, Inbound, Reason, Rejected, Triage
-from footfall.ingest.writer import BatchWriter, Staged, WriteResult
+from footfall.ingest.writer import TABLES, BatchWriter, Staged, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,20 @@ SCHEMA_NEEDED = 10
 
 _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 10.0
+
+
+def horizons(policies: dict[str, timedelta] | None, max_age_days: float | None) -> dict[Kind, timedelta]:
+    """How old a reading of each kind may be: the table's retention policy, capped by `ingest.max_age_days`."""
+    out: dict[Kind, timedelta] = {}
+    cap = timedelta(days=max_age_days) if max_age_days is not None else None
+    for kind, table in TABLES.items():
+        if kind is Kind.STATUS:
+            continue
+        found = (policies or {}).get(table)
+        limits = [x for x in (found, cap) if x is not None]
+        if limits:
+            out[kind] = min(limits)
+    return out
 
 
 def default_client_id() -> str:
@@ -173,7 +188,12 @@ class IngestWorker:
         # being written; also the bound on what waits in memory while the database is down.
         self.receive_maximum = receive_maximum or min(65_535, max(4 * ing.batch_size, 1000))
         self.triage = Triage(
-            prefix=settings.mqtt.prefix, registry=self.registry, max_payload_bytes=ing.max_payload_bytes
+            prefix=settings.mqtt.prefix,
+            registry=self.registry,
+            max_payload_bytes=ing.max_payload_bytes,
+            max_future=timedelta(seconds=ing.max_future_s),
+            horizons=horizons(None, ing.max_age_days),
+            min_k=ing.min_heatmap_k,
         )
         self.metrics = IngestMetrics()
         self.metrics_port = 0
@@ -332,6 +352,10 @@ class IngestWorker:
                 row = conn.execute(q["flavour"]).fetchone()
                 self.flavour = row["value"] if row else "plain"
                 self.registry.load(conn)
+                jobs = conn.execute(q["has_retention_jobs"]).fetchone()
+                if self.flavour == "timescale" and jobs["ok"]:
+                    policies = {r["table_name"]: r["drop_after"] for r in conn.execute(q["retention_horizons"])}
+                    self.triage.horizons = horizons(policies, self.settings.ingest.max_age_days)
             writer = BatchWriter(conn, dead_letter_keep_bytes=self.settings.ingest.dead_letter_keep_bytes)
             writer.prepare()
         except BaseException:
@@ -444,11 +468,7 @@ class IngestWorker:
         if count:
             self.stats.received += len(batch)
             self.metrics.received.inc(len(batch))
-        accepted: list[Accepted] = []
-        rejected: list[Rejected] = []
-        for inbound in batch:
-            out = self.triage.check(inbound)
-            (accepted if isinstance(out, Accepted) else rejected).append(out)
+        accepted, rejected = self.triage.sort(batch)
         return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
 
     def _write_loop(self, stop: threading.Event) -> None:
@@ -518,10 +538,8 @@ class IngestWorker:
         if not looked:
             return accepted, rejected
         keep = [r for r in rejected if not r.retryable]
-        for r in misses:
-            out = self.triage.check(r.inbound)
-            (accepted if isinstance(out, Accepted) else keep).append(out)
-        return accepted, keep
+        again, refused = self.triage.sort([r.inbound for r in misses])
+        return accepted + again, keep + refused
 
     def _db_failed(self, exc: BaseException, delay: float, *, level: int) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -558,6 +576,16 @@ class IngestWorker:
             if id(a) in poisoned:
                 continue
             mt.written.labels(a.topic.kind.value).inc()
+            if a.suppressed_cells:
+                mt.suppressed_cells.inc(a.suppressed_cells)
+                logger.warning(
+                    "dropped %d heatmap cell(s) seen by fewer than %d tracks (ingest.min_heatmap_k); "
+                    "set privacy.k >= %d on the camera",
+                    a.suppressed_cells,
+                    self.triage.min_k,
+                    self.triage.min_k,
+                    extra={"store_id": a.topic.store_id, "device_id": a.topic.device_id},
+                )
             mt.lag_seconds.observe(max(0.0, now - a.message.sent_at.timestamp()))
             if cutoff is not None and isinstance(a.message, CountsMessage):
                 late.extend((r.start, r.end) for r in a.message.readings if r.start < cutoff)
@@ -568,7 +596,16 @@ class IngestWorker:
                 mt.duplicates.labels(table).inc(k)
         for reason, k in result.dead_letters.items():
             mt.dead_letters.labels(reason).inc(k)
-        for r in [*rejected, *(Rejected(a.inbound, Reason.DB_REJECTED, err) for a, err in result.poison)]:
+        for table, k in result.conflicting_rows.items():
+            mt.conflicts.labels(table).inc(k)
+        for r in [
+            *rejected,
+            *(Rejected(a.inbound, Reason.DB_REJECTED, err) for a, err in result.poison),
+            *(
+                Rejected(a.inbound, Reason.CONFLICTING_DUPLICATE, err, a.topic.store_id, a.topic.device_id)
+                for a, err in result.conflicts
+            ),
+        ]:
             logger.warning(
                 "dead letter (%s): %s",
                 r.reason.value,
