@@ -15,7 +15,12 @@ from footfall.edge.vision.pipeline import CameraPipeline, CameraSpec
 from footfall.firmware_stubs.scenes import Scene, door_scene
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "video"
+_ROOT = Path(__file__).resolve().parents[3]
+# ../shared/data beside the main checkout; a worktree under /work/wt/<name> has it one level further up
+DATA = next(
+    (p / "shared" / "data" / "video" for p in (_ROOT.parent, _ROOT.parent.parent) if (p / "shared" / "data").is_dir()),
+    _ROOT.parent / "shared" / "data" / "video",
+)
 
 
 class MemorySink:
