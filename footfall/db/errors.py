@@ -15,9 +15,9 @@ class MigrationError(DatabaseError):
     """The schema cannot be brought up to date; the message says which migration and why."""
 
 
-class NotFound(DatabaseError):
-    """A row the caller named does not exist."""
-
-
 class Conflict(DatabaseError):
     """The change conflicts with data already stored."""
+
+
+class UnknownDevice(DatabaseError):
+    """The device is not in the database; apply the store file that declares it first."""
