@@ -55,6 +55,16 @@ class IngestMetrics:
             "Heatmap cells dropped for fewer distinct tracks than ingest.min_heatmap_k.",
             registry=r,
         )
+        self.takeovers = Counter(
+            "footfall_ingest_session_takeovers",
+            "Times the broker ended our connection because another client connected with our client id.",
+            registry=r,
+        )
+        self.foreign = Counter(
+            "footfall_ingest_foreign_messages",
+            "Messages of another deployment's subscription found in our session (left unacknowledged).",
+            registry=r,
+        )
         self.acked = Counter("footfall_ingest_messages_acked", "Messages acknowledged to the broker.", registry=r)
         self.batch_size = Histogram(
             "footfall_ingest_batch_messages",

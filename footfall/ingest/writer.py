@@ -202,9 +202,10 @@ class BatchWriter:
                 by_key.setdefault((a.topic.device_id, a.message.seq), a)
         found: dict[int, tuple[Accepted, list[str]]] = {}
         for row in rows:
-            a = by_key.get((row["device_id"], row["seq"]))
-            if a is None:
+            hit = by_key.get((row["device_id"], row["seq"]))
+            if hit is None:
                 continue
+            a = hit
             place = "door" if kind is Kind.COUNTS else "zone"
             shown = (
                 f"{place} {row['place'] or '(store)'} at {row['start'].isoformat()}: "

@@ -13,6 +13,19 @@ SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
 -- name: flavour
 SELECT value FROM footfall_meta WHERE key = 'flavour';
 
+-- name: install_id
+-- This deployment's stable id (made on first use): part of the default MQTT client ids,
+-- so two deployments on one broker never share a persistent session.
+WITH made AS (
+    INSERT INTO footfall_meta (key, value) VALUES ('install_id', substr(md5(random()::text || clock_timestamp()::text), 1, 16))
+    ON CONFLICT (key) DO NOTHING
+    RETURNING value
+)
+SELECT value FROM made
+UNION ALL
+SELECT value FROM footfall_meta WHERE key = 'install_id'
+LIMIT 1;
+
 -- name: has_retention_jobs
 SELECT to_regclass('timescaledb_information.jobs') IS NOT NULL AS ok;
 
