@@ -169,6 +169,9 @@ class PrivateMosquitto:
     port: int = MQTT_PRIVATE_PORT
     extra: str = ""
     anonymous: bool = True
+    max_queued: int = 0
+    """Queued QoS 1 messages per offline session; 0 (no limit) is what Footfall needs (a
+    default Mosquitto keeps 1,000 and drops the rest; tests set that to show the loss)."""
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     @property
@@ -193,7 +196,7 @@ class PrivateMosquitto:
             "log_type error",
             "log_type warning",
             "log_type notice",
-            "max_queued_messages 0",
+            f"max_queued_messages {self.max_queued}",
             "max_inflight_messages 0",
             "user root" if os.geteuid() == 0 else "",
             self.extra,
