@@ -301,6 +301,40 @@ def _mqtt_answers(host: str, port: int) -> bool:
         transport.stop()
 
 
+BROKER_GIVEN = ("FOOTFALL_MQTT__HOST", "FOOTFALL_MQTT__PORT")
+"""A broker is given in settings when one of these is set; otherwise Footfall's own is used."""
+
+
+def ensure_broker(host: str, port: int, *, force: bool = False) -> dict[str, str]:
+    """A broker configured as Footfall needs, unless one is given in the environment.
+
+    The machine's default Mosquitto keeps 1,000 queued messages per offline session and
+    drops the rest (a SIGKILLed ingest lost 511 of 2,000 that way): without
+    `FOOTFALL_MQTT__HOST`/`__PORT`, the demo and the test command use a private Mosquitto
+    with docker/mosquitto's settings (no queue limit, persistence), on the loopback,
+    started here when it does not run yet. A given broker is used as it is (`footfall
+    doctor` says what it lacks), or replaced by the private one when it does not answer.
+
+    Returns:
+        The variables to export (empty when the given broker is used).
+    """
+    given = any(os.environ.get(k) for k in BROKER_GIVEN)
+    if given and not force and _mqtt_answers(host, port):
+        return {}
+    broker = PrivateMosquitto(LOCAL / "mosquitto")
+    if not broker.running():
+        if force:
+            why = "FOOTFALL_PRIVATE_SERVICES=1"
+        elif given:
+            why = f"no MQTT broker answers at {host}:{port}"
+        else:
+            why = "no broker given in FOOTFALL_MQTT__HOST/PORT"
+        print(f"{why}: starting Footfall's private Mosquitto on 127.0.0.1:{broker.port}", file=sys.stderr)
+        broker.start()
+        broker.detach()  # the broker outlives this helper process
+    return {"FOOTFALL_MQTT__HOST": "127.0.0.1", "FOOTFALL_MQTT__PORT": str(broker.port)}
+
+
 def ensure(env_file: Path) -> dict[str, str]:
     """Make sure PostgreSQL and Mosquitto answer; start private ones where they do not.
 
@@ -319,16 +353,7 @@ def ensure(env_file: Path) -> dict[str, str]:
             print(f"{why}: starting a private PostgreSQL on port {pg.port}", file=sys.stderr)
             pg.start()
         env["FOOTFALL_DB__URL"] = f"postgresql://postgres@127.0.0.1:{pg.port}/footfall"
-    host, port = settings.mqtt.host, settings.mqtt.port
-    if force or not _mqtt_answers(host, port):
-        broker = PrivateMosquitto(LOCAL / "mosquitto")
-        if not broker.running():
-            why = "FOOTFALL_PRIVATE_SERVICES=1" if force else f"no MQTT broker answers at {host}:{port}"
-            print(f"{why}: starting a private Mosquitto on port {broker.port}", file=sys.stderr)
-            broker.start()
-            broker.detach()  # the broker outlives this helper process
-        env["FOOTFALL_MQTT__HOST"] = "127.0.0.1"
-        env["FOOTFALL_MQTT__PORT"] = str(broker.port)
+    env.update(ensure_broker(settings.mqtt.host, settings.mqtt.port, force=force))
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.write_text("".join(f"export {k}={v!r}\n" for k, v in env.items()))
     return env
