@@ -239,6 +239,8 @@ class Agent:
             queue_bytes=stats.bytes,
             queue_oldest=stats.oldest,
             merged_intervals=stats.merged,
+            broker_unreachable_s=round(self.publisher.unreachable_s, 1),
+            session_takeovers=self.publisher.transport.takeovers,
             sensors=sensors,
             agent_version=AGENT_VERSION,
         )
