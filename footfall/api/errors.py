@@ -73,6 +73,14 @@ class TooManyRequests(ApiError):
         self.retry_after = retry_after
 
 
+class NotAcceptable(ApiError):
+    """The endpoint cannot answer in any format the `Accept` header allows (only tables come as CSV)."""
+
+    status = 406
+    type_slug = "not-acceptable"
+    title = "Not acceptable"
+
+
 class UnsupportedMediaType(ApiError):
     """The body is in a format this endpoint does not read; the detail names the right one."""
 

@@ -29,11 +29,24 @@ def demo(
     minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (default: until Ctrl-C).")] = None,
 ) -> None:
     """Run the end-to-end demo on embedded defaults: database, example store, API, POS; prints KPI URLs."""
+    import os
+
     from footfall.core.errors import FootfallError
     from footfall.demo.run import run_demo
+    from footfall.devtools.services import ServiceError, ensure_broker
 
+    settings = load_settings()
     try:
-        run_demo(load_settings(), console, minutes=minutes)
+        # A broker configured as Footfall needs (no queue limit), unless one is given.
+        env = ensure_broker(settings.mqtt.host, settings.mqtt.port)
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
+    if env:
+        os.environ.update(env)  # the demo's child processes and tools see it too
+        mqtt = {"host": env["FOOTFALL_MQTT__HOST"], "port": int(env["FOOTFALL_MQTT__PORT"])}
+        settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update=mqtt)})
+    try:
+        run_demo(settings, console, minutes=minutes)
     except FootfallError as exc:
         raise fail(str(exc)) from None
 
@@ -75,6 +88,13 @@ def sim_store(
     minutes: Annotated[float, typer.Option(min=0.1, max=7 * 24 * 60, help="Minutes of traffic.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Traffic seed.")] = 0,
     customer_rate: Annotated[float, typer.Option(min=0, help="People per minute per customer door.")] = 6.0,
+    keep_hours: Annotated[
+        bool,
+        typer.Option(
+            "--keep-hours/--any-hour",
+            help="Shoppers come only in the store's opening hours (staff any time), or at any hour.",
+        ),
+    ] = True,
     truth: Annotated[Path | None, typer.Option(help="Write the ground truth (JSON) here.")] = None,
     sim_clock: Annotated[
         str | None,
@@ -107,6 +127,7 @@ def sim_store(
             minutes=minutes,
             seed=seed,
             rates=TrafficRates(customer=customer_rate),
+            keep_hours=keep_hours,
         )
         sim.start_all()
     except (FootfallError, OSError) as exc:
