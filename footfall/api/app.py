@@ -140,9 +140,6 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         BodyLimit, limit=settings.api.max_body_bytes, limits={UPLOAD_PATH: settings.api.max_upload_bytes}
     )
     app.add_middleware(SecurityHeaders)
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, audit):
-        app.include_router(module.router)
-
     for router in ROUTERS:
         app.include_router(router)
 
