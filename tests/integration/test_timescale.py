@@ -1,44 +1,33 @@
-"""The TimescaleDB path. Runs where the server can load the extension; skipped, with the
-reason, where it cannot (plain PostgreSQL in local development and CI here)."""
+"""The TimescaleDB path, on the suite's TimescaleDB leg (skipped, with the reason, where
+`./run test` found no TimescaleDB to build)."""
 
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from footfall.core.settings import DbSettings
 from footfall.db import migrate as mig
 from footfall.db.connect import connect
+from tests.integration.conftest import TIMESCALE_ONLY
+
+pytestmark = TIMESCALE_ONLY
 
 
-@pytest.fixture
-def timescale_db(empty_db: DbSettings) -> DbSettings:
-    with connect(empty_db, autocommit=True) as conn:
-        flavour, reason = mig.detect_flavour(conn)
-    if flavour is not mig.Flavour.TIMESCALE:
-        pytest.skip(f"TimescaleDB path not exercised: {reason}")
-    return empty_db
-
-
-@pytest.mark.timescale
-def test_timescale_migrations_create_hypertables_and_aggregates(timescale_db: DbSettings) -> None:
-    flavour, applied = mig.migrate(timescale_db, flavour="timescale")
+def test_timescale_migrations_create_hypertables_and_aggregates(empty_db: DbSettings) -> None:
+    flavour, applied = mig.migrate(empty_db, flavour="timescale")
     assert flavour is mig.Flavour.TIMESCALE
     assert applied
-    assert mig.migrate(timescale_db)[1] == []
-    info = mig.info(timescale_db)
+    assert mig.migrate(empty_db)[1] == []
+    info = mig.info(empty_db)
     assert info.timescale_version
     assert {"door_counts", "occupancy", "heatmap_cells", "zone_visits", "tracks", "heartbeats"} <= set(info.hypertables)
     assert {"door_counts_15m", "door_counts_1h"} <= set(info.continuous_aggregates)
-    with connect(timescale_db, autocommit=True) as conn:
+    with connect(empty_db, autocommit=True) as conn:
         jobs = {r["proc_name"] for r in conn.execute("SELECT proc_name FROM timescaledb_information.jobs")}
         assert {"policy_refresh_continuous_aggregate", "policy_compression", "policy_retention"} <= jobs
 
 
-@pytest.mark.timescale
-def test_timescale_rollups_match_the_plain_semantics(timescale_db: DbSettings) -> None:
-    mig.migrate(timescale_db, flavour="timescale")
+def test_timescale_rollups_match_the_plain_semantics(db: DbSettings) -> None:
     t0 = datetime(2026, 3, 29, 10, tzinfo=UTC)
-    with connect(timescale_db, autocommit=True) as conn:
+    with connect(db, autocommit=True) as conn:
         for i, (entries, valid) in enumerate([(3, True), (2, True), (7, False)]):
             conn.execute(
                 "INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, valid, seq)"
