@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,9 +95,7 @@ def _apt_install(*packages: str) -> None:
 
 
 def _deb_installed(package: str) -> bool:
-    done = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", package], check=False, capture_output=True, text=True
-    )
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], check=False, capture_output=True, text=True)
     return done.returncode == 0 and done.stdout.strip().endswith("installed")
 
 
@@ -464,7 +463,7 @@ class TimescaleBuild:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         # One build at a time on this machine: `make install` writes shared system folders.
-        with open("/tmp/footfall-timescaledb-build.lock", "w") as lock:
+        with (Path(tempfile.gettempdir()) / "footfall-timescaledb-build.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.installed():
                 if not self.stamp.exists():
@@ -521,7 +520,9 @@ class TimescaleBuild:
                         f"full log: {log}\n{tail}"
                     )
         if not self.installed():
-            raise ServiceError(f"TimescaleDB {self.version} built but its files are not where PostgreSQL looks; see {log}")
+            raise ServiceError(
+                f"TimescaleDB {self.version} built but its files are not where PostgreSQL looks; see {log}"
+            )
 
 
 def _timescale_answers(url: str) -> str | None:
@@ -576,17 +577,22 @@ def ensure_timescale(env_file: Path) -> dict[str, str]:
             build = TimescaleBuild(tarball)
             print(build.ensure(), file=sys.stderr)
             pg = PrivatePostgres(
-                LOCAL / "pg-timescale", port=TIMESCALE_PRIVATE_PORT, options=TIMESCALE_SERVER_OPTIONS,
+                LOCAL / "pg-timescale",
+                port=TIMESCALE_PRIVATE_PORT,
+                options=TIMESCALE_SERVER_OPTIONS,
                 bindir=build._bindir(),
             )
             if not pg.running():
-                print(f"starting a private PostgreSQL {build.major} with TimescaleDB on port {pg.port}", file=sys.stderr)
+                print(f"starting a private PostgreSQL {build.major} + TimescaleDB on port {pg.port}", file=sys.stderr)
                 pg.start()
             problem = _timescale_answers(pg.url)
             if problem:
                 raise ServiceError(f"{problem}; stop whatever listens on port {pg.port} (`./run stop`) and retry")
             env[TIMESCALE_URL_ENV] = pg.url
-            print(f"TimescaleDB leg: private PostgreSQL {build.major} + TimescaleDB {build.version} at {pg.url}", file=sys.stderr)
+            print(
+                f"TimescaleDB leg: private PostgreSQL {build.major} + TimescaleDB {build.version} at {pg.url}",
+                file=sys.stderr,
+            )
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.write_text("".join(f"export {k}={v!r}\n" for k, v in env.items()))
     return env
@@ -598,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("ensure", help="start private PostgreSQL/Mosquitto where the configured ones do not answer")
     e.add_argument("--env-file", type=Path, default=LOCAL / "services.env")
-    t = sub.add_parser("timescale", help="build the vendored TimescaleDB once and start a private cluster for the tests")
+    t = sub.add_parser("timescale", help="build the vendored TimescaleDB once; start a private cluster for tests")
     t.add_argument("--env-file", type=Path, default=LOCAL / "timescale.env")
     sub.add_parser("stop", help="stop the private instances")
     args = parser.parse_args(argv)
