@@ -15,7 +15,15 @@ from psycopg import sql
 from footfall.api.errors import BadRequest
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Flag, Kpi, KpiOptions, Quality, kpis, quality
 from footfall.api.kpis.store import StoreInfo
-from footfall.api.kpis.totals import Rollup, Totals, bucket_totals, choose_rollup, period_totals
+from footfall.api.kpis.totals import (
+    Rollup,
+    Totals,
+    bucket_totals,
+    choose_rollup,
+    door_params,
+    door_query,
+    period_totals,
+)
 from footfall.core import kpi as f
 from footfall.core.calendar import (
     Bucket,
@@ -402,6 +410,7 @@ def traffic_by_hour(conn: psycopg.Connection, *, store: StoreInfo, first: date, 
     whole = all(o is not None and o.total_seconds() % 3600 == 0 for o in offsets)
     rollup = choose_rollup([start, end]) if whole else Rollup.QUARTER
     params = {
+        **door_params(rollup),
         "store_id": store.store_id,
         "doors": list(store.customer_doors),
         "lo": start,
@@ -409,10 +418,7 @@ def traffic_by_hour(conn: psycopg.Connection, *, store: StoreInfo, first: date, 
         "tz": store.timezone,
     }
     q = queries("kpis")
-    doors = {
-        r["hour"]: r
-        for r in conn.execute(sql.SQL(q["traffic_by_local_hour"]).format(doors=sql.Identifier(rollup.doors)), params)
-    }
+    doors = {r["hour"]: r for r in conn.execute(door_query("traffic_by_local_hour", rollup), params)}
     sales = {
         r["hour"]: r
         for r in conn.execute(

@@ -106,13 +106,20 @@ def _overlap(intervals: list[tuple[datetime, datetime]], ends: list[datetime], s
 
 
 @cache
-def _bucket_query(rollup: Rollup) -> str:
-    # Rendered once: a plain string lets psycopg reuse its parsed and prepared form.
-    return (
-        sql.SQL(queries("kpis")["bucket_totals"])
-        .format(doors=sql.Identifier(rollup.doors), receipts=sql.Identifier(rollup.receipts))
-        .as_string(None)
-    )
+def door_query(name: str, rollup: Rollup) -> str:
+    """A named KPI query reading door counts through `fresh_doors` on `rollup`, rendered once.
+
+    Its parameters include `rollup` and `width_iv` (see `door_params`). A plain string lets
+    psycopg reuse its parsed and prepared form.
+    """
+    q = queries("kpis")
+    fresh = sql.SQL(q["fresh_doors"]).format(doors=sql.Identifier(rollup.doors))
+    return sql.SQL(q[name]).format(fresh_doors=fresh, receipts=sql.Identifier(rollup.receipts)).as_string(None)
+
+
+def door_params(rollup: Rollup) -> dict[str, object]:
+    """The parameters `fresh_doors` needs besides the store and period."""
+    return {"rollup": rollup.doors, "width_iv": rollup.width}
 
 
 def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Bucket]) -> list[Totals]:
@@ -134,10 +141,11 @@ def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Buck
     open_ends = [b for _, b in opens]
     rollup = choose_rollup([b.start for b in buckets] + [hi] + open_edges)
     width = rollup.width.total_seconds()
-    query = _bucket_query(rollup)
+    query = door_query("bucket_totals", rollup)
     rows = conn.execute(
         query,
         {
+            **door_params(rollup),
             "store_id": store.store_id,
             "doors": list(store.customer_doors),
             "outward": list(store.outward_doors),
