@@ -118,7 +118,64 @@ def db_info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     if i.hypertables:
         t.add_row("hypertables", ", ".join(i.hypertables))
         t.add_row("continuous aggregates", ", ".join(i.continuous_aggregates))
+    if i.timescale_version:
+        t.add_row("background jobs", _jobs_line(i.failed_jobs))
     console.print(t)
+    for note in _job_notes(i.failed_jobs):
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _jobs_line(failed: list) -> str:
+    if not failed:
+        return "no failed runs"
+    kinds: dict[str, int] = {}
+    for f in failed:
+        kinds[f.proc_name] = kinds.get(f.proc_name, 0) + 1
+    return f"{len(failed)} with a failed last run (" + ", ".join(f"{n} × {k}" for k, n in kinds.items()) + ")"
+
+
+def _job_notes(failed: list) -> list[str]:
+    """One line per distinct failure: the known explanation, or the error itself."""
+    notes: dict[str, None] = {}
+    for f in failed:
+        if f.known:
+            notes[f"background jobs fail with {f.error!r}: {f.known}"] = None
+        else:
+            notes[f"job {f.job_id} ({f.proc_name}) failed: {f.error or 'no error recorded'}"] = None
+    return list(notes)
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """Check the database: reachable, migrated, storage path, TimescaleDB background jobs."""
+    from footfall.db.migrate import info
+
+    settings = _settings()
+    try:
+        i = info(settings.db)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    problems = 0
+    console.print(f"[green]ok[/] database {i.location}: PostgreSQL {i.server_version}")
+    if i.flavour is None:
+        console.print("[red]problem[/] not migrated yet: run `footfall db migrate`")
+        problems += 1
+    elif i.pending:
+        console.print(f"[red]problem[/] pending migrations ({', '.join(i.pending)}): run `footfall db migrate`")
+        problems += 1
+    else:
+        ts = f", TimescaleDB {i.timescale_version}" if i.timescale_version else ""
+        console.print(f"[green]ok[/] schema up to date, storage path {i.flavour}{ts}")
+    if i.timescale_version:
+        if i.failed_jobs:
+            problems += 1
+            console.print(f"[red]problem[/] background jobs: {_jobs_line(i.failed_jobs)}")
+            for note in _job_notes(i.failed_jobs):
+                console.print(f"  {note}")
+        else:
+            console.print("[green]ok[/] background jobs: no failed runs")
+    if problems:
+        raise typer.Exit(1)
 
 
 @schema_app.command("export")

@@ -23,23 +23,14 @@ from datetime import UTC, datetime, timedelta
 from footfall.core.settings import DbSettings
 from footfall.db.connect import connect
 from footfall.db.queries import queries
+from footfall.db.timescale import DOOR_AGGREGATES, align
+
+__all__ = ["AGGREGATES", "RollupRefresher", "align", "coalesce"]
 
 logger = logging.getLogger(__name__)
 
-AGGREGATES: tuple[tuple[str, timedelta], ...] = (
-    ("door_counts_15m", timedelta(minutes=15)),
-    ("door_counts_1h", timedelta(hours=1)),
-)
+AGGREGATES = DOOR_AGGREGATES
 """Continuous aggregates to refresh, in dependency order, with their bucket width."""
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def align(start: datetime, end: datetime, width: timedelta) -> tuple[datetime, datetime]:
-    """The smallest window of whole `width` buckets (UTC-aligned) that covers `[start, end)`."""
-    lo = _EPOCH + ((start - _EPOCH) // width) * width
-    hi = _EPOCH + -((_EPOCH - end) // width) * width
-    return lo, hi
 
 
 def coalesce(windows: list[tuple[datetime, datetime]], *, gap: timedelta, most: int) -> list[tuple[datetime, datetime]]:
