@@ -104,6 +104,17 @@ def _close_template(db: DbSettings, template: str) -> None:
         )
 
 
+def _pause_jobs(db: DbSettings) -> None:
+    """Stop the background policies from running on their own in test databases.
+
+    Tests write data years old; a retention policy the scheduler starts mid-test would
+    drop those chunks, a refresh policy would move watermarks under the test's feet.
+    Tests that are about the policies call them (`CALL run_job(id)`).
+    """
+    with connect(db, autocommit=True) as conn:
+        conn.execute("SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs")
+
+
 def _timescale_server(settings: Settings) -> DbSettings:
     url = os.environ.get(TIMESCALE_URL_ENV, "").strip()
     if not url:
@@ -143,6 +154,8 @@ def pg_template(pg_server: PgServer) -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         migrate(pg_server.db, dbname=name, flavour=pg_server.flavour)
+        if pg_server.flavour is Flavour.TIMESCALE:
+            _pause_jobs(pg_server.settings_for(name))
         _close_template(pg_server.db, name)
         yield name
     finally:

@@ -18,10 +18,11 @@ from footfall.core import messages as m
 from footfall.core.settings import DbSettings, MqttSettings
 from footfall.db.connect import connect
 from footfall.db.migrate import Flavour
-from footfall.ingest.refresh import AGGREGATES
+from footfall.ingest.refresh import AGGREGATES, RollupRefresher
 from footfall.ingest.worker import IngestWorker
 from tests.ingest_support import COUNTERS, STORE, Publisher, Sent, topic_for, wait_until
 from tests.integration.api.conftest import add_door_minutes
+from tests.integration.conftest import TIMESCALE_ONLY
 from tests.integration.ingest.conftest import make_settings
 
 RIGA = ZoneInfo("Europe/Riga")
@@ -109,3 +110,26 @@ def test_replayed_backlog_counts_in_the_kpis_as_soon_as_ingest_acknowledges_it(
         if flavour is Flavour.TIMESCALE:
             assert worker.refresher is not None
             assert worker.refresher.refreshed > 0
+
+
+@TIMESCALE_ONLY
+def test_a_new_worker_refreshes_what_a_killed_one_left_pending(stores_db: DbSettings) -> None:
+    with connect(stores_db, autocommit=True) as conn:
+        add_door_minutes(conn, STORE, day_start(YESTERDAY), 1440, door="main", device=COUNTERS[0], entries=1)
+        for name, _ in AGGREGATES:
+            conn.execute("CALL refresh_continuous_aggregate(%s::regclass, NULL, NULL)", (name,))
+        # Committed late by a worker that died before its refresher ran.
+        add_door_minutes(conn, STORE, day_start(YESTERDAY), 600, door="side", device=COUNTERS[1], entries=2)
+    refresher = RollupRefresher(stores_db)
+    assert refresher.catch_up() >= 1
+    refresher.flush()
+    with connect(stores_db, autocommit=True) as conn:
+        lo, hi = day_start(YESTERDAY), day_start(YESTERDAY + timedelta(days=1))
+        stale = conn.execute(
+            "SELECT count(*) AS n FROM footfall_stale_windows('door_counts_1h', '1 hour', %s, %s)", (lo, hi)
+        ).fetchone()["n"]
+        assert stale == 0
+        raw = conn.execute(
+            "SELECT sum(entries) AS n FROM door_counts_1h WHERE bucket >= %s AND bucket < %s", (lo, hi)
+        ).fetchone()["n"]
+        assert raw == 1440 + 1200  # the aggregate itself holds them now
