@@ -9,11 +9,11 @@ working, their history stays). Applying the same file twice changes nothing.
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from footfall.core.storeconfig import DeviceKind, StoreConfig
+from footfall.db.connect import DictConnection
 from footfall.db.errors import Conflict
 
 
@@ -31,9 +31,7 @@ class ApplyResult:
         return any(self.created.values()) or any(self.updated.values()) or any(self.removed.values())
 
 
-def _upsert(
-    conn: psycopg.Connection, table: str, keys: list[str], rows: list[dict[str, Any]], result: ApplyResult
-) -> None:
+def _upsert(conn: DictConnection, table: str, keys: list[str], rows: list[dict[str, Any]], result: ApplyResult) -> None:
     """Insert or update rows; only rows whose values differ are touched."""
     if not rows:
         return
@@ -59,9 +57,7 @@ def _upsert(
         bucket[table] = bucket.get(table, 0) + 1
 
 
-def _prune(
-    conn: psycopg.Connection, table: str, *, key: str, store_id: str, keep: list[str], result: ApplyResult
-) -> None:
+def _prune(conn: DictConnection, table: str, *, key: str, store_id: str, keep: list[str], result: ApplyResult) -> None:
     query = sql.SQL("DELETE FROM {t} WHERE store_id = %s AND NOT ({k} = ANY(%s))").format(
         t=sql.Identifier(table), k=sql.Identifier(key)
     )
@@ -70,7 +66,7 @@ def _prune(
         result.removed[table] = result.removed.get(table, 0) + n
 
 
-def apply_store(conn: psycopg.Connection, cfg: StoreConfig) -> ApplyResult:
+def apply_store(conn: DictConnection, cfg: StoreConfig) -> ApplyResult:
     """Upsert a store and everything in it, in one transaction.
 
     Raises:

@@ -16,7 +16,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import psycopg
+from psycopg import sql
+
+from footfall.db.connect import DictConnection, scalar
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +38,13 @@ def align(start: datetime, end: datetime, width: timedelta) -> tuple[datetime, d
     return lo, hi
 
 
-def uses_timescale(conn: psycopg.Connection) -> bool:
+def uses_timescale(conn: DictConnection) -> bool:
     """Whether this database was migrated on the TimescaleDB path."""
     row = conn.execute("SELECT value FROM footfall_meta WHERE key = 'flavour'").fetchone()
-    value = row["value"] if isinstance(row, dict) else (row[0] if row else None)
-    return value == "timescale"
+    return row is not None and row["value"] == "timescale"
 
 
-def refresh_door_rollups(conn: psycopg.Connection, start: datetime, end: datetime) -> int:
+def refresh_door_rollups(conn: DictConnection, start: datetime, end: datetime) -> int:
     """Re-materialise the door rollups over `[start, end)` after a bulk load.
 
     Args:
@@ -90,26 +91,28 @@ class JobFailure:
     """The explanation when this failure is a known incompatibility, else None."""
 
 
-def job_health(conn: psycopg.Connection) -> list[JobFailure]:
+def job_health(conn: DictConnection) -> list[JobFailure]:
     """Background jobs whose last run failed, newest error message each (empty off TimescaleDB)."""
     ts = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     if not ts:
         return []
-    ts_version = ts["extversion"]
-    pg_version = conn.execute("SHOW server_version").fetchone()["server_version"]
-    has_errors = conn.execute("SELECT to_regclass('timescaledb_information.job_errors') IS NOT NULL AS x").fetchone()
-    errors = (
+    ts_version: str = ts["extversion"]
+    pg_version: str = scalar(conn, "SHOW server_version")
+    # job_errors is there since TimescaleDB 2.11; without it the failures come without their message.
+    has_errors = scalar(conn, "SELECT to_regclass('timescaledb_information.job_errors') IS NOT NULL")
+    errors = sql.SQL(
         "(SELECT e.err_message FROM timescaledb_information.job_errors AS e "
         "WHERE e.job_id = s.job_id ORDER BY e.start_time DESC LIMIT 1)"
-        if has_errors["x"]
+        if has_errors
         else "NULL::text"
     )
-    rows = conn.execute(
-        f"SELECT s.job_id, j.proc_name, {errors} AS error "  # noqa: S608 - no input in it
+    query = sql.SQL(
+        "SELECT s.job_id, j.proc_name, {errors} AS error "
         "FROM timescaledb_information.job_stats AS s "
         "JOIN timescaledb_information.jobs AS j USING (job_id) "
         "WHERE s.last_run_status = 'Failed' ORDER BY s.job_id"
-    ).fetchall()
+    ).format(errors=errors)
+    rows = conn.execute(query).fetchall()
     return [
         JobFailure(r["job_id"], r["proc_name"], r["error"], explain_job_failure(ts_version, pg_version, r["error"]))
         for r in rows

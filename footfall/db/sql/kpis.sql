@@ -7,9 +7,6 @@
 -- until a refresh re-materialises them, so those buckets are summed from the raw rows
 -- in the same statement (one snapshot: the rows and the invalidation logs agree).
 
--- name: store_timezone
-SELECT timezone FROM stores WHERE store_id = %(store_id)s;
-
 -- name: store_info
 SELECT s.store_id, s.name, s.timezone, s.sales_area_m2::double precision AS sales_area_m2, s.currency,
        s.opening_hours,
