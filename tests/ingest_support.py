@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
 import psycopg
 
 from footfall.core import messages as m
+from footfall.core.mqtt import Backoff, BrokerTarget, MqttTransport
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import Topic
 from tests import helpers
@@ -151,29 +151,32 @@ class Publisher:
     """A QoS 1 publisher that waits for every PUBACK (the broker has the message)."""
 
     def __init__(self, host: str, port: int, *, client_id: str, persistent: bool = False, reconnect_s: int = 1) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        self.client.max_inflight_messages_set(200)
-        self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(reconnect_s, max(reconnect_s, 2))
-        from paho.mqtt.packettypes import PacketTypes
-        from paho.mqtt.properties import Properties
-
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 300 if persistent else 0
         self.published = 0
         self.acked = 0
         self._lock = threading.Lock()
-        self.client.on_publish = self._on_publish
-        self.client.connect(host, port, keepalive=10, clean_start=not persistent, properties=props)
-        self.client.loop_start()
+        target = BrokerTarget(
+            host=host, port=port, prefix="test", username=None, password=None, client_id=client_id, keepalive_s=10
+        )
+        self.transport = MqttTransport(
+            target,
+            clean_start=not persistent,
+            session_expiry_s=300 if persistent else 0,
+            backoff=Backoff(reconnect_s, max(reconnect_s, 2)),
+            max_inflight=200,
+            max_queued=0,
+            name=f"test publisher {client_id}",
+            on_publish=self._on_publish,
+        )
+        self.transport.start()
+        assert self.transport.wait_connected(10), f"test publisher cannot reach {host}:{port}"
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+    def _on_publish(self, mid, reason_code) -> None:
         with self._lock:
             self.acked += 1
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         # While disconnected paho keeps the message and sends it after reconnecting.
-        self.client.publish(topic, payload, qos=qos)
+        self.transport.publish(topic, payload, qos=qos)
         self.published += 1
 
     def publish_all(
@@ -195,8 +198,7 @@ class Publisher:
         wait_until(lambda: self.acked >= self.published, timeout, "the broker to acknowledge every publish", 0.005)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.transport.stop()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:

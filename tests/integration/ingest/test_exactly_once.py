@@ -93,7 +93,7 @@ def test_ten_thousand_messages_with_duplicates_and_malformed_are_written_exactly
     finally:
         pub.close()
         worker.stop()
-    assert worker._error is None
+    assert worker.error is None
 
     with connect(stores_db) as conn:
         assert door_count_keys(conn) == expected_door_counts(x for x in valid if isinstance(x, m.CountsMessage))

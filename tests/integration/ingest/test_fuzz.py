@@ -103,9 +103,8 @@ def test_random_input_never_crashes_the_consumer_and_is_written_or_dead_lettered
             pub.publish(topic, payload)
         pub.wait(30)
         wait_until(lambda: worker.stats.acked >= pub.published, 30, "the batch to be acknowledged")
-        assert worker._thread is not None
-        assert worker._thread.is_alive()
-        assert worker._error is None
+        assert worker.alive
+        assert worker.error is None
         with connect(stores_db) as conn:
             letters = {
                 (r["topic"], bytes(r["payload_sha256"]))
@@ -124,5 +123,5 @@ def test_random_input_never_crashes_the_consumer_and_is_written_or_dead_lettered
     finally:
         pub.close()
         worker.stop()
-    assert worker._error is None
+    assert worker.error is None
     assert worker.stats.received == pub.published
