@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from footfall.core.messages import CountsMessage, CountsReading
 from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport
 from footfall.core.settings import Settings
@@ -180,7 +182,7 @@ def _merge(folder: Path, readings: list[CountsReading]) -> dict[str, float]:
     }
 
 
-def run_bench(settings: Settings, *, readings: int, batch: int, console=None) -> dict[str, Any]:
+def run_bench(settings: Settings, *, readings: int, batch: int, console: Console | None = None) -> dict[str, Any]:
     """Run the three measurements; returns one JSON-ready object."""
     data = _readings(readings)
     with tempfile.TemporaryDirectory(prefix="footfall-bench-edge-") as tmp:

@@ -43,7 +43,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from footfall.core.settings import Settings
 
 if TYPE_CHECKING:
-    from footfall.core.mqtt import MqttTransport
+    from rich.progress import TaskID
+
+    from footfall.core.mqtt import MQTTMessage, MqttTransport
+    from footfall.ingest.triage import Accepted, Rejected
+    from footfall.ingest.writer import WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -144,17 +148,26 @@ def _publisher(port: int, name: str, **hooks: Any) -> "MqttTransport":
     return _transport(port, f"{name}-{secrets.token_hex(3)}", max_inflight=1000, max_queued=0, **hooks)
 
 
-def _preload(port: int, prefix: str, count: int, readings: int, *, base_minute: int, progress=None, task=None) -> None:
+def _preload(
+    port: int,
+    prefix: str,
+    count: int,
+    readings: int,
+    *,
+    base_minute: int,
+    progress: "Progress | None" = None,
+    task: "TaskID | None" = None,
+) -> None:
     acked = [0]
     pub = _publisher(port, "bench-pub", on_publish=lambda mid, rc: acked.__setitem__(0, acked[0] + 1))
     _up(pub)
     for i in range(count):
         pub.publish(_topic(prefix, _device(i)), _stamp(payload(i, readings, base_minute=base_minute)), qos=1)
-        if progress is not None and i % 1000 == 0:
+        if progress is not None and task is not None and i % 1000 == 0:
             progress.update(task, completed=acked[0])
     while acked[0] < count:
         time.sleep(0.02)
-        if progress is not None:
+        if progress is not None and task is not None:
             progress.update(task, completed=acked[0])
     pub.stop()
 
@@ -172,7 +185,7 @@ def _drain(port: int, client_id: str, expected: int, handle: Any = None) -> dict
     first = [0.0]
     done = threading.Event()
 
-    def on_message(msg) -> None:
+    def on_message(msg: MQTTMessage) -> None:
         if got[0] == 0:
             first[0] = msg.timestamp
         if handle is not None:
@@ -200,10 +213,10 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     from footfall.ingest.worker import IngestWorker
 
     logging.basicConfig(level=logging.WARNING)
-    stats = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
+    stats: dict[str, Any] = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
     stop = threading.Event()
 
-    def on_commit(accepted, rejected, result) -> None:
+    def on_commit(accepted: list[Accepted], rejected: list[Rejected], result: WriteResult) -> None:
         now = time.time()
         if stats["messages"] == 0:
             stats["first"] = min(a.inbound.received for a in accepted) if accepted else result.committed_at
@@ -217,10 +230,12 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
 
     worker = IngestWorker(settings, client_id=client_id, on_commit=on_commit)
     go.wait()
-    watcher = threading.Thread(
-        target=lambda: [time.sleep(0.1) for _ in iter(lambda: total.value >= expected or stop.is_set(), True)],
-        daemon=True,
-    )
+
+    def watch() -> None:
+        while not (total.value >= expected or stop.is_set()):
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
 
     def stop_when_done() -> None:
@@ -279,7 +294,7 @@ def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: A
     import psycopg
 
     from footfall.core.errors import PayloadError
-    from footfall.core.messages import parse_payload
+    from footfall.core.messages import CountsMessage, parse_payload
     from footfall.core.topics import Kind
 
     conn = psycopg.connect(conninfo)
@@ -292,6 +307,8 @@ def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: A
         try:
             m = parse_payload(Kind.COUNTS, payload)
         except PayloadError:
+            return
+        if not isinstance(m, CountsMessage):
             return
         with conn.transaction(), conn.cursor() as cur:
             for r in m.readings:
@@ -370,7 +387,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
     from psycopg import sql
 
     from footfall.core.settings import IngestSettings
-    from footfall.db.connect import connect
+    from footfall.db.connect import connect, scalar
     from footfall.db.migrate import migrate
     from footfall.devtools.services import LOCAL, PrivateMosquitto, free_port
 
@@ -405,7 +422,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         if progress is not None:
             progress.start()
 
-        def task(label: str, total: int):
+        def task(label: str, total: int) -> "TaskID | None":
             return progress.add_task(label, total=total) if progress is not None else None
 
         # 1. raw paho ceiling
@@ -418,7 +435,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         p.start()
         raw = out.get(timeout=900)
         p.join()
-        if progress is not None:
+        if progress is not None and t is not None:
             progress.update(t, completed=raw["messages"])
         result["raw_subscribe_messages_per_s"] = round(raw["messages"] / (raw["last"] - raw["first"]), 1)
 
@@ -458,7 +475,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         p.start()
         naive = out.get(timeout=1800)
         p.join()
-        if progress is not None:
+        if progress is not None and t is not None:
             progress.update(t, completed=naive["messages"])
         naive_rate = naive["messages"] / (naive["last"] - naive["first"])
         result["naive_messages"] = nn
@@ -502,7 +519,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         p.join()
         if stages is None:
             raise RuntimeError("the stages phase failed; run it again with --log-level DEBUG")
-        if progress is not None:
+        if progress is not None and t is not None:
             progress.update(t, completed=1)
         result["validate_only_messages_per_s"] = round(sn / stages["validate_s"], 1)
         result["db_only_messages_per_s"] = round(sn / stages["db_s"], 1)
@@ -510,12 +527,10 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         # 6. exactly the published set?
         with connect(db) as conn:
             expected = (n + lat_n + sn) * r
-            present = conn.execute("SELECT count(*) AS n FROM door_counts WHERE store_id = %s", (STORE,)).fetchone()[
-                "n"
-            ]
-            rolled = conn.execute(
-                "SELECT coalesce(sum(readings), 0) AS n FROM door_counts_15m WHERE store_id = %s", (STORE,)
-            ).fetchone()["n"]
+            present = scalar(conn, "SELECT count(*) FROM door_counts WHERE store_id = %s", (STORE,))
+            rolled = scalar(
+                conn, "SELECT coalesce(sum(readings), 0) FROM door_counts_15m WHERE store_id = %s", (STORE,)
+            )
         result["lost"] = max(0, expected - present)
         result["duplicated"] = max(0, present - expected) + max(0, rolled - present)
         raw_rate = result["raw_subscribe_messages_per_s"]

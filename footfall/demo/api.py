@@ -23,7 +23,7 @@ from footfall.api.users import create_api_key, create_user, update_user
 from footfall.core.calendar import StoreCalendar
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import DictConnection, connect, open_pool
+from footfall.db.connect import DictConnection, connect, open_pool, scalar
 from footfall.demo.pos import PosClient, PosSimulator, run_pos
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,9 @@ def _user(conn: DictConnection, username: str, password: str | None, store_id: s
     try:
         return create_user(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id]).user_id
     except ConflictingChange:
-        row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
-        update_user(
-            conn, user_id=row["user_id"], password=password, stores=[store_id], disabled=False, role=Role.MANAGER
-        )
-        return row["user_id"]
+        user_id: int = scalar(conn, "SELECT user_id FROM users WHERE username = %s", (username,))
+        update_user(conn, user_id=user_id, password=password, stores=[store_id], disabled=False, role=Role.MANAGER)
+        return user_id
 
 
 @dataclass
@@ -146,6 +144,11 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
         "plan vs fact this month": f"{s}/plan-vs-fact?month={today:%Y-%m}&as_of={today}",
         "revenue change explained": f"{s}/kpis/revenue-change?first={yesterday}&last={yesterday}"
         "&compare=same_weekday_last_week",
+        "traffic forecast, next 7 days by hour": f"{s}/forecast?first={today}&last={today + timedelta(days=6)}",
+        "staff per hour tomorrow (15 shoppers each)": (
+            f"{s}/staffing?first={today + timedelta(days=1)}&last={today + timedelta(days=1)}&target_ratio=15"
+        ),
+        "counter and camera anomalies, last 2 days": f"{s}/anomalies?first={yesterday}&last={today}",
     }
     console.print(f"\n[bold]API[/] {base}  —  log in as [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/]")
     console.print(f"  token:  curl -s -d username={DEMO_USER} -d password={DEMO_PASSWORD} {base}/v1/auth/token")

@@ -41,7 +41,7 @@ from footfall.core.messages import CountsMessage
 from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport
 from footfall.core.settings import Settings
 from footfall.core.topics import shared_subscription
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect, scalar
 from footfall.db.errors import DatabaseUnavailable
 from footfall.db.queries import queries
 from footfall.ingest.errors import SchemaNotReady
@@ -188,7 +188,7 @@ class IngestWorker:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._transport: MqttTransport | None = None
-        self._conn: psycopg.Connection | None = None
+        self._conn: DictConnection | None = None
         self._writer: BatchWriter | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -329,7 +329,7 @@ class IngestWorker:
                 delay = min(delay * 2, _RETRY_MAX_S)
         return False
 
-    def _db(self) -> tuple[psycopg.Connection, BatchWriter]:
+    def _db(self) -> tuple[DictConnection, BatchWriter]:
         """The open connection and writer, connecting (and loading the registry) if needed."""
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             assert self._writer is not None
@@ -339,8 +339,8 @@ class IngestWorker:
         try:
             q = queries("ingest")
             with conn.transaction():
-                has = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok").fetchone()["ok"]
-                version = conn.execute(q["schema_version"]).fetchone()["version"] if has else 0
+                has = scalar(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL")
+                version = scalar(conn, q["schema_version"]) if has else 0
                 if version < SCHEMA_NEEDED:
                     raise SchemaNotReady(
                         f"database schema is at migration {version}, ingest needs {SCHEMA_NEEDED}: "
@@ -438,7 +438,7 @@ class IngestWorker:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "replace")  # brokers refuse such topics; be safe anyway
-        self.inbox.put(Inbound(topic, msg.payload, msg.mid, msg.qos, self._generation, msg.timestamp))
+        self.inbox.put(Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, self._generation, msg.timestamp))
 
     # -- the batch -------------------------------------------------------------------
 
@@ -457,7 +457,10 @@ class IngestWorker:
         rejected: list[Rejected] = []
         for inbound in batch:
             out = self.triage.check(inbound)
-            (accepted if isinstance(out, Accepted) else rejected).append(out)
+            if isinstance(out, Accepted):
+                accepted.append(out)
+            else:
+                rejected.append(out)
         return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
 
     def _write_loop(self, stop: threading.Event) -> None:
@@ -471,7 +474,7 @@ class IngestWorker:
             while self._jobs.get() is not None:  # let run() hand over its sentinel
                 pass
 
-    def _reload_registry_if_stale(self, conn: psycopg.Connection) -> bool:
+    def _reload_registry_if_stale(self, conn: DictConnection) -> bool:
         if not self.registry.stale:
             return False
         with conn.transaction():
@@ -514,7 +517,7 @@ class IngestWorker:
         self._account(accepted, rejected, result)
 
     def _retry_misses(
-        self, conn: psycopg.Connection, accepted: list[Accepted], rejected: list[Rejected]
+        self, conn: DictConnection, accepted: list[Accepted], rejected: list[Rejected]
     ) -> tuple[list[Accepted], list[Rejected]]:
         accepted = list(accepted)
         misses = [r for r in rejected if r.retryable]
@@ -529,7 +532,10 @@ class IngestWorker:
         keep = [r for r in rejected if not r.retryable]
         for r in misses:
             out = self.triage.check(r.inbound)
-            (accepted if isinstance(out, Accepted) else keep).append(out)
+            if isinstance(out, Accepted):
+                accepted.append(out)
+            else:
+                keep.append(out)
         return accepted, keep
 
     def _db_failed(self, exc: BaseException, delay: float, *, level: int) -> None:
