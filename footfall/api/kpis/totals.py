@@ -106,15 +106,20 @@ def _overlap(intervals: list[tuple[datetime, datetime]], ends: list[datetime], s
 
 
 @cache
-def door_query(name: str, rollup: Rollup) -> str:
-    """A named KPI query reading door counts through `fresh_doors` on `rollup`, rendered once.
+def door_query(name: str, rollup: Rollup, module: str = "kpis") -> str:
+    """A named query reading door counts through `fresh_doors` on `rollup`, rendered once.
 
     Its parameters include `rollup` and `width_iv` (see `door_params`). A plain string lets
     psycopg reuse its parsed and prepared form.
+
+    Args:
+        name: the block's name in `footfall/db/sql/<module>.sql`.
+        rollup: which door (and receipt) rollup it reads.
+        module: the `.sql` file holding the block.
     """
-    q = queries("kpis")
-    fresh = sql.SQL(q["fresh_doors"]).format(doors=sql.Identifier(rollup.doors))
-    return sql.SQL(q[name]).format(fresh_doors=fresh, receipts=sql.Identifier(rollup.receipts)).as_string(None)
+    fresh = sql.SQL(queries("kpis")["fresh_doors"]).format(doors=sql.Identifier(rollup.doors))
+    text = queries(module)[name]
+    return sql.SQL(text).format(fresh_doors=fresh, receipts=sql.Identifier(rollup.receipts)).as_string(None)
 
 
 def door_params(rollup: Rollup) -> dict[str, object]:
