@@ -45,6 +45,17 @@ def scene(origin: tuple[float, float]) -> Scene:
     return Scene(walkers=walkers(), duration_s=58.0, fps=10.0, floor_m=FLOOR, origin_px=origin, noise=1.0)
 
 
+class HeatmapSink:
+    """Keeps the heatmap readings a pipeline hands over."""
+
+    def __init__(self) -> None:
+        self.got: list[HeatmapReading] = []
+
+    def put(self, kind: Kind, device_id: str, readings) -> None:
+        if kind is Kind.HEATMAP:
+            self.got.extend(readings)
+
+
 @cache
 def camera_rows() -> tuple[list[CellRow], np.ndarray]:
     """Each camera's heatmap cells (k=1, so the geometry shows) and the scene's true presence."""
@@ -56,19 +67,13 @@ def camera_rows() -> tuple[list[CellRow], np.ndarray]:
         cal = sc.calibration()
         h = homography_from_pairs([tuple(p["image"]) for p in cal], [tuple(p["floor"]) for p in cal])
         spec = CameraSpec(device_id=dev, floor_id="ground", floor_size_m=FLOOR, homography=h)
-        got: list[HeatmapReading] = []
-
-        class Sink:
-            def put(self, kind, device_id, readings) -> None:
-                if kind is Kind.HEATMAP:
-                    got.extend(readings)
-
-        pipe = CameraPipeline(spec, PipelineOptions.model_validate({"privacy": {"k": 1}}), Sink())
+        sink = HeatmapSink()
+        pipe = CameraPipeline(spec, PipelineOptions.model_validate({"privacy": {"k": 1}}), sink)
         for t, img in sc.frames():
             pipe.process(img, T0 + timedelta(seconds=t))
         pipe.flush()
         totals: dict[tuple[int, int], list[float]] = {}
-        for r in got:
+        for r in sink.got:
             for c in r.cells:
                 acc = totals.setdefault((c.x, c.y), [0.0, 0])
                 acc[0] += c.presence_s
@@ -111,8 +116,11 @@ def test_two_overlapping_cameras_do_not_double_presence() -> None:
         # two cameras on one cell: the better view (more presence) owns it, nothing is added
         ([CellRow("a", 0.5, 1, 0, 10.0, 2), CellRow("b", 0.5, 1, 0, 12.0, 3)], 12.0, "b"),
         # a finer camera (0.25 m) is folded into the coarser grid before the comparison
-        ([CellRow("a", 0.5, 1, 0, 10.0, 2), *(CellRow("b", 0.25, x, y, 3.0, 1) for x in (2, 3) for y in (0, 1))],
-         12.0, "b"),
+        (
+            [CellRow("a", 0.5, 1, 0, 10.0, 2), *(CellRow("b", 0.25, x, y, 3.0, 1) for x in (2, 3) for y in (0, 1))],
+            12.0,
+            "b",
+        ),
     ],
 )
 def test_cell_ownership(rows, want_presence: float, want_owner: str) -> None:
@@ -124,9 +132,7 @@ def test_cell_ownership(rows, want_presence: float, want_owner: str) -> None:
 
 
 def test_cells_below_k_visits_stay_empty() -> None:
-    g = merge_cells(
-        [CellRow("a", 0.5, 0, 0, 40.0, 2), CellRow("a", 0.5, 1, 0, 90.0, 5)], width_m=1.0, height_m=0.5
-    )
+    g = merge_cells([CellRow("a", 0.5, 0, 0, 40.0, 2), CellRow("a", 0.5, 1, 0, 90.0, 5)], width_m=1.0, height_m=0.5)
     assert g.suppress(3) == 1
     values = g.values(HeatMetric.DWELL)
     assert np.isnan(values[0, 0])
