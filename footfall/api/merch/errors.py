@@ -19,6 +19,10 @@ class UnknownFloor(MerchError):
     """No such floor in the store: name one of the store's floors (`floor=`)."""
 
 
+class UnknownZone(MerchError):
+    """No such zone in the store (or not of the kind asked for): check the zone id and its `kind`."""
+
+
 class UnknownChange(MerchError):
     """No such layout change in the store."""
 

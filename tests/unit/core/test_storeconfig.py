@@ -90,7 +90,7 @@ def test_plan_image_path_is_relative_to_the_yaml_and_checked(tmp_path: Path) -> 
     plan = cfg.floors[0].plan
     assert plan is not None
     assert plan.image == tmp_path / "plans" / "ground.png"
-    with pytest.raises(ValueError, match="fix the `plan.image` path"):
+    with pytest.raises(ValueError, match=r"fix the `plan\.image` path"):
         plan.read()  # missing file
     (tmp_path / "plans").mkdir()
     plan.image.write_bytes(b"GIF89a")
