@@ -353,7 +353,7 @@ def zone_report(conn: psycopg.Connection, *, store: StoreInfo, first: date, last
         pk = d.peaks.get(z["zone_id"])
         visits = int(v["entries"]) if v else 0
         revenue = float(d.revenue[z["zone_id"]])
-        sells = bool(z["categories"])
+        sells = bool(z["categories"]) and z["kind"] == "area"
         fig = ZoneFigures(
             zone_id=z["zone_id"],
             visits=visits,
@@ -769,7 +769,8 @@ def layout_effect(
                     ci_high=_r(e.ci_high),
                     days_before=e.days_before,
                     days_after=e.days_after,
-                    verdict=e.verdict,
+                    # a change not a week old has no whole after-week yet, whatever the table holds
+                    verdict="cannot tell" if done_weeks < 1 else e.verdict,
                 )
             )
     summary = _effect_summary(data, confidence=confidence, young=done_weeks < 1, a_last=a_last)

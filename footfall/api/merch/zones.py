@@ -7,7 +7,8 @@ and occupancy are that camera's.
 
 **Dead zone**: reach below `DEAD_REACH` (a twentieth of visitors) or below half the
 median reach of the store's sales zones, *and* revenue per m² below half the median of
-the zones that sell something (a zone with no categories counts as selling nothing).
+the zones that sell something. Only sales zones are judged (kind `area` with
+categories): a till, a queue or an entrance sells nothing by design.
 **Hot spot**: occupancy went above the zone's comfort limit for at least
 `HOT_MINUTES` minutes in the period.
 """
@@ -55,10 +56,10 @@ def classify(zones: list[ZoneFigures]) -> tuple[set[str], set[str]]:
     med_rpm = statistics.median(rpm) if rpm else None
     dead = set()
     for z in zones:
-        if z.reach is None:
+        if z.reach is None or not z.sells:
             continue
         low_reach = z.reach < DEAD_REACH or (med_reach is not None and z.reach < 0.5 * med_reach)
-        low_sales = not z.sells or (med_rpm is not None and (z.revenue_per_m2 or 0.0) < 0.5 * med_rpm)
+        low_sales = med_rpm is not None and (z.revenue_per_m2 or 0.0) < 0.5 * med_rpm
         if low_reach and low_sales:
             dead.add(z.zone_id)
     hot = {z.zone_id for z in zones if (z.minutes_over or 0) >= HOT_MINUTES}
