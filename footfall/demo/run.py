@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HISTORY_DAYS = 8
 STALL_S = 45.0
 """Give up waiting for the replayed backlog after this long without progress."""
+CAMERA_HISTORY_DAYS = 1
+"""Past days (besides today) with camera sessions: each session costs a few seconds of CPU."""
 NON_INTERACTIVE_MINUTES = 2.0
 """How long the demo runs live when nobody can press Ctrl-C (no terminal on stdin)."""
 
@@ -90,10 +92,12 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
     run_store(settings, console, cfg, minutes=minutes)
 
 
-def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
-    """`examples/edge.yaml` with free local ports, the queue under FOOTFALL_EDGE__DATA_DIR, a fast replay."""
+def demo_edge_config(settings: Settings, store_file: Path, *, camera_clip: Path | None = None) -> "EdgeConfig":
+    """`examples/edge.yaml` with free local ports, the queue under FOOTFALL_EDGE__DATA_DIR, a fast replay,
+    and the ceiling camera playing `camera_clip` in real time when given."""
+    from footfall.demo.camera import CAMERA_ID, vision_options_path
     from footfall.devtools.services import free_port
-    from footfall.edge.config import EdgeConfig, MqttCounter, TcpCounter
+    from footfall.edge.config import CameraOptions, EdgeConfig, MqttCounter, TcpCounter
 
     base = EdgeConfig.from_yaml(example_path("edge.yaml"))
     devices = []
@@ -118,6 +122,11 @@ def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
             "mqtt": base.mqtt.model_copy(update={"host": None, "port": None, "prefix": None}),
             "queue": base.queue.model_copy(update={"replay_readings_per_s": 20_000.0, "batch_readings": 1000}),
             "devices": devices,
+            "cameras": [
+                CameraOptions(id=CAMERA_ID, source=str(camera_clip), options_file=vision_options_path(), realtime=True)
+            ]
+            if camera_clip is not None
+            else [],
         }
     )
 
@@ -224,6 +233,31 @@ def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console:
     return total
 
 
+def _seed_camera(settings: Settings, cfg: StoreConfig, agent: "Agent", console: Console) -> None:
+    """Run the camera's history sessions the database lacks through the pipeline into the outbox."""
+    from footfall.db.connect import connect
+    from footfall.demo.camera import CAMERA_ID, SESSION_S, seed_camera_history, session_starts
+
+    starts = session_starts(cfg, now=datetime.now(UTC), days=CAMERA_HISTORY_DAYS)
+    with connect(settings.db) as conn:
+        have = {
+            r["start_ts"]
+            for r in conn.execute(
+                "SELECT DISTINCT start_ts FROM zone_visits WHERE device_id = %s AND start_ts = ANY(%s)",
+                (CAMERA_ID, starts),
+            )
+        }
+    todo = [s for s in starts if s not in have]
+    if not todo:
+        return
+    t0 = time.monotonic()
+    frames = seed_camera_history(cfg, agent.sink, starts=todo)
+    console.print(
+        f"camera {CAMERA_ID}: {len(todo)} sessions of {SESSION_S / 60:g} min ({frames:,} frames) through the vision "
+        f"pipeline in {time.monotonic() - t0:.0f} s, queued for replay"
+    )
+
+
 def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: int, console: Console) -> None:
     """A progress bar until ingest has written the replayed minutes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -323,6 +357,16 @@ def _drain(ingest: "IngestWorker", quiet_s: float = 1.0, most_s: float = 10.0) -
         time.sleep(0.1)
 
 
+def _live_clip(settings: Settings, cfg: StoreConfig, minutes: float | None) -> Path:
+    """The camera's live clip, as long as the live run (at most 10 minutes; rendered once)."""
+    from footfall.demo.camera import render_clip
+
+    clip_s = 60.0 * min(10.0, (minutes if minutes is not None else 5.0) + 0.5)
+    folder = settings.edge.data_dir.resolve() / f"demo-{cfg.store.id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return render_clip(cfg, folder / f"camera-live-{clip_s:.0f}s.mp4", duration_s=clip_s)
+
+
 def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes: float | None = None) -> None:
     """Run the simulated store end to end until Ctrl-C (or for `minutes`)."""
     from footfall.core.calendar import StoreCalendar
@@ -338,14 +382,17 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
     )
     ingest.start()
     console.print("ingest: subscribed to the broker (shared subscription), writing to PostgreSQL")
-    edge_cfg = demo_edge_config(settings, example_store_path())
+    edge_cfg = demo_edge_config(settings, example_store_path(), camera_clip=_live_clip(settings, cfg, minutes))
     agent = Agent(edge_cfg, settings=settings)
     sim = None
     api = None
     try:
         agent.start()
-        console.print(f"edge agent: {len(edge_cfg.devices)} counters, queue in {agent.data_dir}")
+        console.print(
+            f"edge agent: {len(edge_cfg.devices)} counters, {len(edge_cfg.cameras)} camera, queue in {agent.data_dir}"
+        )
         seeded = _seed_history(settings, cfg, agent, console)
+        _seed_camera(settings, cfg, agent, console)
         run_for = 8 * 60 if minutes is None else max(1.0, minutes + 1)
         sim = SimStore(
             store=cfg,
