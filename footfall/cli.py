@@ -1,4 +1,10 @@
-"""The `footfall` command: one entry point for every process and tool."""
+"""The `footfall` command: one entry point for every process and tool.
+
+This module is the composition root: it may import every package, and it adds each
+package's commands (`register` in each `cli` module). The packages' own `cli` modules
+share `footfall.core.cli` and never import this one, so they keep their package's
+import rules (see `[tool.importlinter]` in pyproject.toml).
+"""
 
 import json
 import sys
@@ -6,9 +12,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from footfall.core.cli import console, fail, load_settings
 from footfall.core.errors import FootfallError
 
 app = typer.Typer(
@@ -21,22 +27,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
 schema_app = typer.Typer(help="The MQTT message contract.", no_args_is_help=True)
 stores_app = typer.Typer(help="Store configuration as code.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks against real services; each prints one JSON object as its last line.")
 eval_app = typer.Typer(help="Accuracy evaluations against ground truth.")
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
 app.add_typer(stores_app, name="stores")
-app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
-
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error that names the fix and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
+credentials_app = typer.Typer(help="Broker users and ACLs for edge agents.", no_args_is_help=True)
 
 
 @app.callback()
@@ -51,18 +47,6 @@ def _main(
     configure(log_level, log_format)  # type: ignore[arg-type]
 
 
-def _settings():
-    from pydantic import ValidationError
-
-    from footfall.core.settings import get_settings
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]
-        raise fail("invalid settings (FOOTFALL_* environment variables):\n" + "\n".join(lines)) from None
-
-
 @db_app.command("migrate")
 def db_migrate(
     flavour: Annotated[
@@ -74,7 +58,7 @@ def db_migrate(
     from footfall.db.connect import describe, ensure_database
     from footfall.db.migrate import migrate
 
-    settings = _settings()
+    settings = load_settings()
     try:
         if create:
             ensure_database(settings.db)
@@ -97,7 +81,7 @@ def db_info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
     from footfall.db.migrate import info
 
-    settings = _settings()
+    settings = load_settings()
     try:
         i = info(settings.db)
     except FootfallError as exc:
@@ -151,7 +135,7 @@ def stores_apply(
     from footfall.db.connect import connect
     from footfall.db.stores import apply_store
 
-    settings = _settings()
+    settings = load_settings()
     try:
         with connect(settings.db) as conn:
             result = apply_store(conn, cfg)
@@ -165,21 +149,89 @@ def stores_apply(
             console.print(f"store {cfg.store.id}: {label} {n} {table}")
 
 
-@app.command("demo")
-def demo(
-    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (default: until Ctrl-C).")] = None,
+@credentials_app.command("add")
+def credentials_add(
+    user: Annotated[str, typer.Argument(help="Broker user name (for an edge agent: its device id).")],
+    *,
+    store: Annotated[str | None, typer.Option(help="The store an edge agent may publish for.")] = None,
+    ingest: Annotated[
+        bool, typer.Option("--ingest", help="An ingest user: may read every store, write nothing.")
+    ] = False,
+    password_file: Annotated[Path, typer.Option(help="Mosquitto password file to update.")] = Path(
+        "docker/mosquitto/passwd"
+    ),
+    acl_file: Annotated[Path, typer.Option(help="Mosquitto ACL file to update.")] = Path("docker/mosquitto/acl"),
+    prefix: Annotated[str, typer.Option(help="Topic prefix of the deployment.")] = "footfall",
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="FOOTFALL_NEW_PASSWORD", help="The password; default: generate one and print it once."),
+    ] = None,
+    write_secret: Annotated[
+        Path | None, typer.Option(help="Also write the password to this file (mode 0600) for the agent.")
+    ] = None,
+    db: Annotated[
+        bool, typer.Option("--db", help="Also store the hash on the device row (devices.credential_hash).")
+    ] = False,
 ) -> None:
-    """Run the end-to-end demo on embedded defaults: database, example store, API, POS; prints KPI URLs."""
-    from footfall.demo.run import run_demo
+    """Add or replace a broker user with its ACL: an edge agent publishes only under {prefix}/v1/{store}/#."""
+    from footfall.core.errors import FootfallError
+    from footfall.edge.credentials import add_credentials, generate_password
 
+    if ingest == (store is not None):
+        raise fail("give --store STORE for an edge agent, or --ingest for an ingest user (one of the two)")
+    generated = password is None
+    secret = password or generate_password()
     try:
-        run_demo(_settings(), console, minutes=minutes)
+        entry = add_credentials(
+            user=user,
+            password=secret,
+            store_id=store,
+            ingest=ingest,
+            password_file=password_file,
+            acl_file=acl_file,
+            prefix=prefix,
+        )
+        if write_secret is not None:
+            write_secret.parent.mkdir(parents=True, exist_ok=True)
+            write_secret.touch(mode=0o600, exist_ok=True)
+            write_secret.chmod(0o600)
+            write_secret.write_text(secret + "\n", encoding="utf-8")
+        if db:
+            from footfall.db.connect import connect
+            from footfall.db.devices import store_credential_hash
+
+            with connect(load_settings().db) as conn:
+                store_credential_hash(conn, device_id=user, password_hash=entry.password_hash)
     except FootfallError as exc:
         raise fail(str(exc)) from None
+    console.print(f"{password_file}: user {user} {'added' if entry.created else 'updated'}")
+    console.print(f"{acl_file}: {'; '.join(entry.rules)}")
+    if generated and write_secret is None:
+        console.print(f"password (shown once): [bold]{secret}[/]")
+    console.print("reload the broker to apply: kill -HUP $(pidof mosquitto)  (or docker compose kill -s HUP mosquitto)")
+
+
+@credentials_app.command("remove")
+def credentials_remove(
+    user: Annotated[str, typer.Argument(help="Broker user name.")],
+    password_file: Annotated[Path, typer.Option(help="Mosquitto password file.")] = Path("docker/mosquitto/passwd"),
+    acl_file: Annotated[Path, typer.Option(help="Mosquitto ACL file.")] = Path("docker/mosquitto/acl"),
+) -> None:
+    """Remove a broker user and its ACL block."""
+    from footfall.core.errors import FootfallError
+    from footfall.edge.credentials import remove_credentials
+
+    try:
+        removed = remove_credentials(user=user, password_file=password_file, acl_file=acl_file)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"user {user}: {'removed' if removed else 'was not there'}")
 
 
 def _register_packages() -> None:
     from footfall.api import cli as api_cli
+    from footfall.bench import cli as bench_cli
+    from footfall.demo import cli as demo_cli
     from footfall.edge import cli as edge_cli
     from footfall.edge.vision import cli as vision_cli
     from footfall.firmware_stubs import cli as stubs_cli
@@ -187,7 +239,12 @@ def _register_packages() -> None:
     from footfall.models import cli as models_cli
 
     for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli):
-        module.register(app, bench=bench_app, evaluate=eval_app)
+        module.register(app, evaluate=eval_app)
+    # Groups whose commands come from more than one package:
+    edge_cli.edge_app.add_typer(credentials_app, name="credentials")
+    vision_cli.vision_app.command("scene")(stubs_cli.vision_scene)  # synthetic scenes live with the simulators
+    bench_cli.register(app)
+    demo_cli.register(app, sim=stubs_cli.sim_app)
 
 
 _register_packages()

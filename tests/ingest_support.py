@@ -14,6 +14,7 @@ import psycopg
 from footfall.core import messages as m
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import Topic
+from tests import helpers
 
 STORE = "s1"
 OTHER_STORE = "s2"
@@ -199,11 +200,9 @@ class Publisher:
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
+    """`tests.helpers.wait_until` that fails the test, naming `what` it waited for."""
+    if not helpers.wait_until(predicate, timeout, every):
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def count_rows(conn: psycopg.Connection, table: str) -> int:

@@ -3,8 +3,9 @@
 - `footfall api run` serves the API; `footfall api openapi` writes its OpenAPI document.
 - `footfall users create|list|key` manage users and API keys without the API (the first admin).
 - `footfall receipts import FILE` imports CSV (with a column mapping) or ARTS POSLog XML.
-- `footfall pos simulate` posts a simulated store's receipts to the API.
-- `footfall bench api` measures the KPI queries at one year × 50 stores.
+
+`footfall pos simulate` (a simulated point of sale) lives in `footfall.demo.cli`, and
+`footfall bench api` in `footfall.bench.cli`.
 """
 
 import json
@@ -13,16 +14,11 @@ from typing import Annotated
 
 import typer
 
+from footfall.core.cli import console, err, fail, load_settings
+
 api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles, store scope and API keys.", no_args_is_help=True)
 receipts_app = typer.Typer(help="Point-of-sale receipts.", no_args_is_help=True)
-pos_app = typer.Typer(help="A simulated point of sale.", no_args_is_help=True)
-
-
-def _root():
-    from footfall import cli
-
-    return cli
 
 
 @api_app.command("run")
@@ -34,10 +30,9 @@ def api_run(
     """Serve the API (OpenAPI at /docs and /openapi.json)."""
     import uvicorn
 
-    root = _root()
-    settings = root._settings()
+    settings = load_settings()
     h, p = host or settings.api.host, port or settings.api.port
-    root.err.print(f"Footfall API on http://{h}:{p} (docs at http://{h}:{p}/docs)")
+    err.print(f"Footfall API on http://{h}:{p} (docs at http://{h}:{p}/docs)")
     if workers > 1:
         uvicorn.run("footfall.api.main:app", host=h, port=p, workers=workers, log_config=None)
     else:
@@ -53,13 +48,12 @@ def api_openapi(
     """Print or write the OpenAPI document (no database needed)."""
     from footfall.api.app import create_app
 
-    root = _root()
-    doc = json.dumps(create_app(root._settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    doc = json.dumps(create_app(load_settings()).openapi(), indent=2, sort_keys=True) + "\n"
     if file is None:
         print(doc, end="")
     else:
         file.write_text(doc, encoding="utf-8")
-        root.console.print(f"wrote {file}")
+        console.print(f"wrote {file}")
 
 
 @users_app.command("create")
@@ -82,27 +76,26 @@ def users_create(
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
 
-    root = _root()
     try:
         r = Role(role)
     except ValueError:
-        raise root.fail(f"--role must be one of {', '.join(x.value for x in Role)}, not {role!r}") from None
+        raise fail(f"--role must be one of {', '.join(x.value for x in Role)}, not {role!r}") from None
     if not no_password and password is None:
         password = os.environ.get("FOOTFALL_NEW_PASSWORD") or typer.prompt(
             "password", hide_input=True, confirmation_prompt=True
         )
     if password is not None and len(password) < 8:
-        raise root.fail("the password must be at least 8 characters")
-    settings = root._settings()
+        raise fail("the password must be at least 8 characters")
+    settings = load_settings()
     try:
         with connect(settings.db, autocommit=True) as conn:
             u = create_user(
                 conn, username=username, password=password, role=r, stores=store or [], all_stores=all_stores
             )
     except FootfallError as exc:
-        raise root.fail(str(exc)) from None
+        raise fail(str(exc)) from None
     scope = "all stores" if u.all_stores or u.role is Role.ADMIN else ", ".join(u.stores) or "no stores"
-    root.console.print(f"created user [bold]{u.username}[/] (id {u.user_id}, {u.role.value}; {scope})")
+    console.print(f"created user [bold]{u.username}[/] (id {u.user_id}, {u.role.value}; {scope})")
 
 
 @users_app.command("list")
@@ -114,18 +107,17 @@ def users_list() -> None:
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
 
-    root = _root()
     try:
-        with connect(root._settings().db, autocommit=True) as conn:
+        with connect(load_settings().db, autocommit=True) as conn:
             users, _ = list_users(conn, limit=10_000)
     except FootfallError as exc:
-        raise root.fail(str(exc)) from None
+        raise fail(str(exc)) from None
     t = Table("id", "user", "role", "scope", "disabled")
     for u in users:
         t.add_row(
             str(u.user_id), u.username, u.role.value, "all" if u.all_stores else ", ".join(u.stores), str(u.disabled)
         )
-    root.console.print(t)
+    console.print(t)
 
 
 @users_app.command("key")
@@ -138,16 +130,15 @@ def users_key(
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
 
-    root = _root()
     try:
-        with connect(root._settings().db, autocommit=True) as conn:
+        with connect(load_settings().db, autocommit=True) as conn:
             row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
             if row is None:
-                raise root.fail(f"no user {username!r}; create it with `footfall users create`")
+                raise fail(f"no user {username!r}; create it with `footfall users create`")
             key, plaintext = create_api_key(conn, user_id=row["user_id"], name=name)
     except FootfallError as exc:
-        raise root.fail(str(exc)) from None
-    root.err.print(f"API key {key.prefix} for {username} (store it now: it is not shown again):")
+        raise fail(str(exc)) from None
+    err.print(f"API key {key.prefix} for {username} (store it now: it is not shown again):")
     print(plaintext)
 
 
@@ -200,19 +191,18 @@ def receipts_import(
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
 
-    root = _root()
     kind = fmt if fmt != "auto" else ("poslog" if file.suffix.lower() == ".xml" else "csv")
     if kind not in ("csv", "poslog"):
-        raise root.fail(f"--format must be csv, poslog or auto, not {fmt!r}")
-    settings = root._settings()
+        raise fail(f"--format must be csv, poslog or auto, not {fmt!r}")
+    settings = load_settings()
     try:
         with connect(settings.db, autocommit=True) as conn:
             if kind == "poslog":
                 result = parse_poslog(file, store_id=store)
                 for issue in result.issues:
-                    root.err.print(f"[yellow]skipped[/] {file}: {issue}")
+                    err.print(f"[yellow]skipped[/] {file}: {issue}")
                 saved = save_receipts(conn, result.receipts, source="poslog")
-                root.console.print(
+                console.print(
                     f"{file}: {len(result.receipts)} receipts ({saved.created} new, {saved.updated} updated, "
                     f"{saved.unchanged} unchanged), {len(result.issues)} skipped, "
                     f"{result.skipped_non_retail} non-retail transactions ignored"
@@ -225,13 +215,13 @@ def receipts_import(
             elif column:
                 m = _mapping_from_flags(column, store, timezone, price_list, skip or [])
             else:
-                raise root.fail("give --mapping FILE or --column FIELD=COLUMN flags (see docs/api.md)")
+                raise fail("give --mapping FILE or --column FIELD=COLUMN flags (see docs/api.md)")
             with Progress(
                 TextColumn("[bold]importing[/] {task.description}"),
                 BarColumn(),
                 DownloadColumn(),
                 TimeRemainingColumn(),
-                console=root.err,
+                console=err,
                 transient=True,
             ) as progress:
                 task = progress.add_task(file.name, total=file.stat().st_size)
@@ -243,15 +233,15 @@ def receipts_import(
                     on_progress=lambda done, _total: progress.update(task, completed=done),
                 )
     except ImportFailed as exc:
-        raise root.fail(f"{file}: {exc}") from None
+        raise fail(f"{file}: {exc}") from None
     except (FootfallError, ValueError) as exc:
-        raise root.fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for issue in report.issues[:200]:
-        root.err.print(f"[yellow]skipped[/] {file}: {issue}")
+        err.print(f"[yellow]skipped[/] {file}: {issue}")
     if len(report.issues) > 200:
-        root.err.print(f"… and {len(report.issues) - 200} more problems")
+        err.print(f"… and {len(report.issues) - 200} more problems")
     s = report.saved
-    root.console.print(
+    console.print(
         f"{file}: {report.rows} rows → {report.receipts} receipts ({s.created} new, {s.updated} updated, "
         f"{s.unchanged} unchanged); {report.skipped_rows} rows skipped, {len(report.issues)} problems"
     )
@@ -259,8 +249,8 @@ def receipts_import(
         raise typer.Exit(2)
 
 
-def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
-    """Add this package's commands to the root app and to the `bench` and `eval` groups.
+def register(app: typer.Typer, *, evaluate: typer.Typer) -> None:
+    """Add this package's commands to the root app and to the `eval` group.
 
     Keep imports of heavy modules inside the commands: `footfall --help` loads every
     package's `cli` module.
@@ -268,63 +258,3 @@ def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> 
     app.add_typer(api_app, name="api")
     app.add_typer(users_app, name="users")
     app.add_typer(receipts_app, name="receipts")
-    app.add_typer(pos_app, name="pos")
-
-    @bench.command("api")
-    def bench_api(
-        *,
-        as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result line.")] = False,
-        stores: Annotated[int, typer.Option(min=1, max=1000, help="Stores to generate.")] = 50,
-        days: Annotated[int, typer.Option(min=1, max=1100, help="Days of data per store.")] = 365,
-        runs: Annotated[int, typer.Option(min=5, max=10_000, help="Timed runs per query.")] = 50,
-        keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards.")] = False,
-        dbname: Annotated[
-            str, typer.Option(help="Bench database name (dropped and re-created).")
-        ] = "footfall_bench_api",
-    ) -> None:
-        """KPI query latency at scale: (a) a year of daily conversion, (b) a day of hourly traffic,
-        (c) a 50-store monthly roll-up, each against the same query on the raw tables."""
-        from footfall.bench.api import run_bench
-
-        root = _root()
-        result = run_bench(
-            root._settings(),
-            stores=stores,
-            days=days,
-            runs=runs,
-            keep=keep,
-            dbname=dbname,
-            console=root.err,
-            quiet=as_json,
-        )
-        print(json.dumps(result))
-
-    @pos_app.command("simulate")
-    def pos_simulate(
-        *,
-        url: Annotated[str, typer.Option(help="API base URL.")] = "http://127.0.0.1:8000",
-        api_key: Annotated[
-            str, typer.Option(envvar="FOOTFALL_POS_API_KEY", help="An API key with receipts access.")
-        ] = "",
-        store: Annotated[str, typer.Option(help="Store id.")] = "riga-01",
-        minutes: Annotated[float, typer.Option(min=0, help="Run this long (0: until stopped).")] = 0,
-        backfill_hours: Annotated[
-            float, typer.Option(min=0, max=24 * 31, help="First post the receipts of the last N hours.")
-        ] = 0,
-        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    ) -> None:
-        """Post a simulated store's receipts to the API as they happen (batched, retried, idempotent)."""
-        from footfall.demo.pos import run_pos_simulator
-
-        root = _root()
-        if not api_key:
-            raise root.fail("give --api-key (or FOOTFALL_POS_API_KEY); make one with `footfall users key NAME`")
-        run_pos_simulator(
-            url=url,
-            api_key=api_key,
-            store_id=store,
-            minutes=minutes,
-            backfill_hours=backfill_hours,
-            seed=seed,
-            console=root.err,
-        )

@@ -25,10 +25,32 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
 
 
-def problem(err: Any) -> str:
-    """One pydantic error as `where: what`."""
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"{where}: {err['msg'].removeprefix('Value error, ')}"
+def error_location(err: Any, *, empty: str = "(top level)") -> str:
+    """Where one pydantic error is, as a dotted path (`doors.0.id`).
+
+    Args:
+        err: one item of `ValidationError.errors()`.
+        empty: what to name the whole input when the error has no location.
+    """
+    return ".".join(str(p) for p in err["loc"]) or empty
+
+
+def problem(err: Any, *, empty: str = "(top level)") -> str:
+    """One pydantic error as `where: what` (without pydantic's `Value error, ` prefix)."""
+    return f"{error_location(err, empty=empty)}: {err['msg'].removeprefix('Value error, ')}"
+
+
+def format_errors(exc: ValidationError, *, empty: str = "(top level)") -> list[str]:
+    """Every error of a pydantic `ValidationError` as `where: what`, one string each.
+
+    The one formatter of validation errors in Footfall: configuration files, settings,
+    payloads, device pushes and API bodies all name the broken field the same way.
+
+    Args:
+        exc: the validation error.
+        empty: what to name the whole input when an error has no location.
+    """
+    return [problem(e, empty=empty) for e in exc.errors(include_url=False, include_input=False)]
 
 
 def validate(model: type[M], data: object, *, source: str) -> M:
@@ -40,5 +62,5 @@ def validate(model: type[M], data: object, *, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = [f"  {problem(e)}" for e in exc.errors(include_url=False, include_input=False)]
+        lines = [f"  {line}" for line in format_errors(exc)]
         raise ConfigError(f"{source}: {len(lines)} problem(s):\n" + "\n".join(lines)) from None

@@ -38,8 +38,3 @@ def id_problem(value: str) -> str | None:
     if not _ID_RE.match(value):
         return "must be letters, digits, '_', '-' or '.', starting and ending with a letter or digit"
     return None
-
-
-def is_valid_id(value: str) -> bool:
-    """Whether `value` is a valid identifier."""
-    return id_problem(value) is None

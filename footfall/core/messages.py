@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from footfall.core.configfile import problem
 from footfall.core.errors import PayloadError
 from footfall.core.ids import Id
 from footfall.core.topics import Kind
@@ -344,13 +345,11 @@ MESSAGE_TYPES: dict[Kind, type[_Envelope]] = {model.kind: model for model in get
 def _reason(exc: ValidationError) -> tuple[str, str]:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    msg = first["msg"].removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     code = "schema_version" if first["loc"][:1] == ("schema",) else "invalid_payload"
     if first["type"] == "json_invalid":
         code = "malformed_json"
-    return code, f"{where}: {msg}{more}"
+    return code, f"{problem(first, empty='payload')}{more}"
 
 
 def parse_payload(kind: Kind, raw: bytes | str) -> AnyMessage:

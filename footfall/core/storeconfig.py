@@ -272,9 +272,9 @@ class StoreConfig(_Strict):
                 raise ValueError(f"device {d.id}: unknown floor {d.floor!r}")
             if d.floor is not None and d.calibration:
                 _check_calibration(d, by_floor[d.floor])
-            for z in d.zones:
-                if z not in zones:
-                    raise ValueError(f"device {d.id}: unknown zone {z!r}")
+            for zone_id in d.zones:
+                if zone_id not in zones:
+                    raise ValueError(f"device {d.id}: unknown zone {zone_id!r}")
         return self
 
     @classmethod

@@ -60,8 +60,6 @@ class Topic:
             problem = id_problem(value)
             if problem:
                 raise TopicError(f"{field} {value!r} {problem}")
-        if not isinstance(self.kind, Kind):
-            object.__setattr__(self, "kind", parse_kind(self.kind))
 
     def render(self, prefix: str = DEFAULT_PREFIX) -> str:
         """The topic string to publish on."""

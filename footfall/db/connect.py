@@ -1,19 +1,25 @@
-"""Connections and pools, with driver errors mapped to `footfall.db.errors`."""
+"""Connections, with driver errors mapped to `footfall.db.errors`."""
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, LiteralString, TypeAlias
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from footfall.core.settings import DbSettings
 from footfall.db.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
+
+DictConnection: TypeAlias = psycopg.Connection[DictRow]
+"""A connection whose rows are dicts: what `connect` and the pools hand out."""
+DictPool: TypeAlias = ConnectionPool[DictConnection]
+"""A pool of `DictConnection`s (annotate pools with it so their rows type as dicts)."""
 
 
 def describe(settings: DbSettings, dbname: str | None = None) -> str:
@@ -30,7 +36,7 @@ def _unavailable(settings: DbSettings, dbname: str | None, exc: Exception) -> Da
     )
 
 
-def connect(settings: DbSettings, *, dbname: str | None = None, autocommit: bool = False) -> psycopg.Connection:
+def connect(settings: DbSettings, *, dbname: str | None = None, autocommit: bool = False) -> DictConnection:
     """Open one connection (rows as dicts).
 
     Raises:
@@ -40,29 +46,6 @@ def connect(settings: DbSettings, *, dbname: str | None = None, autocommit: bool
         return psycopg.connect(settings.conninfo(dbname), autocommit=autocommit, row_factory=dict_row)
     except psycopg.OperationalError as exc:
         raise _unavailable(settings, dbname, exc) from None
-
-
-def make_pool(settings: DbSettings, *, name: str = "footfall", wait: bool = True) -> ConnectionPool:
-    """A connection pool, opened and (with `wait`) checked before it is returned.
-
-    Raises:
-        DatabaseUnavailable: the pool could not get its first connection in time.
-    """
-    pool = ConnectionPool(
-        settings.conninfo(),
-        min_size=settings.pool_min,
-        max_size=settings.pool_max,
-        kwargs={"row_factory": dict_row},
-        check=ConnectionPool.check_connection,
-        name=name,
-        open=False,
-    )
-    try:
-        pool.open(wait=wait, timeout=settings.connect_timeout_s)
-    except Exception as exc:
-        pool.close()
-        raise _unavailable(settings, None, exc) from None
-    return pool
 
 
 def ensure_database(settings: DbSettings, dbname: str | None = None) -> bool:
@@ -82,7 +65,19 @@ def ensure_database(settings: DbSettings, dbname: str | None = None) -> bool:
 
 
 @contextmanager
-def transaction(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+def transaction(conn: DictConnection) -> Iterator[DictConnection]:
     """A transaction on an existing connection (commit on success, rollback on error)."""
     with conn.transaction():
         yield conn
+
+
+def scalar(conn: DictConnection, query: LiteralString, params: tuple[Any, ...] = ()) -> Any:
+    """The first column of the one row a query always returns (`SHOW`, `SELECT count(*)`, …).
+
+    Raises:
+        LookupError: the query returned no row.
+    """
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError(f"expected one row from {query!r}, got none")
+    return next(iter(row.values()))

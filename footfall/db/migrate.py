@@ -20,7 +20,7 @@ from importlib import resources
 import psycopg
 
 from footfall.core.settings import DbSettings
-from footfall.db.connect import connect, describe
+from footfall.db.connect import DictConnection, connect, describe, scalar
 from footfall.db.errors import MigrationError
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class DbInfo:
     continuous_aggregates: list[str] = field(default_factory=list)
 
 
-def detect_flavour(conn: psycopg.Connection) -> tuple[Flavour, str]:
+def detect_flavour(conn: DictConnection) -> tuple[Flavour, str]:
     """Which path this server supports, and why."""
     row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     if row:
@@ -120,7 +120,7 @@ def detect_flavour(conn: psycopg.Connection) -> tuple[Flavour, str]:
     row = conn.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
     if not row:
         return Flavour.PLAIN, "the TimescaleDB extension is not available on this server"
-    preload = conn.execute("SELECT current_setting('shared_preload_libraries') AS v").fetchone()["v"]
+    preload = scalar(conn, "SELECT current_setting('shared_preload_libraries')")
     if "timescaledb" not in preload:
         return Flavour.PLAIN, (
             f"TimescaleDB {row['default_version']} is available but not in shared_preload_libraries; "
@@ -129,7 +129,7 @@ def detect_flavour(conn: psycopg.Connection) -> tuple[Flavour, str]:
     return Flavour.TIMESCALE, f"TimescaleDB {row['default_version']} is available"
 
 
-def _bookkeeping(conn: psycopg.Connection) -> None:
+def _bookkeeping(conn: DictConnection) -> None:
     conn.execute(
         """
         CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -147,7 +147,7 @@ def _bookkeeping(conn: psycopg.Connection) -> None:
     )
 
 
-def _stored_flavour(conn: psycopg.Connection) -> Flavour | None:
+def _stored_flavour(conn: DictConnection) -> Flavour | None:
     row = conn.execute("SELECT value FROM footfall_meta WHERE key = 'flavour'").fetchone()
     return Flavour(row["value"]) if row else None
 
@@ -208,7 +208,7 @@ def migrate(
     return use, applied_now
 
 
-def _apply(conn: psycopg.Connection, mig: Migration, flavour: Flavour) -> None:
+def _apply(conn: DictConnection, mig: Migration, flavour: Flavour) -> None:
     logger.info("applying migration %s", mig.label)
     record = (
         "INSERT INTO schema_migrations (version, name, flavour, checksum) VALUES (%s, %s, %s, %s)",
@@ -238,12 +238,12 @@ def _apply(conn: psycopg.Connection, mig: Migration, flavour: Flavour) -> None:
 def info(settings: DbSettings, *, dbname: str | None = None) -> DbInfo:
     """Which path is active, what is applied and what is pending."""
     with connect(settings, dbname=dbname, autocommit=True) as conn:
-        server = conn.execute("SHOW server_version").fetchone()["server_version"]
+        server = scalar(conn, "SHOW server_version")
         ts = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
         avail = conn.execute(
             "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
         ).fetchone()
-        has_tables = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS t").fetchone()["t"]
+        has_tables = scalar(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL")
         stored = None
         applied: dict[int, str] = {}
         if has_tables:

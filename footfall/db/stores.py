@@ -9,12 +9,12 @@ working, their history stays). Applying the same file twice changes nothing.
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from footfall.core.errors import ConfigError
 from footfall.core.storeconfig import PNG_MAGIC, DeviceKind, Floor, StoreConfig
+from footfall.db.connect import DictConnection
 from footfall.db.errors import Conflict
 
 
@@ -32,9 +32,7 @@ class ApplyResult:
         return any(self.created.values()) or any(self.updated.values()) or any(self.removed.values())
 
 
-def _upsert(
-    conn: psycopg.Connection, table: str, keys: list[str], rows: list[dict[str, Any]], result: ApplyResult
-) -> None:
+def _upsert(conn: DictConnection, table: str, keys: list[str], rows: list[dict[str, Any]], result: ApplyResult) -> None:
     """Insert or update rows; only rows whose values differ are touched."""
     if not rows:
         return
@@ -60,9 +58,7 @@ def _upsert(
         bucket[table] = bucket.get(table, 0) + 1
 
 
-def _prune(
-    conn: psycopg.Connection, table: str, *, key: str, store_id: str, keep: list[str], result: ApplyResult
-) -> None:
+def _prune(conn: DictConnection, table: str, *, key: str, store_id: str, keep: list[str], result: ApplyResult) -> None:
     query = sql.SQL("DELETE FROM {t} WHERE store_id = %s AND NOT ({k} = ANY(%s))").format(
         t=sql.Identifier(table), k=sql.Identifier(key)
     )
@@ -78,13 +74,7 @@ def _plan_columns(f: Floor) -> dict[str, Any]:
         ConfigError: the picture cannot be read or is neither PNG nor JPEG.
     """
     if f.plan is None:
-        return {
-            "plan_image": None,
-            "plan_mime": None,
-            "plan_px_per_m": None,
-            "plan_origin_x": 0.0,
-            "plan_origin_y": 0.0,
-        }
+        return {}
     try:
         data = f.plan.read()
     except ValueError as exc:
@@ -98,7 +88,7 @@ def _plan_columns(f: Floor) -> dict[str, Any]:
     }
 
 
-def apply_store(conn: psycopg.Connection, cfg: StoreConfig) -> ApplyResult:
+def apply_store(conn: DictConnection, cfg: StoreConfig) -> ApplyResult:
     """Upsert a store and everything in it, in one transaction.
 
     Raises:

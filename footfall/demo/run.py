@@ -372,6 +372,7 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
     from footfall.core.calendar import StoreCalendar
     from footfall.core.clock import SystemClock
     from footfall.demo.api import start_api_demo
+    from footfall.demo.stubs import stub_specs
     from footfall.edge.agent import Agent
     from footfall.firmware_stubs.store import SimStore, TrafficRates
     from footfall.ingest.worker import IngestWorker
@@ -396,7 +397,7 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
         run_for = 8 * 60 if minutes is None else max(1.0, minutes + 1)
         sim = SimStore(
             store=cfg,
-            edge=edge_cfg,
+            counters=stub_specs(edge_cfg),
             clock=SystemClock(),
             start=datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2),
             minutes=run_for,

@@ -13,10 +13,8 @@ Example:
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.errors import ConfigError, FootfallError
@@ -31,6 +29,10 @@ from footfall.edge.drivers.tcp import TcpBeamDriver
 from footfall.edge.outbox import Outbox
 from footfall.edge.publisher import AGENT_VERSION, Publisher
 from footfall.edge.sink import ReadingSink
+
+if TYPE_CHECKING:  # the camera stack (OpenCV) loads only on boxes that have cameras
+    from footfall.core.storeconfig import StoreConfig
+    from footfall.edge.vision.worker import CameraWorker
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ class Agent:
         self.drivers: list[TcpBeamDriver | MqttCounterDriver] = []
         self.http: HttpPushServer | None = None
         self.producers: list[Producer] = []
-        self._store = None
+        self._store: StoreConfig | None = None
         for dev in cfg.devices:
             core = self._core(dev)
             self.cores[dev.id] = core
@@ -114,8 +116,6 @@ class Agent:
 
     def _camera(self, cam: CameraOptions) -> Producer:
         # OpenCV and the pipeline load only on boxes that have cameras.
-        import yaml
-
         from footfall.core.storeconfig import StoreConfig
         from footfall.edge.vision.config import PipelineOptions
         from footfall.edge.vision.pipeline import CameraSpec
@@ -124,16 +124,10 @@ class Agent:
         if self._store is None:
             assert self.cfg.store_file is not None  # the config refuses cameras without one
             self._store = StoreConfig.from_yaml(self.cfg.store_file)
-        options = {}
-        if cam.options_file is not None:
-            try:
-                options = yaml.safe_load(cam.options_file.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ConfigError(f"camera {cam.id}: cannot read {cam.options_file}: {exc}") from None
         try:
             worker = CameraWorker(
                 CameraSpec.from_store(self._store, cam.id),
-                PipelineOptions.model_validate(options),
+                PipelineOptions.from_yaml(cam.options_file),
                 self.outbox,
                 source=cam.source,
                 state_dir=self.data_dir / "vision",
@@ -278,15 +272,11 @@ class Agent:
         finally:
             self.stop(graceful=True)
 
-    def queue_path(self) -> Path:
-        """The queue file."""
-        return self.outbox.path
-
 
 class _CameraProducer:
     """A `CameraWorker` as an agent producer."""
 
-    def __init__(self, worker) -> None:
+    def __init__(self, worker: "CameraWorker") -> None:
         self.worker = worker
 
     def start(self) -> None:
@@ -297,13 +287,3 @@ class _CameraProducer:
 
     def sensor_health(self) -> list[SensorHealth]:
         return [self.worker.health()]
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    """Poll `predicate` for up to `timeout` real seconds (a helper for tools and tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())

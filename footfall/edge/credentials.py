@@ -7,8 +7,8 @@ the user's earlier entry), atomically; Mosquitto applies them on SIGHUP.
 
 Password hashes use Mosquitto's own `$7$` format (PBKDF2-HMAC-SHA512, as
 `mosquitto_passwd` writes them), so no Mosquitto tool is needed where the command runs,
-and the same hash can be kept on the device row (`devices.credential_hash`) to rebuild
-the broker's file from the database.
+and the same hash can be kept on the device row (`devices.credential_hash`, written by
+`footfall.db.devices.store_credential_hash`) to rebuild the broker's file from the database.
 
 Example:
     >>> h = mosquitto_hash("s3cret", salt=b"0123456789ab", iterations=101)
@@ -182,18 +182,3 @@ def remove_credentials(*, user: str, password_file: Path, acl_file: Path) -> boo
     except OSError as exc:
         raise CredentialsError(f"cannot write the broker files: {exc}") from None
     return found or len(kept) != len([ln for ln in lines if ln.strip()])
-
-
-def store_credential_hash(conn, *, device_id: str, password_hash: str) -> None:
-    """Keep the broker hash on the device row (`devices.credential_hash`).
-
-    Raises:
-        CredentialsError: no such device (apply the store file first: footfall stores apply).
-    """
-    with conn.transaction():
-        n = conn.execute(
-            "UPDATE devices SET credential_hash = %s, updated_at = now() WHERE device_id = %s",
-            (password_hash, device_id),
-        ).rowcount
-    if n == 0:
-        raise CredentialsError(f"no device {device_id!r} in the database; run `footfall stores apply store.yaml` first")

@@ -22,7 +22,9 @@ A group that cannot be merged within the contract's limits (more than `MAX_DWELL
 dwell times, a count above `MAX_COUNT`, cells above `MAX_CELLS`) stays as it is.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from footfall.core import messages as m
 from footfall.core.topics import Kind
@@ -89,7 +91,7 @@ def merge(kind: Kind, readings: Sequence[m.Reading]) -> m.Reading | None:
     return None if merger is None else merger(rs, start, end)
 
 
-def _merge_counts(rs: Sequence[m.CountsReading], start, end) -> m.CountsReading | None:
+def _merge_counts(rs: Sequence[m.CountsReading], start: datetime, end: datetime) -> m.CountsReading | None:
     entries, exits = sum(r.entries for r in rs), sum(r.exits for r in rs)
     passersby = _sum([r.passersby for r in rs])
     if max(entries, exits, passersby or 0) > m.MAX_COUNT:
@@ -105,7 +107,7 @@ def _merge_counts(rs: Sequence[m.CountsReading], start, end) -> m.CountsReading 
     )
 
 
-def _merge_zones(rs: Sequence[m.ZonesReading], start, end) -> m.ZonesReading | None:
+def _merge_zones(rs: Sequence[m.ZonesReading], start: datetime, end: datetime) -> m.ZonesReading | None:
     entries, exits = sum(r.entries for r in rs), sum(r.exits for r in rs)
     dwell = [d for r in rs for d in r.dwell_s]
     if max(entries, exits) > m.MAX_COUNT or len(dwell) > m.MAX_DWELLS:
@@ -123,7 +125,7 @@ def _merge_zones(rs: Sequence[m.ZonesReading], start, end) -> m.ZonesReading | N
     )
 
 
-def _merge_occupancy(rs: Sequence[m.OccupancyReading], start, end) -> m.OccupancyReading:
+def _merge_occupancy(rs: Sequence[m.OccupancyReading], start: datetime, end: datetime) -> m.OccupancyReading:
     last = max(rs, key=lambda r: r.end)
     peak = max(max(r.occupancy, r.peak or 0) for r in rs)
     return m.OccupancyReading(
@@ -136,7 +138,7 @@ def _merge_occupancy(rs: Sequence[m.OccupancyReading], start, end) -> m.Occupanc
     )
 
 
-def _merge_heatmap(rs: Sequence[m.HeatmapReading], start, end) -> m.HeatmapReading | None:
+def _merge_heatmap(rs: Sequence[m.HeatmapReading], start: datetime, end: datetime) -> m.HeatmapReading | None:
     cells: dict[tuple[int, int], list[float]] = {}
     for r in rs:
         for c in r.cells:
@@ -157,12 +159,13 @@ def _merge_heatmap(rs: Sequence[m.HeatmapReading], start, end) -> m.HeatmapReadi
     )
 
 
-def _merge_heartbeat(rs: Sequence[m.HeartbeatReading], start, end) -> m.HeartbeatReading:
+def _merge_heartbeat(rs: Sequence[m.HeartbeatReading], start: datetime, end: datetime) -> m.HeartbeatReading:
     newest = max(rs, key=lambda r: r.end)
     return newest.model_copy(update={"start": start, "end": end})
 
 
-_MERGERS = {
+# Each merger takes readings of its own kind; `merge` dispatches on the kind.
+_MERGERS: dict[Kind, Callable[[Any, datetime, datetime], m.Reading | None]] = {
     Kind.COUNTS: _merge_counts,
     Kind.ZONES: _merge_zones,
     Kind.OCCUPANCY: _merge_occupancy,

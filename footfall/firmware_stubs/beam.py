@@ -18,7 +18,8 @@ import logging
 import socket
 import threading
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 
 from footfall.core.clock import Clock
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
@@ -61,26 +62,15 @@ class BeamCounterStub:
         self._listener.settimeout(0.2)
         self.timeline = Timeline(clock, name=f"beam-{device_id}")
         for c in script.for_doors([door]).crossings:
-            self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
+            self.timeline.at(c.at, partial(self._crossing, c))
         self.timeline.every(start, keepalive_s, until, self._record)
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
         self._accept_thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         """The TCP port the counter listens on."""
         return self._listener.getsockname()[1]
-
-    @property
-    def unacked(self) -> int:
-        """Records in the flash log not yet acknowledged by the agent."""
-        with self._lock:
-            return len(self.log)
 
     def start(self) -> None:
         """Listen for the agent and start counting."""
@@ -111,7 +101,7 @@ class BeamCounterStub:
             self.log.append((self.rec, line))
             self._send(line)
 
-    def _crossing(self, crossing: Crossing) -> None:
+    def _crossing(self, crossing: Crossing, _at: datetime | None = None) -> None:
         self.fw.register(crossing)  # a blocked sensor counts nothing but still reports its status
         self._record(crossing.at)
 

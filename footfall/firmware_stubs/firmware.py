@@ -129,6 +129,31 @@ class Timeline:
             self.at(t, action)
             t += timedelta(seconds=period_s)
 
+    def faults(
+        self,
+        plan: FaultPlan,
+        start: datetime,
+        *,
+        reboot: Callable[[datetime], None],
+        drop: Callable[[], None],
+        duplicate: Callable[[], None],
+    ) -> None:
+        """Schedule what goes wrong with a device: its plan's reboots, drops and duplicates.
+
+        Args:
+            plan: the device's faults, in seconds after `start`.
+            start: the simulation's first instant.
+            reboot: restarts the device at the instant it is given.
+            drop: drops the connection to the agent.
+            duplicate: sends the last report again.
+        """
+        for s in plan.reboots_at:
+            self.at(start + timedelta(seconds=s), reboot)
+        for s in plan.drops_at:
+            self.at(start + timedelta(seconds=s), lambda _at: drop())
+        for s in plan.duplicates_at:
+            self.at(start + timedelta(seconds=s), lambda _at: duplicate())
+
     def start(self) -> None:
         """Run the events in a background thread."""
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)

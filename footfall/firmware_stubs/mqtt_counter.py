@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -61,12 +61,7 @@ class MqttCounterStub:
         for c in script.for_doors([door]).crossings:
             self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
         self.timeline.every(start, keepalive_s, until, self._report)
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
 
     def _make_client(self, username: str | None, password: str | None) -> mqtt.Client:
         client = mqtt.Client(

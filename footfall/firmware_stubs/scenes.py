@@ -284,7 +284,7 @@ class Scene:
             self._draw_people(img, t)
             mv = self._fault_at(t, "moved")
             if mv is not None:
-                m = cv2.getRotationMatrix2D((w / 2, h / 2), mv.angle_deg, 1.0)
+                m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), mv.angle_deg, 1.0), dtype=float)
                 m[:, 2] += mv.shift_px
                 img = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
             if self._fault_at(t, "blocked") is not None:
@@ -299,7 +299,7 @@ class Scene:
     def write(self, path: Path, *, codec: str = "mp4v") -> Path:
         """Render the scene into a video file (MP4 by default)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), self.fps, self.size)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), self.fps, self.size)
         if not writer.isOpened():
             raise OSError(f"cannot write video {path} with codec {codec}")
         try:

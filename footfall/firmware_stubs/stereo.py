@@ -14,6 +14,7 @@ import logging
 import math
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 
@@ -71,7 +72,7 @@ class StereoSensorStub:
         for c in script.for_doors([door]).crossings:
             if c.direction is Direction.PAST and street_line is None:
                 continue
-            self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
+            self.timeline.at(c.at, partial(self._crossing, c))
         # A push a moment after each interval ends on the sensor's clock, and retries in between.
         t = start
         while t < until:
@@ -84,12 +85,7 @@ class StereoSensorStub:
                 break
             self.timeline.at(true, self._push)
             boundary += self.interval_ms
-        for s in plan.reboots_at:
-            self.timeline.at(start + timedelta(seconds=s), self._reboot)
-        for s in plan.drops_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._drop())
-        for s in plan.duplicates_at:
-            self.timeline.at(start + timedelta(seconds=s), lambda at: self._duplicate())
+        self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
 
     def _bin_of(self, ms: int) -> int:
         return math.floor(ms / self.interval_ms) * self.interval_ms
@@ -115,7 +111,7 @@ class StereoSensorStub:
         now = self._bin_of(self.fw.device_ms(self.clock.now()))
         return max(0, (now - self._next_bin) // self.interval_ms)
 
-    def _crossing(self, c: Crossing) -> None:
+    def _crossing(self, c: Crossing, _at: datetime | None = None) -> None:
         ms = self.fw.device_ms(c.at)
         counted = self.fw.register(c)
         with self._lock:
@@ -138,7 +134,7 @@ class StereoSensorStub:
         lines = [self.door_line] + ([self.street_line] if self.street_line else [])
         out = []
         for line in lines:
-            intervals = []
+            intervals: list[dict[str, object]] = []
             b = self._next_bin
             while b < end and len(intervals) < 1440:
                 fwd, bwd, blocked = self._bins.get((line, b), [0, 0, 0])

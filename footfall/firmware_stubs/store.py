@@ -1,14 +1,15 @@
 """A store's worth of simulated door counters, wired to where an edge agent expects them.
 
-`SimStore` reads the store file (doors, which counter covers which door) and the
-agent's `edge.yaml` (where each counter listens, pushes or publishes), generates a
+`SimStore` reads the store file (doors) and the specs of the counters to play (where
+each one listens, pushes or publishes: `footfall.firmware_stubs.spec`), generates a
 traffic script with known ground truth, and runs one firmware stub per counter:
 
-- `counter_tcp` → `BeamCounterStub`, listening where the agent connects;
-- `counter_http` → `StereoSensorStub`, pushing to the agent's HTTP listener;
-- `counter_mqtt` → `MqttCounterStub`, publishing to the counter's local broker.
+- `TcpStub` → `BeamCounterStub`, listening where the agent connects;
+- `HttpStub` → `StereoSensorStub`, pushing to the agent's HTTP listener;
+- `MqttStub` → `MqttCounterStub`, publishing to the counter's local broker.
 
-`footfall sim store --config store.yaml --edge edge.yaml` runs it from the command line.
+`footfall sim store --config store.yaml --edge edge.yaml` runs it from the command line,
+with the specs built from the agent's `edge.yaml` (`footfall.demo.stubs.stub_specs`).
 """
 
 import logging
@@ -20,6 +21,7 @@ from footfall.core.storeconfig import DoorKind, StoreConfig
 from footfall.firmware_stubs.beam import BeamCounterStub
 from footfall.firmware_stubs.firmware import FaultPlan
 from footfall.firmware_stubs.mqtt_counter import MqttCounterStub
+from footfall.firmware_stubs.spec import HttpStub, MqttStub, StubSpec, TcpStub
 from footfall.firmware_stubs.stereo import StereoSensorStub
 from footfall.firmware_stubs.traffic import GroundTruth, TrafficScript
 
@@ -43,7 +45,7 @@ class SimStore:
 
     Args:
         store: the store file.
-        edge: the agent's config (an `EdgeConfig`), for ports, URLs and topics.
+        counters: the counters to play, with their ports, URLs and topics.
         clock: simulated time shared with the agent.
         start: first instant of traffic.
         minutes: how long people come.
@@ -54,7 +56,7 @@ class SimStore:
     """
 
     store: StoreConfig
-    edge: object
+    counters: list[StubSpec]
     clock: Clock
     start: datetime
     minutes: float = 10.0
@@ -65,10 +67,6 @@ class SimStore:
     stubs: dict[str, Stub] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from footfall.edge.config import EdgeConfig
-
-        if not isinstance(self.edge, EdgeConfig):
-            raise TypeError("edge must be an EdgeConfig")
         doors = {d.id: d for d in self.store.doors}
         rates = {d.id: self.rates.staff if d.kind is DoorKind.STAFF else self.rates.customer for d in doors.values()}
         past = {d.id: self.rates.passersby for d in doors.values() if d.outward_counter}
@@ -78,42 +76,36 @@ class SimStore:
 
     def build(self) -> None:
         """Create the stubs (TCP stubs start listening at once)."""
-        from footfall.edge.config import EdgeConfig, HttpCounter, MqttCounter, TcpCounter
-
-        edge: EdgeConfig = self.edge  # type: ignore[assignment]
         until = self.start + timedelta(minutes=max(self.minutes, self.run_minutes or self.minutes + 2))
-        http_host = "127.0.0.1" if edge.http.host in ("0.0.0.0", "") else edge.http.host  # noqa: S104
-        for dev in edge.devices:
-            plan = self.faults.get(dev.id, FaultPlan(counter_bits=min(dev.counter_bits, 32)))
-            common = {"device_id": dev.id, "script": self.script, "plan": plan, "clock": self.clock}
-            if isinstance(dev, TcpCounter):
-                self.stubs[dev.id] = BeamCounterStub(
-                    **common, door=dev.door, start=self.start, until=until, host=dev.host, port=dev.port
+        for spec in self.counters:
+            plan = self.faults.get(spec.device_id, FaultPlan(counter_bits=spec.counter_bits))
+            common = {"device_id": spec.device_id, "script": self.script, "plan": plan, "clock": self.clock}
+            if isinstance(spec, TcpStub):
+                self.stubs[spec.device_id] = BeamCounterStub(
+                    **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port
                 )
-            elif isinstance(dev, HttpCounter):
-                door_lines = [ln for ln in dev.lines if not ln.passersby]
-                street = next((ln.line for ln in dev.lines if ln.passersby), None)
-                self.stubs[dev.id] = StereoSensorStub(
+            elif isinstance(spec, HttpStub):
+                self.stubs[spec.device_id] = StereoSensorStub(
                     **common,
-                    door=door_lines[0].door,
+                    door=spec.door,
                     start=self.start,
                     until=until,
-                    url=f"http://{http_host}:{edge.http.port}/v1/push/{dev.id}",
-                    token=dev.bearer(),
-                    door_line=door_lines[0].line,
-                    street_line=street,
+                    url=spec.url,
+                    token=spec.token,
+                    door_line=spec.door_line,
+                    street_line=spec.street_line,
                 )
-            elif isinstance(dev, MqttCounter):
-                self.stubs[dev.id] = MqttCounterStub(
+            elif isinstance(spec, MqttStub):
+                self.stubs[spec.device_id] = MqttCounterStub(
                     **common,
-                    door=dev.door,
+                    door=spec.door,
                     start=self.start,
                     until=until,
-                    host=dev.host,
-                    port=dev.port,
-                    topic=dev.topic,
-                    username=dev.username,
-                    password=None if dev.password is None else dev.password.get_secret_value(),
+                    host=spec.host,
+                    port=spec.port,
+                    topic=spec.topic,
+                    username=spec.username,
+                    password=spec.password,
                 )
 
     def start_all(self) -> None:

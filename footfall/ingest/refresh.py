@@ -96,6 +96,12 @@ class RollupRefresher:
         self._thread: threading.Thread | None = None
         self.refreshed = 0
 
+    @property
+    def pending(self) -> list[tuple[datetime, datetime]]:
+        """A copy of the windows noted but not yet refreshed (kept after a failed refresh)."""
+        with self._lock:
+            return list(self._pending)
+
     def cutoff(self) -> datetime:
         """Readings starting before this are late (below the materialisation watermark)."""
         return datetime.now(UTC) - self.late_after

@@ -3,8 +3,8 @@
 import typer
 
 
-def register(app: typer.Typer, *, bench: typer.Typer, evaluate: typer.Typer) -> None:
-    """Add this package's commands to the root app and to the `bench` and `eval` groups.
+def register(app: typer.Typer, *, evaluate: typer.Typer) -> None:
+    """Add this package's commands to the root app and to the `eval` group.
 
     Keep imports of heavy modules inside the commands: `footfall --help` loads every
     package's `cli` module.

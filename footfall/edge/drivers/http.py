@@ -43,6 +43,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from footfall.core.clock import Clock
+from footfall.core.configfile import format_errors
 from footfall.edge.config import HttpCounter, HttpListen
 from footfall.edge.drivers.base import CounterCore, IntervalCount
 from footfall.edge.errors import OutboxError
@@ -152,9 +153,7 @@ class HttpPushServer:
             push = Push.model_validate_json(body)
         except ValidationError as exc:
             core.health.errors += 1
-            first = exc.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            reason = f"{where}: {first['msg']}"
+            reason = format_errors(exc, empty="body")[0]
             logger.warning("%s: malformed push refused: %s", device_id, reason, extra={"device_id": device_id})
             return HTTPStatus.BAD_REQUEST, {"error": reason}
         known = {ln.line for ln in cfg.lines}

@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from footfall.core.clock import Clock
+from footfall.core.configfile import format_errors
 from footfall.edge.config import BrokerTarget, MqttCounter, TlsOptions
 from footfall.edge.drivers.base import CounterCore, CumulativeReport
 from footfall.edge.errors import OutboxError
@@ -145,12 +146,10 @@ class MqttCounterDriver:
             payload = CounterPayload.model_validate_json(msg.payload)
         except ValidationError as exc:
             self.core.health.errors += 1
-            first = exc.errors(include_url=False, include_input=False)[0]
             logger.warning(
-                "%s: malformed counter message dropped: %s: %s",
+                "%s: malformed counter message dropped: %s",
                 self.cfg.id,
-                ".".join(str(p) for p in first["loc"]) or "payload",
-                first["msg"],
+                format_errors(exc, empty="payload")[0],
                 extra={"device_id": self.cfg.id},
             )
             client.ack(msg.mid, msg.qos)

@@ -11,9 +11,13 @@ Example:
     (5, 'hog')
 """
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from footfall.core.configfile import load_yaml, validate
+from footfall.core.errors import ConfigError
 
 
 class _Strict(BaseModel):
@@ -217,3 +221,26 @@ class PipelineOptions(_Strict):
         if self.privacy.track_step_s > self.bucket_s:
             raise ValueError("privacy.track_step_s is longer than bucket_s; no polyline would have two points")
         return self
+
+    @classmethod
+    def from_yaml(cls, path: Path | None, *, detector: str | None = None) -> "PipelineOptions":
+        """Read pipeline options from a YAML file (the defaults when `path` is None).
+
+        Args:
+            path: the options file, or None for the defaults.
+            detector: `bgsub` or `hog`, overriding the file's `detector.kind`.
+
+        Raises:
+            ConfigError: the file cannot be read, is not a mapping, breaks a rule, or the
+                detector is unknown; the message names the file and the field.
+        """
+        data = {} if path is None else load_yaml(path)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: pipeline options must be a YAML mapping (see docs/vision.md)")
+        if detector is not None:
+            if detector not in ("bgsub", "hog"):
+                raise ConfigError(f"--detector must be bgsub or hog, not {detector!r}")
+            data.setdefault("detector", {})["kind"] = detector
+        return validate(cls, data, source=f"pipeline options{f' in {path}' if path else ''}")

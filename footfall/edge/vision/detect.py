@@ -23,6 +23,30 @@ import numpy as np
 
 from footfall.edge.vision.config import DetectorOptions
 
+AnchorPoint = Literal["foot", "centre"]
+"""Which point of a box stands for the person: `foot` (bottom-centre) or `centre`."""
+
+
+def box_anchors(xyxy: np.ndarray, point: AnchorPoint = "foot") -> np.ndarray:
+    """The point standing for each box's person, the one place this is computed.
+
+    Args:
+        xyxy: (n, 4) boxes as x1, y1, x2, y2.
+        point: `foot`, the bottom-centre (where the person stands: angled views, the MOT
+            convention), or `centre`, the box centre (a camera looking straight down).
+
+    Returns:
+        (n, 2) array of x, y.
+
+    Example:
+        >>> box_anchors(np.array([[10.0, 20.0, 30.0, 80.0]]), "centre").tolist()
+        [[20.0, 50.0]]
+    """
+    b = np.asarray(xyxy, dtype=float).reshape(-1, 4)
+    x = (b[:, 0] + b[:, 2]) / 2
+    y = b[:, 3] if point == "foot" else (b[:, 1] + b[:, 3]) / 2
+    return np.c_[x, y]
+
 
 @dataclass(frozen=True)
 class Detections:
@@ -63,11 +87,9 @@ class Detections:
         xyxy = np.c_[b[:, :2], b[:, :2] + b[:, 2:]]
         return cls(xyxy, np.ones(len(b)) if confidence is None else confidence)
 
-    def anchors(self, point: Literal["foot", "centre"] = "foot") -> np.ndarray:
-        """(n, 2) points standing for each person: bottom-centre (`foot`) or centre of the box."""
-        x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
-        y = self.xyxy[:, 3] if point == "foot" else (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2
-        return np.c_[x, y]
+    def anchors(self, point: AnchorPoint = "foot") -> np.ndarray:
+        """(n, 2) points standing for each person (see `box_anchors`)."""
+        return box_anchors(self.xyxy, point)
 
 
 class Detector(Protocol):
@@ -218,7 +240,7 @@ class HogPeopleDetector:
                 f"OpenCV {cv2.__version__} has no HOGDescriptor; install opencv-python-headless<5 or use detector bgsub"
             )
         self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), dtype=np.float32))
 
     def detect(self, frame: np.ndarray) -> Detections:
         """Upright people as boxes in full-frame pixels."""
@@ -231,13 +253,13 @@ class HogPeopleDetector:
             return Detections.empty()
         w = np.asarray(weights, dtype=float).reshape(-1)
         ok = w >= o.hog_threshold
-        rects = np.asarray(rects, dtype=float)[ok] / o.scale
+        boxes = np.asarray(rects, dtype=float)[ok] / o.scale
         w = w[ok]
-        if len(rects) == 0:
+        if len(boxes) == 0:
             return Detections.empty()
         # The default people window has a margin around the body: trim it so the foot
         # point is on the floor, not 10% below the feet.
-        x, y, bw, bh = rects.T
+        x, y, bw, bh = boxes.T
         trimmed = np.c_[x + 0.15 * bw, y + 0.05 * bh, 0.7 * bw, 0.88 * bh]
         det = Detections.from_xywh(trimmed, 1.0 / (1.0 + np.exp(-2.0 * w)))
         keep = nms(det.xyxy, det.confidence, o.nms_iou)

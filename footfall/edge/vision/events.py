@@ -12,7 +12,8 @@ ends on the positive side and `out` when it ends on the negative side. For the l
 
 Example:
     >>> import numpy as np
-    >>> from footfall.edge.vision.track import Tracks
+    >>> from footfall.edge.vision.detect import AnchorPoint
+from footfall.edge.vision.track import Tracks
     >>> line = CountingLine((320, 0), (320, 480), door_id="main", dead_band_px=0)
     >>> _ = line.trigger(Tracks.from_arrays([1], [[400, 100, 440, 200]]))
     >>> line.trigger(Tracks.from_arrays([1], [[280, 100, 320, 200]]))
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from footfall.core.messages import HeatmapCell, Track, TrackPoint
+from footfall.edge.vision.detect import AnchorPoint
 from footfall.edge.vision.track import Tracks
 
 Point = tuple[float, float]
@@ -65,7 +67,7 @@ class CountingLine:
         door_id: str = "door",
         dead_band_px: float = 6.0,
         dead_band_frac: float = 0.0,
-        anchor: str = "foot",
+        anchor: AnchorPoint = "foot",
     ) -> None:
         self.a = np.asarray(a, dtype=float)
         self.b = np.asarray(b, dtype=float)
@@ -80,6 +82,11 @@ class CountingLine:
         self.in_count = 0
         self.out_count = 0
         self._state: dict[int, _LineState] = {}
+
+    @property
+    def watched(self) -> frozenset[int]:
+        """Ids of the tracks the line keeps state for; a track is forgotten once it ends."""
+        return frozenset(self._state)
 
     def signed_distance(self, p: np.ndarray) -> np.ndarray:
         """Signed pixel distance of points from the line: positive on the `in` side."""

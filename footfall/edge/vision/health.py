@@ -163,6 +163,11 @@ class CameraHealth:
             logger.info("stored reference view %s", self.reference_path)
 
     @property
+    def started_wall(self) -> float:
+        """When this monitor started (`time.monotonic()`): a camera that never sends a frame is SILENT from here."""
+        return self._started_wall
+
+    @property
     def hold_s(self) -> float:
         """How long after a moment a fault that began then may still be declared."""
         o = self.options

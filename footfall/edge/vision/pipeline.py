@@ -52,7 +52,7 @@ from footfall.edge.sink import ReadingSink
 from footfall.edge.vision.config import PipelineOptions
 from footfall.edge.vision.detect import Detections, make_detector
 from footfall.edge.vision.errors import CameraConfigError
-from footfall.edge.vision.events import CountingLine, FloorHeatmap, PolylineRecorder, ZoneDwell
+from footfall.edge.vision.events import CountingLine, FloorHeatmap, PolylineRecorder, ZoneDwell, ZoneEvents
 from footfall.edge.vision.health import CameraHealth
 from footfall.edge.vision.track import ByteTracker, Tracks
 
@@ -116,6 +116,16 @@ class CameraSpec:
             lines=[LineSpec(ln.door, (ln.a[0], ln.a[1]), (ln.b[0], ln.b[1])) for ln in device.lines],
             zones=[ZoneSpec(z, [(p[0], p[1]) for p in zones[z].polygon]) for z in device.zones],
         )
+
+
+@dataclass
+class _ZoneStats:
+    """One zone's aggregates within the open bucket."""
+
+    entries: int = 0
+    exits: int = 0
+    dwell: list[float] = field(default_factory=list)
+    peak: int = 0
 
 
 @dataclass
@@ -207,7 +217,7 @@ class CameraPipeline:
         self._last_at: datetime | None = None
         self._pending: list[_Pending] = []
         self._counts: dict[str, list[int]] = {ln.door_id: [0, 0] for ln in spec.lines}
-        self._zone_stats = {z.zone_id: {"entries": 0, "exits": 0, "dwell": [], "peak": 0} for z in spec.zones}
+        self._zone_stats = {z.zone_id: _ZoneStats() for z in spec.zones}
         self.frames = 0
         self.buckets_sent = 0
 
@@ -259,12 +269,12 @@ class CameraPipeline:
                 self.polylines.accumulate(ids, floor_pts, t)
         return FrameResult(detections, tracks, crossings, set(faults))
 
-    def _account_zone(self, zone: ZoneDwell, ev) -> None:
+    def _account_zone(self, zone: ZoneDwell, ev: ZoneEvents) -> None:
         st = self._zone_stats[zone.zone_id]
-        st["entries"] += len(ev.entered)
-        st["exits"] += len(ev.ended)
-        st["dwell"].extend(round(d, 3) for _, d in ev.ended)
-        st["peak"] = max(st["peak"], zone.occupancy)
+        st.entries += len(ev.entered)
+        st.exits += len(ev.ended)
+        st.dwell.extend(round(d, 3) for _, d in ev.ended)
+        st.peak = max(st.peak, zone.occupancy)
 
     # -- per bucket ------------------------------------------------------------------
 
@@ -278,11 +288,11 @@ class CameraPipeline:
         zones = [
             (
                 z.zone_id,
-                self._zone_stats[z.zone_id]["entries"],
-                self._zone_stats[z.zone_id]["exits"],
-                list(self._zone_stats[z.zone_id]["dwell"]),
+                self._zone_stats[z.zone_id].entries,
+                self._zone_stats[z.zone_id].exits,
+                list(self._zone_stats[z.zone_id].dwell),
                 z.occupancy,
-                max(self._zone_stats[z.zone_id]["peak"], z.occupancy),
+                max(self._zone_stats[z.zone_id].peak, z.occupancy),
             )
             for z in self.zones
         ]
@@ -299,7 +309,7 @@ class CameraPipeline:
         for c in self._counts.values():
             c[0] = c[1] = 0
         for zone in self.zones:
-            self._zone_stats[zone.zone_id].update(entries=0, exits=0, dwell=[], peak=zone.occupancy)
+            self._zone_stats[zone.zone_id] = _ZoneStats(peak=zone.occupancy)
         if self.heatmap is not None:
             self.heatmap.clear()
         if self.polylines is not None:

@@ -111,20 +111,3 @@ class VideoSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def read_frames(path: str | Path, *, limit: int | None = None) -> list[np.ndarray]:
-    """Decode a whole (short) file into memory; for benchmarks and tests."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise SourceError(f"cannot open video file {path}")
-    frames = []
-    try:
-        while limit is None or len(frames) < limit:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames

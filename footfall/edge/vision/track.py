@@ -21,7 +21,7 @@ tracks already alive) and fixes the failure modes the issue names:
 
 Example:
     >>> import numpy as np
-    >>> from footfall.edge.vision.detect import Detections
+    >>> from footfall.edge.vision.detect import AnchorPoint, Detections, box_anchors
     >>> t = ByteTracker()
     >>> for i in range(3):
     ...     out = t.update(Detections(np.array([[10.0 + i, 10, 40 + i, 90]])), i / 10)
@@ -35,7 +35,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from footfall.edge.vision.config import TrackerOptions
-from footfall.edge.vision.detect import Detections
+from footfall.edge.vision.detect import AnchorPoint, Detections, box_anchors
 
 _INF = 1e6
 
@@ -72,17 +72,13 @@ class Tracks:
         xyxy = np.asarray(xyxy, dtype=float).reshape(-1, 4)
         return cls(np.asarray(ids, dtype=int).reshape(-1), xyxy, np.zeros(len(xyxy), bool), xyxy.copy(), ended or [])
 
-    def anchors(self, point: str = "foot") -> np.ndarray:
-        """(n, 2) foot points (bottom-centre) or box centres."""
-        x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
-        y = self.xyxy[:, 3] if point == "foot" else (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2
-        return np.c_[x, y]
+    def anchors(self, point: AnchorPoint = "foot") -> np.ndarray:
+        """(n, 2) anchors of each track's current box (see `box_anchors`)."""
+        return box_anchors(self.xyxy, point)
 
-    def origin_anchors(self, point: str = "foot") -> np.ndarray:
+    def origin_anchors(self, point: AnchorPoint = "foot") -> np.ndarray:
         """(n, 2) anchors of each track's first box."""
-        x = (self.origin[:, 0] + self.origin[:, 2]) / 2
-        y = self.origin[:, 3] if point == "foot" else (self.origin[:, 1] + self.origin[:, 3]) / 2
-        return np.c_[x, y]
+        return box_anchors(self.origin, point)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -247,7 +243,7 @@ class ByteTracker:
         if cost.size == 0:
             return [], list(range(len(tracks))), list(range(len(boxes)))
         rows, cols = linear_sum_assignment(cost)
-        pairs = [(r, c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < _INF]
+        pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < _INF]
         used_t = {r for r, _ in pairs}
         used_d = {c for _, c in pairs}
         return (

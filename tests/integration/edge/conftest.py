@@ -16,8 +16,8 @@ from footfall.core.clock import ScaledClock
 from footfall.core.messages import PayloadError, parse_payload
 from footfall.core.topics import Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
-from footfall.edge.agent import wait_until
 from footfall.edge.credentials import add_credentials
+from tests.helpers import wait_until
 
 SIM_START = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
 
@@ -158,4 +158,4 @@ class Subscriber:
 
 
 wait_for = wait_until
-"""Poll a predicate for up to `timeout` real seconds: the agent's own helper."""
+"""Poll a predicate for up to `timeout` real seconds (`tests.helpers.wait_until`)."""

@@ -29,6 +29,7 @@ from footfall.core.settings import DbSettings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect
 from footfall.db.stores import apply_store
+from footfall.demo.stubs import stub_specs
 from footfall.devtools.services import free_port
 from footfall.edge.config import EdgeConfig
 from footfall.firmware_stubs.firmware import FaultPlan
@@ -220,7 +221,7 @@ def test_three_counters_through_outage_and_agent_kill_land_in_the_database_exact
     start = (clock.now() + timedelta(seconds=80)).replace(second=0, microsecond=0)
     sim = SimStore(
         store=StoreConfig.from_yaml(STORE_FILE),
-        edge=edge_cfg,
+        counters=stub_specs(edge_cfg),
         clock=clock,
         start=start,
         minutes=10,

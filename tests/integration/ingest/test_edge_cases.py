@@ -147,4 +147,4 @@ def test_a_failed_refresh_keeps_its_windows_for_the_next_round(stores_db: DbSett
     r.note([(T0, T0 + timedelta(minutes=1))])
     with pytest.raises(Exception, match="refresh_continuous_aggregate"):
         r.flush()
-    assert r._pending == [(T0, T0 + timedelta(minutes=1))]
+    assert r.pending == [(T0, T0 + timedelta(minutes=1))]

@@ -3,6 +3,8 @@
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from footfall.core.topics import Kind
 from footfall.edge.vision.config import PipelineOptions
 from footfall.edge.vision.pipeline import CameraPipeline, CameraSpec
@@ -25,6 +27,7 @@ def wait_for(collector, n: int, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # a 700-frame scene over the broker
 def test_scene_readings_cross_the_broker_and_add_up_to_the_truth(mqtt_pair) -> None:
     sink, collector = mqtt_pair
     scene = door_scene(seed=1, duration_s=70)
@@ -46,6 +49,7 @@ def test_scene_readings_cross_the_broker_and_add_up_to_the_truth(mqtt_pair) -> N
     assert sorted(seqs) == list(range(1, sent + 1))
 
 
+@pytest.mark.slow  # a 600-frame scene over the broker
 def test_blocked_camera_minutes_arrive_marked_invalid(mqtt_pair) -> None:
     sink, collector = mqtt_pair
     scene = door_scene(seed=1, duration_s=60)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from footfall.core.clock import ManualClock, ScaledClock
-from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan
+from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
 from footfall.firmware_stubs.traffic import Crossing, Direction, TrafficScript
 
 T0 = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
@@ -56,3 +56,32 @@ def test_clocks() -> None:
     again = ScaledClock.from_spec(scaled.spec())
     assert abs((again.now() - scaled.now()).total_seconds()) < 1
     assert scaled.real_seconds(100) == 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "expected"),
+    [
+        # no faults: nothing is scheduled
+        (FaultPlan(), []),
+        # each kind of fault at its second, run in time order
+        (FaultPlan(reboots_at=[30], drops_at=[10], duplicates_at=[20]), ["drop", "duplicate", "reboot at 30s"]),
+        # two reboots, each told its instant
+        (FaultPlan(reboots_at=[50, 5]), ["reboot at 5s", "reboot at 50s"]),
+    ],
+)
+def test_timeline_schedules_a_fault_plan(plan: FaultPlan, expected: list[str]) -> None:
+    t0 = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
+    timeline = Timeline(ManualClock(t0 + timedelta(hours=1)), name="test")  # every event is due at once
+    seen: list[str] = []
+
+    timeline.faults(
+        plan,
+        t0,
+        reboot=lambda at: seen.append(f"reboot at {(at - t0).total_seconds():g}s"),
+        drop=lambda: seen.append("drop"),
+        duplicate=lambda: seen.append("duplicate"),
+    )
+    timeline.start()
+
+    assert timeline.done.wait(5)
+    assert seen == expected

@@ -70,6 +70,7 @@ def test_eval_counting_on_a_missing_video() -> None:
     assert "cannot open video" in result.output
 
 
+@pytest.mark.slow  # runs the vision benchmark
 def test_bench_vision_prints_the_issue_keys(clip) -> None:
     result = runner.invoke(app, ["bench", "vision", "--video", str(clip[0]), "--passes", "1", "--json"])
     assert result.exit_code == 0, result.output

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from footfall.edge.vision.config import DetectorOptions, PipelineOptions
-from footfall.edge.vision.detect import BackgroundSubtractionDetector, Detections, HogPeopleDetector, make_detector, nms
+from footfall.edge.vision.detect import (
+    BackgroundSubtractionDetector,
+    Detections,
+    HogPeopleDetector,
+    box_anchors,
+    make_detector,
+    nms,
+)
+from footfall.edge.vision.track import Tracks
 
 
 @pytest.mark.parametrize(
@@ -24,10 +32,28 @@ def test_detections_check_themselves(xyxy, conf, expectation) -> None:
         Detections(np.array(xyxy, float), np.array(conf, float))
 
 
-def test_anchor_points() -> None:
-    d = Detections.from_xywh(np.array([[10, 20, 30, 40]]))
-    assert d.anchors("foot").tolist() == [[25.0, 60.0]]
-    assert d.anchors("centre").tolist() == [[25.0, 40.0]]
+@pytest.mark.parametrize(
+    ("xyxy", "point", "expected"),
+    [
+        ([[10, 20, 40, 60]], "foot", [[25.0, 60.0]]),  # bottom-centre
+        ([[10, 20, 40, 60]], "centre", [[25.0, 40.0]]),  # box centre
+        ([[0, 0, 0, 0]], "foot", [[0.0, 0.0]]),  # a degenerate box is its own anchor
+        ([[0, 0, 10, 10], [100, 50, 120, 90]], "foot", [[5.0, 10.0], [110.0, 90.0]]),  # one row per box
+        (np.zeros((0, 4)), "foot", []),  # no boxes, no anchors
+    ],
+)
+def test_box_anchors(xyxy, point, expected) -> None:
+    assert box_anchors(np.asarray(xyxy, float), point).tolist() == expected
+
+
+def test_detections_and_tracks_share_the_box_anchors() -> None:
+    boxes = np.array([[10, 20, 40, 60], [5, 5, 15, 25]], float)
+    d = Detections(boxes)
+    t = Tracks(ids=np.array([1, 2]), xyxy=boxes, new=np.zeros(2, bool), origin=boxes[::-1].copy())
+    for point in ("foot", "centre"):
+        assert d.anchors(point).tolist() == box_anchors(boxes, point).tolist()
+        assert t.anchors(point).tolist() == box_anchors(boxes, point).tolist()
+        assert t.origin_anchors(point).tolist() == box_anchors(boxes[::-1], point).tolist()
 
 
 def scene_frame(rng: np.random.Generator, people: list[tuple[int, int]]) -> np.ndarray:

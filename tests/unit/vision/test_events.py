@@ -78,7 +78,7 @@ def test_ended_track_state_is_forgotten_and_ids_do_not_mix() -> None:
     counter.trigger(Tracks.from_arrays([1, 2], [box_at(300, 100), box_at(360, 300)]))
     assert (counter.in_count, counter.out_count) == (1, 1)
     counter.trigger(Tracks.empty(ended=[1, 2]))
-    assert counter._state == {}
+    assert counter.watched == frozenset()
     assert counter.take() == (1, 1)
     assert counter.take() == (0, 0)
 

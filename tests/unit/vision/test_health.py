@@ -52,7 +52,7 @@ def test_people_walking_through_raise_no_fault() -> None:
 
 def test_silent_camera_is_reported_on_the_wall_clock() -> None:
     health = CameraHealth(HealthOptions(frozen_after_s=5.0))
-    now = health._started_wall
+    now = health.started_wall
     assert health.faults(now=now + 1.0) == []
     assert health.faults(now=now + 6.0) == [Fault.SILENT]
     health.check(np.full((48, 64, 3), 120, np.uint8), 0.0)

@@ -28,6 +28,7 @@ def test_door_scene_counts_are_exact(door_run) -> None:
     assert all(r.valid for r in door_run.sink.by_kind[Kind.COUNTS])
 
 
+@pytest.mark.slow  # 8 scenes × 700 frames, an accuracy bar
 def test_counting_over_eight_scenes_is_at_least_98_percent_accurate() -> None:
     # other walkers, other timings: people meet at the door, pass each other, crowd a zone
     errors = crossings = exact = 0
@@ -92,6 +93,7 @@ def test_buckets_are_whole_minutes_then_a_partial_one(door_run) -> None:
     assert max(r.peak for r in occ) >= 1
 
 
+@pytest.mark.slow  # two 300-frame scenes
 def test_heatmap_k_suppression_in_published_readings() -> None:
     run = run_scene(door_scene(seed=1, duration_s=30), PipelineOptions())  # k = 3 by default
     for r in run.sink.by_kind[Kind.HEATMAP]:
@@ -103,6 +105,7 @@ def test_heatmap_k_suppression_in_published_readings() -> None:
     assert n < n1
 
 
+@pytest.mark.slow  # a 300-frame scene
 def test_anonymous_polylines_when_enabled() -> None:
     opts = PipelineOptions.model_validate({"privacy": {"tracks": True, "track_step_s": 1.0}})
     run = run_scene(door_scene(seed=1, duration_s=30), opts)
@@ -116,6 +119,7 @@ def test_anonymous_polylines_when_enabled() -> None:
         assert all(0 <= p.x <= 12 and 0 <= p.y <= 9.6 for p in tr.points)
 
 
+@pytest.mark.slow  # a 600-frame scene per fault
 @pytest.mark.parametrize(
     ("fault", "health_fault"),
     [

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from footfall.core.messages import Fault
 from footfall.core.topics import Kind
 from footfall.edge.vision.config import PipelineOptions
@@ -12,6 +14,7 @@ from footfall.firmware_stubs.scenes import door_scene
 from .conftest import MemorySink
 
 
+@pytest.mark.slow  # renders and decodes a 300-frame clip
 def test_worker_runs_a_clip_to_the_end_and_sends_its_readings(tmp_path) -> None:
     scene = door_scene(seed=1, duration_s=30)
     video = scene.write(tmp_path / "door.mp4")
@@ -30,6 +33,7 @@ def test_worker_runs_a_clip_to_the_end_and_sends_its_readings(tmp_path) -> None:
     assert (tmp_path / "cam1.reference.png").exists()  # the calibrated view, kept on the device
 
 
+@pytest.mark.slow  # renders and decodes a 300-frame clip
 def test_worker_stops_promptly_in_the_middle_of_a_realtime_clip(tmp_path) -> None:
     scene = door_scene(seed=1, duration_s=30)
     video = scene.write(tmp_path / "door.mp4")

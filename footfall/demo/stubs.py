@@ -1,0 +1,53 @@
+"""The simulated counters of an edge agent's configuration: `edge.yaml` → `StubSpec`s.
+
+The simulators (`footfall.firmware_stubs`) never read the agent's configuration; this
+module, which may import both, tells them where each counter of an `edge.yaml` listens,
+pushes or publishes.
+"""
+
+from footfall.edge.config import EdgeConfig, HttpCounter, MqttCounter, TcpCounter
+from footfall.firmware_stubs.spec import HttpStub, MqttStub, StubSpec, TcpStub
+
+
+def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
+    """One stub spec per counter of the agent, aimed where the agent expects it.
+
+    Args:
+        edge: the agent's configuration.
+
+    Returns:
+        The specs in the order of `edge.devices`.
+    """
+    http_host = "127.0.0.1" if edge.http.host in ("0.0.0.0", "") else edge.http.host  # noqa: S104
+    out: list[StubSpec] = []
+    for dev in edge.devices:
+        bits = 16 if dev.counter_bits == 16 else 32  # the stubs play 16- or 32-bit counters
+        if isinstance(dev, TcpCounter):
+            out.append(TcpStub(device_id=dev.id, door=dev.door, counter_bits=bits, host=dev.host, port=dev.port))
+        elif isinstance(dev, HttpCounter):
+            door_lines = [ln for ln in dev.lines if not ln.passersby]
+            out.append(
+                HttpStub(
+                    device_id=dev.id,
+                    door=door_lines[0].door,
+                    counter_bits=bits,
+                    url=f"http://{http_host}:{edge.http.port}/v1/push/{dev.id}",
+                    token=dev.bearer(),
+                    door_line=door_lines[0].line,
+                    street_line=next((ln.line for ln in dev.lines if ln.passersby), None),
+                )
+            )
+        elif isinstance(dev, MqttCounter):
+            out.append(
+                MqttStub(
+                    device_id=dev.id,
+                    door=dev.door,
+                    counter_bits=bits,
+                    host=dev.host,
+                    port=dev.port,
+                    topic=dev.topic,
+                    username=dev.username,
+                    password=None if dev.password is None else dev.password.get_secret_value(),
+                )
+            )
+    return out
