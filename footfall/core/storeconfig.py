@@ -285,13 +285,13 @@ class StoreConfig(_Strict):
             ConfigError: the file is missing, is not YAML, or breaks a rule; the message
                 names the file and the field.
         """
-        data = load_yaml(path)
-        _resolve_plan_paths(data, path.parent)
-        return cls.from_data(data, source=str(path))
+        return cls.from_data(load_yaml(path), source=str(path), base_dir=path.parent)
 
     @classmethod
-    def from_data(cls, data: object, *, source: str = "store config") -> "StoreConfig":
-        """Validate already-parsed data (see `from_yaml`)."""
+    def from_data(cls, data: object, *, source: str = "store config", base_dir: Path | None = None) -> "StoreConfig":
+        """Validate already-parsed data (see `from_yaml`); relative plan pictures are relative to `base_dir`."""
+        if base_dir is not None:
+            _resolve_plan_paths(data, base_dir)
         return validate(cls, data, source=source)
 
 
