@@ -34,6 +34,8 @@ class Permission(StrEnum):
     WRITE_RECEIPTS = "write_receipts"
     MANAGE_PLANS = "manage_plans"
     MANAGE_SHIFTS = "manage_shifts"
+    MANAGE_LAYOUT = "manage_layout"
+    """Upload floor plans and record layout changes."""
     MANAGE_USERS = "manage_users"
 
 
@@ -46,9 +48,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_RECEIPTS,
             Permission.MANAGE_PLANS,
             Permission.MANAGE_SHIFTS,
+            Permission.MANAGE_LAYOUT,
         }
     ),
-    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS}),
+    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.MANAGE_LAYOUT}),
     Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS}),
 }
 

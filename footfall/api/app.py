@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep
-from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import auth, kpis, merch, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.settings import DbSettings, Settings
 from footfall.db.connect import describe
 from footfall.db.errors import DatabaseUnavailable
@@ -124,7 +124,7 @@ def create_app(settings: Settings, *, pool: ConnectionPool | None = None) -> Fas
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts):
+    for module in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))

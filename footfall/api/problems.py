@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footfall.api.errors import ApiError
+from footfall.api.merch import errors as merch_errors
 from footfall.db import errors as db_errors
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,26 @@ _STATUS_SLUGS = {
 }
 
 
+MERCH_STATUS: dict[type[merch_errors.MerchError], int] = {
+    merch_errors.BadPlan: 400,
+    merch_errors.UnanswerablePeriod: 400,
+    merch_errors.UnknownFloor: 404,
+    merch_errors.UnknownZone: 404,
+    merch_errors.UnknownChange: 404,
+}
+"""The HTTP status of each merchandising error; the most specific class listed wins."""
+
+
+def error_status(exc: Exception, table: dict) -> tuple[int, str, str]:
+    """The status, problem slug and title an error is answered with, from a class → status table (500 if unlisted)."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            status = table[cls]
+            slug, title = _STATUS_SLUGS[status]
+            return status, slug, title
+    return 500, "internal", "Internal error"
+
+
 def _clean_loc(loc: tuple | list) -> list[str | int]:
     return [p if isinstance(p, int) else str(p) for p in loc]
 
@@ -107,6 +128,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(db_errors.Conflict)
     async def _db_conflict(request: Request, exc: db_errors.Conflict) -> JSONResponse:
         return problem_response(request, status=409, slug="conflict", title="Conflict", detail=str(exc))
+
+    @app.exception_handler(merch_errors.MerchError)
+    async def _merch_error(request: Request, exc: merch_errors.MerchError) -> JSONResponse:
+        status, slug, title = error_status(exc, MERCH_STATUS)
+        return problem_response(request, status=status, slug=slug, title=title, detail=str(exc))
 
     @app.exception_handler(db_errors.DatabaseUnavailable)
     async def _db_down(request: Request, exc: db_errors.DatabaseUnavailable) -> JSONResponse:
