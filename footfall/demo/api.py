@@ -146,6 +146,13 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
         "plan vs fact this month": f"{s}/plan-vs-fact?month={today:%Y-%m}&as_of={today}",
         "revenue change explained": f"{s}/kpis/revenue-change?first={yesterday}&last={yesterday}"
         "&compare=same_weekday_last_week",
+        "heatmap on the floor plan (add -H 'Accept: image/png' for the picture)": f"{s}/heatmap?first={yesterday}"
+        f"&last={today}",
+        "zones: reach, dwell, revenue per m², dead zones, hot spots": f"{s}/zones?first={yesterday}&last={today}",
+        "slow movers (products, slowest first; CSV too)": f"{s}/sales/products?first={today - timedelta(days=7)}"
+        f"&last={today}",
+        "checkout queue": f"{s}/queues/queue?first={yesterday}&last={today}",
+        "paths between zones": f"{s}/paths?first={yesterday}&last={today}",
     }
     console.print(f"\n[bold]API[/] {base}  —  log in as [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/]")
     console.print(f"  token:  curl -s -d username={DEMO_USER} -d password={DEMO_PASSWORD} {base}/v1/auth/token")

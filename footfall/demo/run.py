@@ -295,7 +295,7 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
     )
 
 
-def _report(base_url: str, store_id: str, today: date, console: Console) -> None:
+def _report(base_url: str, store_id: str, today: date, console: Console, *, out_dir: Path | None = None) -> None:
     """Ask the API, as the demo login, for a few numbers and show them."""
     import httpx
 
@@ -315,6 +315,38 @@ def _report(base_url: str, store_id: str, today: date, console: Console) -> None
             r.raise_for_status()
             console.print(f"  {label}: " + _summary_line(r.json()), highlight=False)
         console.print("  (in brackets: change against the same weekday last week)", highlight=False)
+        _merch_report(http, headers, store_id, today, console, out_dir=out_dir)
+
+
+def _merch_report(
+    http, headers: dict[str, str], store_id: str, today: date, console: Console, *, out_dir: Path | None
+) -> None:
+    """Zones and slow movers in a line each, and the heatmap PNG saved next to the agent's queue."""
+    yesterday = today - timedelta(days=1)
+    period = {"first": str(yesterday), "last": str(today)}
+    zones = http.get(f"/v1/stores/{store_id}/zones", params=period, headers=headers)
+    if zones.status_code == 200:
+        z = zones.json()
+        parts = [
+            f"{r['zone_id']} reach {r['reach'] or 0:.0%} dwell {r['dwell_median_s'] or 0:.0f} s"
+            for r in z["data"]
+            if r["kind"] == "area" and r["categories"]
+        ]
+        console.print(f"  zones (yesterday and today): {', '.join(parts)}", highlight=False)
+        console.print(
+            f"  dead zones: {', '.join(z['dead_zones']) or 'none'}; hot spots: {', '.join(z['hot_spots']) or 'none'}",
+            highlight=False,
+        )
+    week = {"first": str(today - timedelta(days=7)), "last": str(today)}
+    products = http.get(f"/v1/stores/{store_id}/sales/products", params=week, headers=headers)
+    if products.status_code == 200:
+        slow = [f"{p['sku']} ({p['units']:g} sold)" for p in products.json()["data"][:4]]
+        console.print(f"  slowest movers this week: {', '.join(slow)}", highlight=False)
+    png = http.get(f"/v1/stores/{store_id}/heatmap", params=period, headers={**headers, "Accept": "image/png"})
+    if png.status_code == 200 and out_dir is not None:
+        out = out_dir / "heatmap.png"
+        out.write_bytes(png.content)
+        console.print(f"  heatmap of yesterday and today drawn on the floor plan: {out}", highlight=False)
 
 
 def _summary_line(body: dict) -> str:
@@ -410,10 +442,10 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
         api = start_api_demo(settings, cfg, console)
         today = StoreCalendar(cfg.store.timezone).local_date(datetime.now(UTC))
         console.print("\n[bold]numbers from the API[/] (as the demo login):")
-        _report(api.base_url, cfg.store.id, today, console)
+        _report(api.base_url, cfg.store.id, today, console, out_dir=agent.data_dir)
         _run_live(minutes, console)
         console.print("\n[bold]after the live run[/]:")
-        _report(api.base_url, cfg.store.id, today, console)
+        _report(api.base_url, cfg.store.id, today, console, out_dir=agent.data_dir)
     except KeyboardInterrupt:
         console.print("\nstopping …")
     finally:

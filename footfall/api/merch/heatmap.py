@@ -218,6 +218,17 @@ def _colourise(values: np.ndarray, vmax: float) -> np.ndarray:
     return cv2.applyColorMap((norm * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
 
 
+def _wrap(text: str, *, width: int) -> list[str]:
+    """Split text into lines of at most `width` characters at spaces."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
 def _nice_length(target_m: float) -> float:
     """A round scale-bar length (1, 2, 5 × 10ⁿ metres) near `target_m`."""
     exp = 10 ** math.floor(math.log10(max(target_m, 1e-6)))
@@ -261,7 +272,12 @@ def render_png(
     )
     heat = cv2.warpAffine(colour, m, (pw, ph), flags=cv2.INTER_NEAREST, borderValue=(0, 0, 0))
     mask = cv2.warpAffine(seen.astype(np.uint8) * 255, m, (pw, ph), flags=cv2.INTER_NEAREST, borderValue=0)
-    alpha = (mask.astype(np.float32) / 255.0 * opacity)[..., None]
+    # faint cells are more transparent, so the plan shows through where little happened
+    norm = np.clip(np.nan_to_num(values / vmax if vmax > 0 else values * 0, nan=0.0), 0, 1)
+    strength = cv2.warpAffine(
+        (0.35 + 0.65 * norm).astype(np.float32), m, (pw, ph), flags=cv2.INTER_NEAREST, borderValue=0.0
+    )
+    alpha = (mask.astype(np.float32) / 255.0 * opacity * strength)[..., None]
     canvas = (base.astype(np.float32) * (1 - alpha) + heat.astype(np.float32) * alpha).astype(np.uint8)
 
     def to_px(p: Point) -> tuple[int, int]:
@@ -285,32 +301,32 @@ def render_png(
             cv2.LINE_AA,
         )
 
-    # the margin below the plan: title, legend (colour bar with its range), scale bar
-    band = 70
-    out = np.full((ph + band, max(pw, 520), 3), 255, np.uint8)
+    # the margin below the plan: title, then the legend (colour bar with its range) and a scale bar
+    band = 84
+    width = max(pw, 560)
+    out = np.full((ph + band, width, 3), 255, np.uint8)
     out[:ph, :pw] = canvas
-    y = ph + 8
+    y = ph + 6
     font = cv2.FONT_HERSHEY_SIMPLEX
-    if title:
-        cv2.putText(out, title, (8, y + 12), font, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
+    ink = (30, 30, 30)
+    for i, line in enumerate(_wrap(title, width=int(width / 7.2))[:2]):
+        cv2.putText(out, line, (8, y + 12 + 15 * i), font, 0.4, ink, 1, cv2.LINE_AA)
+    y += 36
     bar_w, bar_h = 200, 12
     ramp = _colourise(np.linspace(0, 1, bar_w)[None, :].repeat(bar_h, axis=0), 1.0)
-    out[y + 24 : y + 24 + bar_h, 8 : 8 + bar_w] = ramp
-    cv2.rectangle(out, (8, y + 24), (8 + bar_w, y + 24 + bar_h), (80, 80, 80), 1)
-    cv2.putText(out, "0", (8, y + 52), font, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
+    out[y : y + bar_h, 8 : 8 + bar_w] = ramp
+    cv2.rectangle(out, (8, y), (8 + bar_w, y + bar_h), (80, 80, 80), 1)
+    cv2.putText(out, "0", (8, y + 28), font, 0.4, ink, 1, cv2.LINE_AA)
     top = f"{vmax:,.0f}" if vmax >= 10 else f"{vmax:.2g}"
-    cv2.putText(out, f">= {top}", (8 + bar_w - 40, y + 52), font, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
-    cv2.putText(
-        out, f"{metric.value} ({UNITS[metric]})", (8 + bar_w + 10, y + 35), font, 0.4, (30, 30, 30), 1, cv2.LINE_AA
-    )
-    floor_w_m = pw / plan.px_per_m
-    length = _nice_length(floor_w_m / 6)
-    sx0 = out.shape[1] - 16 - round(length * plan.px_per_m)
-    sx1 = out.shape[1] - 16
-    cv2.line(out, (sx0, y + 36), (sx1, y + 36), (30, 30, 30), 3)
+    cv2.putText(out, f">= {top}", (8 + bar_w - 48, y + 28), font, 0.4, ink, 1, cv2.LINE_AA)
+    cv2.putText(out, f"{metric.value} ({UNITS[metric]})", (8 + bar_w + 10, y + 11), font, 0.4, ink, 1, cv2.LINE_AA)
+    length = _nice_length(pw / plan.px_per_m / 6)
+    sx1 = width - 16
+    sx0 = sx1 - round(length * plan.px_per_m)
+    cv2.line(out, (sx0, y + 6), (sx1, y + 6), ink, 3)
     for sx in (sx0, sx1):
-        cv2.line(out, (sx, y + 30), (sx, y + 42), (30, 30, 30), 2)
-    cv2.putText(out, f"{length:g} m", (sx0, y + 56), font, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
+        cv2.line(out, (sx, y), (sx, y + 12), ink, 2)
+    cv2.putText(out, f"{length:g} m", (sx0, y + 28), font, 0.4, ink, 1, cv2.LINE_AA)
     ok, png = cv2.imencode(".png", out)
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
         raise RuntimeError("PNG encoding failed")

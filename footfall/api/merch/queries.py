@@ -317,15 +317,26 @@ def heatmap_png(conn: psycopg.Connection, h: Heatmap) -> bytes:
 class _ZoneData:
     zones: list[dict]
     visitors: int
+    seen_visitors: dict[str, int]
+    """Per camera: visitors in the slots the camera reported zone data for (reach's denominator)."""
     visits: dict[str, dict]
     peaks: dict[str, dict]
     revenue: dict[str, float]
+
+    def reach(self, zone_id: str) -> float | None:
+        """Zone visits per store visitor, over the slots its owning camera saw."""
+        v = self.visits.get(zone_id)
+        if v is None:
+            return None
+        seen = self.seen_visitors.get(v["device_id"], 0)
+        return int(v["entries"]) / seen if seen else None
 
 
 def _zone_data(conn: psycopg.Connection, store: StoreInfo, lo: datetime, hi: datetime) -> _ZoneData:
     p = {"store_id": store.store_id, "lo": lo, "hi": hi}
     zones = conn.execute(_sql("zones"), {"store_id": store.store_id}).fetchall()
     visitors = int(conn.execute(_sql("store_visitors"), p).fetchone()["visitors"])
+    seen = {r["device_id"]: int(r["visitors"]) for r in conn.execute(_sql("visitors_seen_by_cameras"), p)}
     visits = owners(conn.execute(_sql("zone_visit_totals"), p).fetchall())
     peak_rows = conn.execute(_sql("zone_occupancy_peaks"), p).fetchall()
     peaks = {}
@@ -335,7 +346,7 @@ def _zone_data(conn: psycopg.Connection, store: StoreInfo, lo: datetime, hi: dat
         peaks[zone_id] = next((r for r in mine if r["device_id"] == owner), max(mine, key=lambda r: r["peak"]))
     cats = {r["category"]: r["revenue"] for r in conn.execute(_sql("category_sales"), p)}
     revenue = {z["zone_id"]: sum(cats.get(c, 0.0) for c in z["categories"]) for z in zones}
-    return _ZoneData(zones, visitors, visits, peaks, revenue)
+    return _ZoneData(zones, visitors, seen, visits, peaks, revenue)
 
 
 def zone_report(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> ZonesReportPublic:
@@ -357,7 +368,7 @@ def zone_report(conn: psycopg.Connection, *, store: StoreInfo, first: date, last
         fig = ZoneFigures(
             zone_id=z["zone_id"],
             visits=visits,
-            reach=visits / d.visitors if d.visitors else None,
+            reach=d.reach(z["zone_id"]),
             dwell_median_s=v["dwell_median_s"] if v else None,
             dwell_p90_s=v["dwell_p90_s"] if v else None,
             peak=pk["peak"] if pk else None,
@@ -452,7 +463,7 @@ def product_sales(conn: psycopg.Connection, *, store: StoreInfo, first: date, la
                 sale_days=p.row.sale_days,
                 days_since_last_sale=p.days_since_last_sale,
                 zone_revenue_share=None if p.zone_revenue_share is None else round(p.zone_revenue_share, 4),
-                zone_reach=round(int(v["entries"]) / d.visitors, 4) if v and d.visitors else None,
+                zone_reach=_r(d.reach(zone)) if zone else None,
                 zone_dwell_median_s=round(v["dwell_median_s"], 2) if v and v["dwell_median_s"] is not None else None,
                 rank=p.rank,
             )

@@ -63,6 +63,21 @@ FROM door_counts_15m AS c
 JOIN doors AS d ON d.store_id = c.store_id AND d.door_id = c.door_id AND d.kind = 'customer'
 WHERE c.store_id = %(store_id)s AND c.bucket >= %(lo)s AND c.bucket < %(hi)s;
 
+-- name: visitors_seen_by_cameras
+-- Per camera: store visitors (customer-door entries) in the 15-minute slots in which the
+-- camera reported valid zone data, so a zone's reach compares like with like when a camera
+-- was off, faulty or (in the demo) running only part of the day.
+WITH seen AS (
+    SELECT DISTINCT device_id, date_bin(INTERVAL '15 minutes', start_ts, TIMESTAMPTZ '2000-01-01 00:00+00') AS bucket
+    FROM zone_visits
+    WHERE store_id = %(store_id)s AND valid AND start_ts >= %(lo)s AND start_ts < %(hi)s
+)
+SELECT s.device_id, coalesce(sum(c.entries), 0)::bigint AS visitors
+FROM seen AS s
+JOIN door_counts_15m AS c ON c.store_id = %(store_id)s AND c.bucket = s.bucket
+JOIN doors AS d ON d.store_id = c.store_id AND d.door_id = c.door_id AND d.kind = 'customer'
+GROUP BY s.device_id;
+
 -- name: category_sales
 -- Net revenue and units per category (voided receipts excluded; return lines are negative).
 SELECT coalesce(l.category, '') AS category,
