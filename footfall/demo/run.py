@@ -144,12 +144,15 @@ def _door_plan(cfg: StoreConfig, edge: "EdgeConfig") -> list[_Door]:
     kinds = {d.id: d for d in cfg.doors}
     customer = [d for d in cfg.doors if d.kind is DoorKind.CUSTOMER]
     out = []
-    for dev in edge.devices:
-        for door in edge.doors_of(dev):
+    lines = {d.id: [ln.door for ln in d.lines] for d in cfg.devices}
+    sources = [(dev.id, edge.doors_of(dev)) for dev in edge.devices]
+    sources += [(cam.id, lines.get(cam.id, [])) for cam in edge.cameras]  # a camera's counting lines
+    for device_id, doors in sources:
+        for door in doors:
             d = kinds[door]
             staff = d.kind is DoorKind.STAFF
             share = 0.0 if staff else (0.7 if d.id == customer[0].id else 0.3 / max(1, len(customer) - 1))
-            out.append(_Door(dev.id, door, share, d.outward_counter, staff))
+            out.append(_Door(device_id, door, share, d.outward_counter, staff))
     return out
 
 
@@ -204,7 +207,12 @@ def history_readings(
 
 
 def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console: Console) -> int:
-    """Put the door counts the database lacks (up to HISTORY_DAYS) into the agent's outbox."""
+    """Put the door counts the database lacks (up to HISTORY_DAYS) into the agent's outbox.
+
+    The camera's door gets counts too, outside its pipeline sessions, as if it had been
+    running all along: otherwise its door would be uncovered most of the time and the
+    store's conversion withheld (door data incomplete).
+    """
     from footfall.core.calendar import StoreCalendar
     from footfall.core.topics import Kind
     from footfall.db.connect import connect
@@ -223,7 +231,14 @@ def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console:
     if end <= start:
         return 0
     total = 0
-    for device_id, readings in history_readings(cfg, agent.cfg, start=start, end=end).items():
+    # The camera's own minutes come from its pipeline runs (`_seed_camera`), not from here.
+    from footfall.demo.camera import CAMERA_ID, SESSION_S, session_starts
+
+    sessions = [(s, s + timedelta(seconds=SESSION_S)) for s in session_starts(cfg, now=now, days=CAMERA_HISTORY_DAYS)]
+    for device_id, all_readings in history_readings(cfg, agent.cfg, start=start, end=end).items():
+        readings = [
+            r for r in all_readings if device_id != CAMERA_ID or not any(lo <= r.start < hi for lo, hi in sessions)
+        ]
         for i in range(0, len(readings), 5000):
             agent.sink.put(Kind.COUNTS, device_id, readings[i : i + 5000])
         total += len(readings)

@@ -215,7 +215,8 @@ def draw_plan(
 
 def _colourise(values: np.ndarray, vmax: float) -> np.ndarray:
     norm = np.clip(np.nan_to_num(values / vmax if vmax > 0 else values * 0, nan=0.0), 0, 1)
-    return cv2.applyColorMap((norm * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
+    # inferno from dark purple up (its black end would read as a shadow on the plan)
+    return cv2.applyColorMap((40 + norm * 215).astype(np.uint8), cv2.COLORMAP_INFERNO)
 
 
 def _wrap(text: str, *, width: int) -> list[str]:
