@@ -3,7 +3,8 @@
 - `footfall bench ingest` — ingest against a bare paho subscriber and a naive baseline;
 - `footfall bench edge` — outbox write and replay against raw paho QoS 1;
 - `footfall bench vision` — the camera pipeline against decode and decode+MOG2;
-- `footfall bench api` — KPI queries at a year × 50 stores against the raw tables.
+- `footfall bench api` — KPI queries at a year × 50 stores against the raw tables;
+- `footfall bench merch` — a month of one store's heatmap (JSON and PNG) against the raw minutes.
 
 Each prints one JSON object as its last line.
 """
@@ -136,3 +137,15 @@ def bench_api(
         quiet=as_json,
     )
     print(json.dumps(result))
+
+
+@bench_app.command("merch")
+def bench_merch(
+    days: Annotated[int, typer.Option(min=1, max=92, help="Days of heatmap minutes to load.")] = 30,
+    cells: Annotated[int, typer.Option(min=1, max=2000, help="Cells per camera per minute.")] = 60,
+    runs: Annotated[int, typer.Option(min=1, max=100, help="Timed runs per query.")] = 5,
+) -> None:
+    """A month of one store's heatmap as JSON and as a PNG overlay, vs summing the raw minutes, in one run."""
+    from footfall.bench.merch import run_bench
+
+    print(json.dumps(run_bench(load_settings(), days=days, cells=cells, runs=runs)))

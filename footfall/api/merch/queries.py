@@ -261,6 +261,15 @@ class Heatmap:
         )
 
 
+def _whole_days(start: datetime, end: datetime) -> dict[str, datetime]:
+    """The whole UTC days inside [start, end) as `day_lo`, `day_hi` (empty when there are none)."""
+    day = timedelta(days=1)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    lo = epoch + -((epoch - start) // day) * day
+    hi = epoch + ((end - epoch) // day) * day
+    return {"day_lo": lo, "day_hi": hi} if lo < hi else {"day_lo": lo, "day_hi": lo}
+
+
 def heatmap(
     conn: psycopg.Connection,
     *,
@@ -284,7 +293,13 @@ def heatmap(
         hm.CellRow(r["device_id"], r["cell_m"], r["x"], r["y"], r["presence_s"], int(r["tracks"]))
         for r in conn.execute(
             _sql("heatmap_totals"),
-            {"store_id": store.store_id, "floor_id": floor["floor_id"], "lo": start, "hi": end},
+            {
+                "store_id": store.store_id,
+                "floor_id": floor["floor_id"],
+                "lo": start,
+                "hi": end,
+                **_whole_days(start, end),
+            },
         )
     ]
     grid = hm.merge_cells(rows, width_m=floor["width_m"], height_m=floor["height_m"], cell_m=cell_m)

@@ -52,3 +52,24 @@ WITH NO DATA;
 SELECT add_continuous_aggregate_policy('heatmap_cells_1h',
     start_offset => INTERVAL '30 days', end_offset => INTERVAL '1 hour',
     schedule_interval => INTERVAL '15 minutes');
+
+-- Whole UTC days, hierarchical on the hourly aggregate (as door_counts_1h on door_counts_15m).
+CREATE MATERIALIZED VIEW heatmap_cells_1d
+WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+SELECT store_id,
+       floor_id,
+       device_id,
+       cell_m,
+       time_bucket(INTERVAL '1 day', bucket) AS bucket,
+       x,
+       y,
+       sum(presence_s)::double precision AS presence_s,
+       sum(tracks)::bigint AS tracks,
+       sum(readings)::integer AS readings
+FROM heatmap_cells_1h
+GROUP BY store_id, floor_id, device_id, cell_m, time_bucket(INTERVAL '1 day', bucket), x, y
+WITH NO DATA;
+
+SELECT add_continuous_aggregate_policy('heatmap_cells_1d',
+    start_offset => INTERVAL '30 days', end_offset => INTERVAL '1 day',
+    schedule_interval => INTERVAL '1 hour');

@@ -21,11 +21,21 @@ SELECT zone_id, floor_id, name, kind, polygon, area_m2, categories, comfort_limi
 FROM zones WHERE store_id = %(store_id)s ORDER BY zone_id;
 
 -- name: heatmap_totals
--- Each camera's totals per cell over the period, from the hourly rollup.
+-- Each camera's totals per cell over the period: whole UTC days [day_lo, day_hi) from the
+-- daily rollup, the hours before and after them from the hourly one.
+WITH parts AS (
+    SELECT device_id, cell_m, x, y, presence_s, tracks
+    FROM heatmap_cells_1d
+    WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= %(day_lo)s AND bucket < %(day_hi)s
+    UNION ALL
+    SELECT device_id, cell_m, x, y, presence_s, tracks
+    FROM heatmap_cells_1h
+    WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= %(lo)s AND bucket < %(hi)s
+      AND NOT (bucket >= %(day_lo)s AND bucket < %(day_hi)s)
+)
 SELECT device_id, cell_m::double precision AS cell_m, x, y,
        sum(presence_s)::double precision AS presence_s, sum(tracks)::bigint AS tracks
-FROM heatmap_cells_1h
-WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= %(lo)s AND bucket < %(hi)s
+FROM parts
 GROUP BY device_id, cell_m, x, y;
 
 -- name: zone_visit_totals
