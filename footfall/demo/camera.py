@@ -15,11 +15,15 @@ shelves are a planted dead zone), queue for the till — some give up — and le
 import logging
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from footfall.core.calendar import StoreCalendar
 from footfall.core.storeconfig import StoreConfig
 from footfall.edge.sink import ReadingSink
 from footfall.firmware_stubs.scenes import Scene, ShopperMix, store_scene
+
+if TYPE_CHECKING:
+    from footfall.edge.vision.config import PipelineOptions
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +103,7 @@ def vision_options_path() -> Path:
     return example_path("vision-demo.yaml")
 
 
-def vision_options():
+def vision_options() -> "PipelineOptions":
     """The demo camera's pipeline options."""
     from footfall.core.configfile import load_yaml
     from footfall.edge.vision.config import PipelineOptions

@@ -31,6 +31,8 @@ from footfall.core.settings import Settings
 from footfall.core.storeconfig import DoorKind, StoreConfig
 
 if TYPE_CHECKING:
+    import httpx
+
     from footfall.core.messages import CountsReading
     from footfall.edge.agent import Agent
     from footfall.edge.config import EdgeConfig
@@ -97,10 +99,10 @@ def demo_edge_config(settings: Settings, store_file: Path, *, camera_clip: Path 
     and the ceiling camera playing `camera_clip` in real time when given."""
     from footfall.demo.camera import CAMERA_ID, vision_options_path
     from footfall.devtools.services import free_port
-    from footfall.edge.config import CameraOptions, EdgeConfig, MqttCounter, TcpCounter
+    from footfall.edge.config import CameraOptions, DeviceOptions, EdgeConfig, MqttCounter, TcpCounter
 
     base = EdgeConfig.from_yaml(example_path("edge.yaml"))
-    devices = []
+    devices: list[DeviceOptions] = []
     for dev in base.devices:
         if isinstance(dev, TcpCounter):
             devices.append(dev.model_copy(update={"host": "127.0.0.1", "port": free_port()}))
@@ -225,7 +227,7 @@ def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console:
             "SELECT max(end_ts) AS last FROM door_counts WHERE store_id = %s AND end_ts <= %s",
             (cfg.store.id, now),
         ).fetchone()
-    start = max(floor, row["last"] or floor)
+    start = max(floor, (row and row["last"]) or floor)
     # The live agent's first minute is the current one; history stops a minute short of it.
     end = now - timedelta(minutes=1)
     if end <= start:
@@ -277,7 +279,7 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
     """A progress bar until ingest has written the replayed minutes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from footfall.db.connect import connect
+    from footfall.db.connect import connect, scalar
 
     if rows <= 0:
         return
@@ -295,9 +297,9 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
         task = bar.add_task("replay", total=rows)
         seen, stalled_since = -1, time.monotonic()
         while time.monotonic() - stalled_since < STALL_S:
-            n = conn.execute(
-                "SELECT count(*) AS n FROM door_counts WHERE store_id = %s AND received_at >= %s", (store_id, since)
-            ).fetchone()["n"]
+            n = scalar(
+                conn, "SELECT count(*) FROM door_counts WHERE store_id = %s AND received_at >= %s", (store_id, since)
+            )
             bar.update(task, completed=min(n, rows))
             if n >= rows:
                 return
@@ -334,7 +336,7 @@ def _report(base_url: str, store_id: str, today: date, console: Console, *, out_
 
 
 def _merch_report(
-    http, headers: dict[str, str], store_id: str, today: date, console: Console, *, out_dir: Path | None
+    http: "httpx.Client", headers: dict[str, str], store_id: str, today: date, console: Console, *, out_dir: Path | None
 ) -> None:
     """Zones and slow movers in a line each, and the heatmap PNG saved next to the agent's queue."""
     yesterday = today - timedelta(days=1)

@@ -1,13 +1,13 @@
 """Errors of the merchandising layer, grouped by what the caller can do about them.
 
-The layer knows nothing of HTTP: `footfall.api.problems` maps these to problem documents
-in one place.
+They extend the KPI layer's errors (the merchandising queries are KPI queries about the
+floor), so `footfall.api.problems` maps both to problem documents in one table.
 """
 
-from footfall.core.errors import FootfallError
+from footfall.api.kpis.errors import KpiError, UnanswerableQuery
 
 
-class MerchError(FootfallError):
+class MerchError(KpiError):
     """Base of every error the merchandising layer raises on purpose."""
 
 
@@ -27,5 +27,5 @@ class UnknownChange(MerchError):
     """No such layout change in the store."""
 
 
-class UnanswerablePeriod(MerchError):
+class UnanswerablePeriod(MerchError, UnanswerableQuery):
     """The period cannot be answered as asked (reversed, too short or too long); fix `first`/`last`."""
