@@ -28,10 +28,15 @@ WITH parts AS (
     FROM heatmap_cells_1d
     WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= %(day_lo)s AND bucket < %(day_hi)s
     UNION ALL
+    -- two index ranges, not one range with the days filtered out (that would read every hour)
     SELECT device_id, cell_m, x, y, presence_s, tracks
     FROM heatmap_cells_1h
-    WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= %(lo)s AND bucket < %(hi)s
-      AND NOT (bucket >= %(day_lo)s AND bucket < %(day_hi)s)
+    WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= %(lo)s AND bucket < least(%(day_lo)s, %(hi)s)
+    UNION ALL
+    SELECT device_id, cell_m, x, y, presence_s, tracks
+    FROM heatmap_cells_1h
+    WHERE store_id = %(store_id)s AND floor_id = %(floor_id)s AND bucket >= greatest(%(day_hi)s, %(lo)s)
+      AND bucket < %(hi)s
 )
 SELECT device_id, cell_m::double precision AS cell_m, x, y,
        sum(presence_s)::double precision AS presence_s, sum(tracks)::bigint AS tracks
