@@ -68,6 +68,12 @@ def test_heatmap_is_json_or_a_png_on_the_plan(shop: Api) -> None:
         (3, 2, 375.0, 90, "cam1"),
         (8, 6, 375.0, 90, "cam1"),
     }
+    # the same minutes read through the daily rollup (whole days) and the hourly one (edge hours) agree
+    for period in ("first=2026-05-31&last=2026-06-02", "first=2026-05-31T22:00&last=2026-06-01T10:00"):
+        other = shop.client.get(f"/v1/stores/s1/heatmap?{period}", headers=headers).json()
+        assert {(c["x"], c["y"], c["presence_s"], c["visits"]) for c in other["data"]} == {
+            (c["x"], c["y"], c["presence_s"], c["visits"]) for c in body["data"]
+        }
     png = shop.client.get(url, headers={**headers, "Accept": "image/png"})
     assert png.headers["content-type"] == "image/png"
     img = cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_COLOR)
