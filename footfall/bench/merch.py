@@ -15,6 +15,7 @@ import random
 import secrets
 import statistics
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from footfall.api.merch import queries as q
 from footfall.api.merch.heatmap import HeatMetric
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import connect, ensure_database
+from footfall.db.connect import DictConnection, connect, ensure_database
 from footfall.db.migrate import migrate
 from footfall.db.stores import apply_store
 
@@ -50,7 +51,7 @@ GROUP BY device_id, cell_m, x, y
 """
 
 
-def _load(conn, *, first: date, days: int, cells: int, seed: int) -> int:
+def _load(conn: DictConnection, *, first: date, days: int, cells: int, seed: int) -> int:
     """Per-minute cells of two cameras (cam1 sees x < 17 m, cam2 x ≥ 13 m) over 09:00–21:00 local."""
     rng = random.Random(seed)
     cols, rows_ = 60, 40  # 0.5 m cells on 30 × 20 m
@@ -78,7 +79,7 @@ def _load(conn, *, first: date, days: int, cells: int, seed: int) -> int:
     return n
 
 
-def _time(fn, runs: int) -> list[float]:
+def _time(fn: Callable[[], object], runs: int) -> list[float]:
     out = []
     for _ in range(runs):
         t0 = time.perf_counter()

@@ -76,7 +76,7 @@ class FloorGrid:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols)."""
-        return self.presence.shape  # type: ignore[return-value]
+        return self.presence.shape
 
     def values(self, metric: HeatMetric) -> np.ndarray:
         """The metric per cell; NaN where nobody was seen."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-import psycopg
 
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.merch import heatmap as hm
@@ -44,6 +43,7 @@ from footfall.api.schemas.merch import (
 )
 from footfall.core.calendar import StoreCalendar
 from footfall.core.storeconfig import JPEG_MAGIC, PNG_MAGIC
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 from footfall.models.layout import DaySums, ratio_effect
 
@@ -114,11 +114,11 @@ def hour_period(store: StoreInfo, first: str, last: str) -> tuple[datetime, date
 # ------------------------------------------------------------------------ floors and plans
 
 
-def _floor_rows(conn: psycopg.Connection, store_id: str) -> dict[str, dict]:
+def _floor_rows(conn: DictConnection, store_id: str) -> dict[str, dict]:
     return {r["floor_id"]: r for r in conn.execute(_sql("floors"), {"store_id": store_id})}
 
 
-def _floor(conn: psycopg.Connection, store_id: str, floor_id: str | None) -> dict:
+def _floor(conn: DictConnection, store_id: str, floor_id: str | None) -> dict:
     rows = _floor_rows(conn, store_id)
     if not rows:
         raise UnknownFloor(f"store {store_id} has no floors; add `floors` to its store YAML")
@@ -131,7 +131,7 @@ def _floor(conn: psycopg.Connection, store_id: str, floor_id: str | None) -> dic
     return rows[floor_id]
 
 
-def floors(conn: psycopg.Connection, *, store: StoreInfo) -> FloorsPublic:
+def floors(conn: DictConnection, *, store: StoreInfo) -> FloorsPublic:
     """The store's floors and their plan placement."""
     data = [
         FloorPublic(
@@ -149,7 +149,7 @@ def floors(conn: psycopg.Connection, *, store: StoreInfo) -> FloorsPublic:
 
 
 def set_floor_plan(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     floor_id: str,
@@ -186,7 +186,7 @@ def set_floor_plan(
     return next(f for f in floors(conn, store=store).data if f.floor_id == floor_id)
 
 
-def _zone_outlines(conn: psycopg.Connection, store_id: str, floor_id: str) -> list[hm.ZoneOutline]:
+def _zone_outlines(conn: DictConnection, store_id: str, floor_id: str) -> list[hm.ZoneOutline]:
     return [
         hm.ZoneOutline(z["zone_id"], z["name"], [(p[0], p[1]) for p in z["polygon"]])
         for z in conn.execute(_sql("zones"), {"store_id": store_id})
@@ -194,7 +194,7 @@ def _zone_outlines(conn: psycopg.Connection, store_id: str, floor_id: str) -> li
     ]
 
 
-def plan_picture(conn: psycopg.Connection, *, store: StoreInfo, floor_id: str) -> hm.PlanPicture:
+def plan_picture(conn: DictConnection, *, store: StoreInfo, floor_id: str) -> hm.PlanPicture:
     """The floor's plan picture, or one drawn from its geometry when none is stored."""
     f = _floor(conn, store.store_id, floor_id)
     row = conn.execute(_sql("floor_plan_image"), {"store_id": store.store_id, "floor_id": floor_id}).fetchone()
@@ -271,7 +271,7 @@ def _whole_days(start: datetime, end: datetime) -> dict[str, datetime]:
 
 
 def heatmap(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: str,
@@ -308,7 +308,7 @@ def heatmap(
     return Heatmap(store, floor, start, end, metric, grid, k, suppressed)
 
 
-def heatmap_png(conn: psycopg.Connection, h: Heatmap) -> bytes:
+def heatmap_png(conn: DictConnection, h: Heatmap) -> bytes:
     """The heatmap drawn over the floor's plan, zones outlined, with legend and scale bar."""
     floor_id = h.floor["floor_id"]
     cal = h.store.calendar
@@ -347,10 +347,11 @@ class _ZoneData:
         return int(v["entries"]) / seen if seen else None
 
 
-def _zone_data(conn: psycopg.Connection, store: StoreInfo, lo: datetime, hi: datetime) -> _ZoneData:
+def _zone_data(conn: DictConnection, store: StoreInfo, lo: datetime, hi: datetime) -> _ZoneData:
     p = {"store_id": store.store_id, "lo": lo, "hi": hi}
     zones = conn.execute(_sql("zones"), {"store_id": store.store_id}).fetchall()
-    visitors = int(conn.execute(_sql("store_visitors"), p).fetchone()["visitors"])
+    total = conn.execute(_sql("store_visitors"), p).fetchone()
+    visitors = int(total["visitors"]) if total else 0
     seen = {r["device_id"]: int(r["visitors"]) for r in conn.execute(_sql("visitors_seen_by_cameras"), p)}
     visits = owners(conn.execute(_sql("zone_visit_totals"), p).fetchall())
     peak_rows = conn.execute(_sql("zone_occupancy_peaks"), p).fetchall()
@@ -364,7 +365,7 @@ def _zone_data(conn: psycopg.Connection, store: StoreInfo, lo: datetime, hi: dat
     return _ZoneData(zones, visitors, seen, visits, peaks, revenue)
 
 
-def zone_report(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> ZonesReportPublic:
+def zone_report(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> ZonesReportPublic:
     """Per zone: visits, reach, dwell, crowding, revenue per m², sales per visit; dead zones and hot spots.
 
     Raises:
@@ -433,7 +434,7 @@ def zone_report(conn: psycopg.Connection, *, store: StoreInfo, first: date, last
 # ------------------------------------------------------------------------ sales
 
 
-def product_sales(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> ProductsPublic:
+def product_sales(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> ProductsPublic:
     """Products ranked slowest first, with their zone's reach and dwell beside them.
 
     Raises:
@@ -486,7 +487,7 @@ def product_sales(conn: psycopg.Connection, *, store: StoreInfo, first: date, la
     return ProductsPublic(store_id=store.store_id, first=first, last=last, days=days, data=data, count=len(data))
 
 
-def category_sales(conn: psycopg.Connection, *, store: StoreInfo, first: date, last: date) -> CategoriesPublic:
+def category_sales(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> CategoriesPublic:
     """Revenue, units and receipts per category, with the zones that sell it.
 
     Raises:
@@ -512,7 +513,7 @@ def category_sales(conn: psycopg.Connection, *, store: StoreInfo, first: date, l
 # ------------------------------------------------------------------------ queues
 
 
-def _zone(conn: psycopg.Connection, store_id: str, zone_id: str) -> dict:
+def _zone(conn: DictConnection, store_id: str, zone_id: str) -> dict:
     for z in conn.execute(_sql("zones"), {"store_id": store_id}):
         if z["zone_id"] == zone_id:
             return z
@@ -520,7 +521,7 @@ def _zone(conn: psycopg.Connection, store_id: str, zone_id: str) -> dict:
 
 
 def queue_report(
-    conn: psycopg.Connection, *, store: StoreInfo, zone_id: str, first: date, last: date, slot_minutes: int = 15
+    conn: DictConnection, *, store: StoreInfo, zone_id: str, first: date, last: date, slot_minutes: int = 15
 ) -> QueuePublic:
     """A checkout queue's length, waiting time and abandonment over a period (KPIs for alert rules).
 
@@ -534,8 +535,9 @@ def queue_report(
         raise UnknownZone(f"zone {zone_id} is not a queue; mark it `kind: queue` with its `till` in the store YAML")
     till = _zone(conn, store.store_id, z["till_zone"])
     lo, hi = store.calendar.period_bounds(first, last)
-    rows = conn.execute(_sql("zone_minutes"), {"store_id": store.store_id, "zone_id": zone_id, "lo": lo, "hi": hi})
-    rows = rows.fetchall()
+    rows = conn.execute(
+        _sql("zone_minutes"), {"store_id": store.store_id, "zone_id": zone_id, "lo": lo, "hi": hi}
+    ).fetchall()
     # one camera per zone, as for zone visits: the one that counted the most arrivals
     per_device: dict[str, int] = {}
     for r in rows:
@@ -598,7 +600,7 @@ def queue_report(
 
 
 def paths(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     first: date,
@@ -647,7 +649,7 @@ def paths(
 
 
 def record_layout_change(
-    conn: psycopg.Connection, *, store: StoreInfo, change: LayoutChangeIn, created_by: str | None
+    conn: DictConnection, *, store: StoreInfo, change: LayoutChangeIn, created_by: str | None
 ) -> LayoutChangePublic:
     """Record a layout change.
 
@@ -668,10 +670,12 @@ def record_layout_change(
             "created_by": created_by,
         },
     ).fetchone()
+    if row is None:  # pragma: no cover - INSERT … RETURNING returns its row
+        raise UnknownChange("the layout change was not stored")
     return LayoutChangePublic(**row)
 
 
-def layout_changes(conn: psycopg.Connection, *, store: StoreInfo) -> LayoutChangesPublic:
+def layout_changes(conn: DictConnection, *, store: StoreInfo) -> LayoutChangesPublic:
     """A store's recorded layout changes."""
     data = [LayoutChangePublic(**r) for r in conn.execute(_sql("list_layout_changes"), {"store_id": store.store_id})]
     return LayoutChangesPublic(store_id=store.store_id, data=data, count=len(data))
@@ -739,7 +743,7 @@ def _effect_summary(data: list[EffectPublic], *, confidence: float, young: bool,
 
 
 def layout_effect(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     store: StoreInfo,
     change_id: int,
