@@ -530,11 +530,52 @@ def queue_report(
         UnanswerablePeriod: reversed or longer than a year.
     """
     check_days(first, last)
+    lo, hi = store.calendar.period_bounds(first, last)
+    return queue_between(conn, store=store, zone_id=zone_id, start=lo, end=hi, slot_minutes=slot_minutes)
+
+
+def queue_now(
+    conn: DictConnection, *, store: StoreInfo, zone_id: str, minutes: int = 15, now: datetime | None = None
+) -> QueuePublic:
+    """The queue over the last `minutes` whole minutes before `now`, as one slot: what an alert rule
+    judges ("open another till" when `data[0].wait_s` or `length_max` is high).
+
+    Raises:
+        UnknownZone: no such zone, or it is not a queue.
+    """
+    now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    return queue_between(
+        conn,
+        store=store,
+        zone_id=zone_id,
+        start=now - timedelta(minutes=minutes),
+        end=now,
+        slot_minutes=minutes,
+        aligned_to_start=True,
+    )
+
+
+def queue_between(
+    conn: DictConnection,
+    *,
+    store: StoreInfo,
+    zone_id: str,
+    start: datetime,
+    end: datetime,
+    slot_minutes: int = 15,
+    aligned_to_start: bool = False,
+) -> QueuePublic:
+    """The queue between two instants, in slots of `slot_minutes` aligned to the epoch (quarter hours)
+    or, with `aligned_to_start`, to `start` (see `queue_report`).
+
+    Raises:
+        UnknownZone: no such zone, or it is not a queue.
+    """
     z = _zone(conn, store.store_id, zone_id)
     if z["kind"] != "queue":
         raise UnknownZone(f"zone {zone_id} is not a queue; mark it `kind: queue` with its `till` in the store YAML")
     till = _zone(conn, store.store_id, z["till_zone"])
-    lo, hi = store.calendar.period_bounds(first, last)
+    lo, hi = start, end
     rows = conn.execute(
         _sql("zone_minutes"), {"store_id": store.store_id, "zone_id": zone_id, "lo": lo, "hi": hi}
     ).fetchall()
@@ -555,7 +596,7 @@ def queue_report(
         for r in rows
         if r["device_id"] == device
     ]
-    slots = queue_slots(minutes, slot=timedelta(minutes=slot_minutes))
+    slots = queue_slots(minutes, slot=timedelta(minutes=slot_minutes), origin=start if aligned_to_start else None)
     dwell = [d for m in minutes for d in m.dwell_s]
     lines = [
         [(p["x"], p["y"]) for p in r["points"]]

@@ -59,10 +59,10 @@ class QueueSlot:
     wait_method: str
 
 
-def queue_slots(minutes: Iterable[QueueMinute], *, slot: timedelta) -> list[QueueSlot]:
-    """Aggregate queue minutes into slots (aligned to the epoch, e.g. quarter hours)."""
+def queue_slots(minutes: Iterable[QueueMinute], *, slot: timedelta, origin: datetime | None = None) -> list[QueueSlot]:
+    """Aggregate queue minutes into slots aligned to `origin` (default the epoch: quarter hours)."""
     groups: dict[datetime, list[QueueMinute]] = {}
-    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    epoch = origin or datetime(2000, 1, 1, tzinfo=UTC)
     for m in minutes:
         key = epoch + ((m.start - epoch) // slot) * slot
         groups.setdefault(key, []).append(m)

@@ -145,6 +145,12 @@ def test_queue_wait_from_tracks_then_littles_law_and_abandonment(aconn: psycopg.
     assert [s.length_max for s in r.data] == [3, 6]
     assert (r.served, r.abandoned, r.abandonment_rate) == (3, 2, 0.4)
     assert r.wait_median_s == 90.0
+    # what an alert rule asks at 10:30: the last quarter hour as one slot
+    now = q.queue_now(aconn, store=shop, zone_id="queue", minutes=15, now=t0 + timedelta(minutes=30, seconds=20))
+    assert [(s.wait_method, s.wait_s, s.length_max) for s in now.data] == [("littles_law", 120.0, 6)]
+    # a window across the quarter-hour boundary is still one slot: 10:07–10:22, tracked minutes prevail
+    mixed = q.queue_now(aconn, store=shop, zone_id="queue", minutes=15, now=t0 + timedelta(minutes=22))
+    assert [(s.start, s.arrivals) for s in mixed.data] == [(t0 + timedelta(minutes=7), 30)]
     with pytest.raises(UnknownZone, match="not a queue"):
         q.queue_report(aconn, store=shop, zone_id="bakery", first=t0.date(), last=t0.date())
 
