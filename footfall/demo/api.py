@@ -92,6 +92,16 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
             "INSERT INTO plans (store_id, month, revenue_target) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (store_id, today.replace(day=1), Decimal(monthly_plan)),
         )
+        # A layout change a merchandiser recorded yesterday: its effect says plainly that a
+        # day of data cannot tell yet.
+        conn.execute(
+            "INSERT INTO layout_changes (store_id, changed_on, zones, note, created_by) "
+            "SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM layout_changes WHERE store_id = %s)",
+            (store_id, today - timedelta(days=1), ["coffee"], "coffee bar moved to the window", DEMO_USER, store_id),
+        )
+        change = conn.execute(
+            "SELECT min(change_id) AS id FROM layout_changes WHERE store_id = %s", (store_id,)
+        ).fetchone()
     host = settings.api.host
     port = settings.api.port
     if not _port_free(host, port):
@@ -151,6 +161,7 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
         f"&last={today}",
         "checkout queue": f"{s}/queues/queue?first={yesterday}&last={today}",
         "paths between zones": f"{s}/paths?first={yesterday}&last={today}",
+        "a layout change's effect": f"{s}/layout-changes/{change['id'] if change else 1}/effect",
     }
     console.print(f"\n[bold]API[/] {base}  —  log in as [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/]")
     console.print(f"  token:  curl -s -d username={DEMO_USER} -d password={DEMO_PASSWORD} {base}/v1/auth/token")
