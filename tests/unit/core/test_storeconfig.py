@@ -96,3 +96,21 @@ def test_plan_image_path_is_relative_to_the_yaml_and_checked(tmp_path: Path) -> 
     plan.image.write_bytes(b"GIF89a")
     with pytest.raises(ValueError, match="neither PNG nor JPEG"):
         plan.read()
+
+
+def test_stores_apply_check_reads_the_plan_picture(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from footfall.cli import app
+
+    data = example()
+    data["floors"][0]["plan"]["image"] = "missing.png"
+    path = tmp_path / "store.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["stores", "apply", str(path), "--check"])
+    assert result.exit_code != 0
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "floor ground: floor plan image" in text
+    assert "fix the `plan.image` path" in text
+    ok = CliRunner().invoke(app, ["stores", "apply", str(EXAMPLE), "--check"])
+    assert ok.exit_code == 0, ok.output
