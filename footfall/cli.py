@@ -255,6 +255,7 @@ def credentials_remove(
 
 
 def _register_packages() -> None:
+    from footfall.alerts import cli as alerts_cli
     from footfall.api import cli as api_cli
     from footfall.bench import cli as bench_cli
     from footfall.demo import cli as demo_cli
@@ -264,11 +265,18 @@ def _register_packages() -> None:
     from footfall.ingest import cli as ingest_cli
     from footfall.models import cli as models_cli
 
-    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli):
+    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli, alerts_cli):
         module.register(app, evaluate=eval_app)
     # Groups whose commands come from more than one package:
     edge_cli.edge_app.add_typer(credentials_app, name="credentials")
     vision_cli.vision_app.command("scene")(stubs_cli.vision_scene)  # synthetic scenes live with the simulators
+    # training and serving models needs the database, which the pure models package cannot reach
+    for name, command in (
+        ("train", api_cli.models_train),
+        ("retrain", api_cli.models_retrain),
+        ("list", api_cli.models_list),
+    ):
+        models_cli.models_app.command(name)(command)
     bench_cli.register(app)
     demo_cli.register(app, sim=stubs_cli.sim_app)
 

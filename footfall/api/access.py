@@ -37,6 +37,10 @@ class Permission(StrEnum):
     MANAGE_LAYOUT = "manage_layout"
     """Upload floor plans and record layout changes."""
     MANAGE_USERS = "manage_users"
+    MANAGE_ALERTS = "manage_alerts"
+    """Create, change and delete alert rules; acknowledge and mute alerts."""
+    SUBSCRIBE_ALERTS = "subscribe_alerts"
+    """Read alerts in scope, subscribe to them, acknowledge them."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -49,10 +53,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_PLANS,
             Permission.MANAGE_SHIFTS,
             Permission.MANAGE_LAYOUT,
+            Permission.MANAGE_ALERTS,
+            Permission.SUBSCRIBE_ALERTS,
         }
     ),
-    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.MANAGE_LAYOUT}),
-    Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS}),
+    Role.MERCHANDISER: frozenset(
+        {Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.MANAGE_LAYOUT, Permission.SUBSCRIBE_ALERTS}
+    ),
+    Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS, Permission.SUBSCRIBE_ALERTS}),
 }
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep
-from footfall.api.routes import auth, kpis, merch, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import alerts, auth, forecasts, kpis, merch, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
@@ -46,6 +46,8 @@ TAGS = [
     {"name": "multi-store", "description": "Roll-ups and rankings over the stores in your scope."},
     {"name": "plans", "description": "Monthly targets and plan vs fact."},
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
+    {"name": "forecasts", "description": "Traffic forecasts with bands, staffing and anomalies from trained models."},
+    {"name": "alerts", "description": "Red-zone alert rules, alerts, subscriptions, the live stream."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -97,7 +99,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    for module in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts):
+    for module in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))

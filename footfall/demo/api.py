@@ -162,6 +162,11 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
         "checkout queue": f"{s}/queues/queue?first={yesterday}&last={today}",
         "paths between zones": f"{s}/paths?first={yesterday}&last={today}",
         "a layout change's effect": f"{s}/layout-changes/{change['id'] if change else 1}/effect",
+        "traffic forecast, next 7 days by hour": f"{s}/forecast?first={today}&last={today + timedelta(days=6)}",
+        "staff per hour tomorrow (15 shoppers each)": (
+            f"{s}/staffing?first={today + timedelta(days=1)}&last={today + timedelta(days=1)}&target_ratio=15"
+        ),
+        "counter and camera anomalies, last 2 days": f"{s}/anomalies?first={yesterday}&last={today}",
     }
     console.print(f"\n[bold]API[/] {base}  —  log in as [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/]")
     console.print(f"  token:  curl -s -d username={DEMO_USER} -d password={DEMO_PASSWORD} {base}/v1/auth/token")

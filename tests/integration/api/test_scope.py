@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from footfall.api.access import Role
-from tests.integration.api.conftest import Api, add_receipts, add_store, receipt
+from tests.integration.api.conftest import Api, add_door_minutes, add_receipts, add_store, receipt
 
 SECRET_REVENUE = "4242.42"
 DAY = "2026-06-01"
@@ -46,8 +46,13 @@ STORE_ROUTES = [
         {"shifts": [{"shift_id": "z", "starts_at": "2026-06-01T10:00:00Z", "ends_at": "2026-06-01T12:00:00Z"}]},
     ),
     ("DELETE", "/v1/stores/{s}/shifts/s1", None),
+    ("GET", "/v1/stores/{s}/forecast?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/staffing?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/anomalies?" + PERIOD, None),
     ("POST", "/v1/receipts", "receipts"),
     ("POST", "/v1/receipts/poslog", "poslog"),
+    ("POST", "/v1/alert-rules", "alert_rule"),  # the store is in the body's scope
+    ("POST", "/v1/alert-subscriptions", "alert_subscription"),
 ]
 # The merchandiser's routes (issue 13): listed apart so they are also run with a merchandiser.
 MERCH_ROUTES = [
@@ -75,6 +80,23 @@ OWN_ROUTES = [
     ("GET", "/v1/users/me/api-keys"),
     ("POST", "/v1/users/me/api-keys"),
     ("DELETE", "/v1/users/me/api-keys/{key}"),
+    # Alerts: rules, alerts and events are looked up and filtered by the caller's scope
+    # (tests/integration/alerts/test_api.py covers each against another store's data).
+    ("GET", "/v1/alert-rules"),
+    ("GET", "/v1/alert-rules/{rule_id}"),
+    ("PUT", "/v1/alert-rules/{rule_id}"),
+    ("DELETE", "/v1/alert-rules/{rule_id}"),
+    ("POST", "/v1/alert-rules/{rule_id}/mute"),
+    ("DELETE", "/v1/alert-rules/{rule_id}/mute"),
+    ("GET", "/v1/alerts"),
+    ("GET", "/v1/alerts/stream"),
+    ("GET", "/v1/alerts/act"),
+    ("POST", "/v1/alerts/act"),
+    ("GET", "/v1/alerts/{state_id}"),
+    ("POST", "/v1/alerts/{state_id}/ack"),
+    ("GET", "/v1/alert-audit"),
+    ("GET", "/v1/alert-subscriptions"),
+    ("DELETE", "/v1/alert-subscriptions/{subscription_id}"),
 ]
 ADMIN_ROUTES = [
     ("GET", "/v1/users"),
@@ -114,6 +136,9 @@ def two_stores(api: Api) -> Api:
     """Store `a` (ours) and store `b` (someone else's), b with data worth stealing."""
     add_store(api.conn, "a")
     add_store(api.conn, "b")
+    # an hour of door counts each, so forecasts and staffing have something to answer from
+    for store in ("a", "b"):
+        add_door_minutes(api.conn, store, datetime(2026, 6, 1, 10, tzinfo=ZoneInfo("Europe/Riga")), 60)
     add_receipts(
         api.conn, receipt("b", "secret", datetime(2026, 6, 1, 12, tzinfo=ZoneInfo("Europe/Riga")), SECRET_REVENUE)
     )
@@ -147,6 +172,12 @@ def _call(api: Api, method: str, path: str, body, headers: dict[str, str], store
     url = path.replace("{s}", store)
     if body == "receipts":
         return api.client.post(url, json=receipt_body(store), headers=headers)
+    if body == "alert_rule":
+        rule = {"name": "r", "metric": "visitors", "comparator": "<", "threshold": 1, "scope": {"store": store}}
+        return api.client.post(url, json=rule, headers=headers)
+    if body == "alert_subscription":
+        sub = {"channel": "email", "target": "m@example.test", "store_id": store}
+        return api.client.post(url, json=sub, headers=headers)
     if body == "poslog":
         return api.client.post(
             url, content=POSLOG.replace(b"{s}", store.encode()), headers={**headers, "Content-Type": "application/xml"}
