@@ -173,6 +173,12 @@ def stores_apply(
         cfg = StoreConfig.from_yaml(file)
     except FootfallError as exc:
         raise fail(str(exc)) from None
+    for f in cfg.floors:  # the plan pictures are read only here and by apply (the edge never needs them)
+        if f.plan is not None:
+            try:
+                f.plan.read()
+            except ValueError as exc:
+                raise fail(f"{file}: floor {f.id}: {exc}") from None
     if check:
         console.print(f"{file}: valid ({len(cfg.doors)} doors, {len(cfg.zones)} zones, {len(cfg.devices)} devices)")
         return

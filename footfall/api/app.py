@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep, check_request
-from footfall.api.routes import alerts, auth, forecasts, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import alerts, auth, forecasts, kpis, merch, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
@@ -55,7 +55,9 @@ TAGS = [
 ]
 
 
-ROUTERS = tuple(m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts))
+ROUTERS = tuple(
+    m.router for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts)
+)
 """Every router of the API, in the order they are included (the access table reads them too)."""
 
 

@@ -48,6 +48,8 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(pg_server: PgServ
         assert line, out[-3000:]
         assert int(line.group(1).replace(",", "")) > 100
         assert re.search(r"yesterday: .*conversion \d+\.\d%", out.replace("\n", " "))
+        assert "dead zones: grocery" in out  # the planted dead zone
+        assert re.search(r"slowest movers this week: (CA-FRU|TE-MAT|GR-MUS|CO-BEA)", out)
         with connect(pg_server.db, dbname=dbname) as conn:
             devices = {
                 r["device_id"]
@@ -55,7 +57,11 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(pg_server: PgServ
                     "SELECT DISTINCT device_id FROM door_counts WHERE received_at > now() - interval '10 minutes'"
                 )
             }
-            assert devices == {"riga-01-beam", "riga-01-stereo", "riga-01-staff"}
+            # the three counters, and the ceiling camera's line on the garden door
+            assert devices == {"riga-01-beam", "riga-01-stereo", "riga-01-staff", "riga-01-cam1"}
+            for table in ("heatmap_cells", "zone_visits", "tracks"):  # the camera's scene through the pipeline
+                n = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE device_id = 'riga-01-cam1'").fetchone()["n"]
+                assert n > 0, f"no {table} rows from the demo camera"
             assert conn.execute("SELECT count(*) AS n FROM dead_letters").fetchone()["n"] == 0
             status = conn.execute("SELECT state FROM device_status WHERE device_id = 'riga-01-edge'").fetchone()
             assert status is not None
