@@ -34,6 +34,8 @@ class Permission(StrEnum):
     WRITE_RECEIPTS = "write_receipts"
     MANAGE_PLANS = "manage_plans"
     MANAGE_SHIFTS = "manage_shifts"
+    MANAGE_LAYOUT = "manage_layout"
+    """Upload floor plans and record layout changes."""
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     MANAGE_ALERTS = "manage_alerts"
@@ -51,11 +53,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_RECEIPTS,
             Permission.MANAGE_PLANS,
             Permission.MANAGE_SHIFTS,
+            Permission.MANAGE_LAYOUT,
             Permission.MANAGE_ALERTS,
             Permission.SUBSCRIBE_ALERTS,
         }
     ),
-    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.SUBSCRIBE_ALERTS}),
+    Role.MERCHANDISER: frozenset(
+        {Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.MANAGE_LAYOUT, Permission.SUBSCRIBE_ALERTS}
+    ),
     Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS, Permission.SUBSCRIBE_ALERTS}),
 }
 

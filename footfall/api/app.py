@@ -28,6 +28,7 @@ from footfall.api.routes import (
     auth,
     forecasts,
     kpis,
+    merch,
     plans,
     portfolio,
     receipts,
@@ -73,7 +74,7 @@ UPLOAD_PATH = "/v1/receipts/poslog"
 """The one route that takes files; its body limit is `FOOTFALL_API__MAX_UPLOAD_BYTES`."""
 
 ROUTERS = tuple(
-    m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, audit)
+    m.router for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts, audit)
 )
 """Every router of the API, in the order they are included (the access table reads them too)."""
 
