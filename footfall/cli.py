@@ -7,6 +7,7 @@ import rules (see `[tool.importlinter]` in pyproject.toml).
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from footfall.core.cli import console, fail, load_settings
+from footfall.core.cli import console, fail, load_settings, read_secret, refuse_argv_password
 from footfall.core.errors import FootfallError
 
 app = typer.Typer(
@@ -212,10 +213,15 @@ def credentials_add(
     ),
     acl_file: Annotated[Path, typer.Option(help="Mosquitto ACL file to update.")] = Path("docker/mosquitto/acl"),
     prefix: Annotated[str, typer.Option(help="Topic prefix of the deployment.")] = "footfall",
-    password: Annotated[
-        str | None,
-        typer.Option(envvar="FOOTFALL_NEW_PASSWORD", help="The password; default: generate one and print it once."),
+    password_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-from",
+            help="Read the password from this file (first line), or from standard input with -. "
+            "Default: FOOTFALL_NEW_PASSWORD, else generate one (printed once unless --write-secret).",
+        ),
     ] = None,
+    password: Annotated[str | None, typer.Option(hidden=True, help="Refused: visible in `ps`.")] = None,
     write_secret: Annotated[
         Path | None, typer.Option(help="Also write the password to this file (mode 0600) for the agent.")
     ] = None,
@@ -227,10 +233,13 @@ def credentials_add(
     from footfall.core.errors import FootfallError
     from footfall.edge.credentials import add_credentials, generate_password
 
+    if password is not None:
+        raise refuse_argv_password(", FOOTFALL_NEW_PASSWORD, or none to generate one") from None
     if ingest == (store is not None):
         raise fail("give --store STORE for an edge agent, or --ingest for an ingest user (one of the two)")
-    generated = password is None
-    secret = password or generate_password()
+    given = read_secret(password_from) if password_from is not None else os.environ.get("FOOTFALL_NEW_PASSWORD")
+    generated = not given
+    secret = given or generate_password()
     try:
         entry = add_credentials(
             user=user,

@@ -39,6 +39,7 @@ from footfall.core.settings import Settings
 from footfall.core.topics import alerts_topic
 from footfall.db.connect import DictConnection, connect
 from footfall.db.queries import queries
+from footfall.db.secrets import ALERTS_LINK_KEY, configured_or_stored
 
 logger = logging.getLogger(__name__)
 
@@ -324,7 +325,7 @@ class Engine:
                 payload,
                 user_id=r["user_id"],
                 public_url=a.public_url,
-                secret=a.link_secret.get_secret_value(),
+                secret=configured_or_stored(conn, name=ALERTS_LINK_KEY, configured=a.link_secret),
                 days=a.link_days,
             )
             n += self._enqueue(

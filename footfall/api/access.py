@@ -37,6 +37,7 @@ class Permission(StrEnum):
     MANAGE_LAYOUT = "manage_layout"
     """Upload floor plans and record layout changes."""
     MANAGE_USERS = "manage_users"
+    READ_AUDIT = "read_audit"
     MANAGE_ALERTS = "manage_alerts"
     """Create, change and delete alert rules; acknowledge and mute alerts."""
     SUBSCRIBE_ALERTS = "subscribe_alerts"
@@ -105,3 +106,38 @@ class Principal:
     def filter_stores(self, store_ids: list[str]) -> list[str]:
         """The given stores that are in scope, in the same order."""
         return [s for s in store_ids if self.sees(s)]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who an audit entry names: a caller of the API, a command, or the system itself.
+
+    Example:
+        >>> Actor.cli("root").name
+        'cli:root'
+    """
+
+    name: str
+    user_id: int | None = None
+    client: str | None = None
+
+    @classmethod
+    def from_principal(cls, principal: Principal, client: str | None = None) -> "Actor":
+        """The caller of a request, from the address `client`."""
+        return cls(name=principal.username, user_id=principal.user_id, client=client)
+
+    @classmethod
+    def cli(cls, os_user: str | None = None) -> "Actor":
+        """A `footfall` command run by an operating-system user (the current one by default)."""
+        if os_user is None:
+            import getpass
+
+            try:
+                os_user = getpass.getuser()
+            except (KeyError, OSError):
+                os_user = "unknown"
+        return cls(name=f"cli:{os_user}")
+
+
+SYSTEM = Actor(name="system")
+"""The actor of changes nobody asked for (tests, migrations of data)."""

@@ -32,6 +32,7 @@ from footfall.core.netguard import TargetNotAllowed, TargetUnresolved, refuse_pr
 from footfall.core.settings import Settings
 from footfall.core.signing import BadSignature, verify
 from footfall.db import alerts as ops
+from footfall.db import secrets as stored_secrets
 from footfall.db.connect import DictConnection, DictPool
 from footfall.db.errors import UnknownAlert, UnknownAlertRule
 from footfall.db.queries import queries
@@ -215,21 +216,28 @@ def link_principal(conn: DictConnection, user_id: int) -> Principal:
     )
 
 
-def link_claims(token: str, settings: Settings) -> dict[str, Any]:
+def link_secret(conn: DictConnection, settings: Settings) -> str:
+    """The key action links are signed with: the configured one, or the one made on first start."""
+    return stored_secrets.configured_or_stored(
+        conn, name=stored_secrets.ALERTS_LINK_KEY, configured=settings.alerts.link_secret
+    )
+
+
+def link_claims(conn: DictConnection, token: str, settings: Settings) -> dict[str, Any]:
     """The claims of a signed action link.
 
     Raises:
         Forbidden: forged, malformed or expired.
     """
     try:
-        return verify(token, secret=settings.alerts.link_secret.get_secret_value(), now=time.time())
+        return verify(token, secret=link_secret(conn, settings), now=time.time())
     except BadSignature as exc:
         raise Forbidden(str(exc)) from None
 
 
 def act(conn: DictConnection, *, token: str, settings: Settings) -> ActionDone:
     """Do what a signed link says, as the user it was sent to (acknowledge, or mute for 24 h)."""
-    claims = link_claims(token, settings)
+    claims = link_claims(conn, token, settings)
     caller = link_principal(conn, int(claims["user"]))
     state_id = int(claims["state"])
     if claims["act"] == "ack":

@@ -21,7 +21,21 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import problems
 from footfall.api.deps import PoolDep, check_request
-from footfall.api.routes import alerts, auth, forecasts, kpis, merch, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.middleware import BodyLimit, SecurityHeaders
+from footfall.api.routes import (
+    alerts,
+    audit,
+    auth,
+    forecasts,
+    kpis,
+    merch,
+    plans,
+    portfolio,
+    receipts,
+    shifts,
+    stores,
+    users,
+)
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
@@ -51,12 +65,16 @@ TAGS = [
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
     {"name": "forecasts", "description": "Traffic forecasts with bands, staffing and anomalies from trained models."},
     {"name": "alerts", "description": "Red-zone alert rules, alerts, subscriptions, the live stream."},
+    {"name": "audit", "description": "Who changed what, and failed log-ins (admins)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
 
+UPLOAD_PATH = "/v1/receipts/poslog"
+"""The one route that takes files; its body limit is `FOOTFALL_API__MAX_UPLOAD_BYTES`."""
+
 ROUTERS = tuple(
-    m.router for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts)
+    m.router for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts, audit)
 )
 """Every router of the API, in the order they are included (the access table reads them too)."""
 
@@ -85,6 +103,11 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         own = app.state.pool is None
         if own:
             app.state.pool = open_pool(settings.db, name="footfall-api")
+        if settings.api.secret_key is None:
+            logger.info(
+                "FOOTFALL_API__SECRET_KEY is not set: bearer tokens are signed with a random key made on first "
+                "start and kept in the database (app_secrets)"
+            )
         try:
             yield
         finally:
@@ -113,6 +136,11 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
+    # Added last, so outermost: they see every response the app makes, and refuse a body first.
+    app.add_middleware(
+        BodyLimit, limit=settings.api.max_body_bytes, limits={UPLOAD_PATH: settings.api.max_upload_bytes}
+    )
+    app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from footfall.core.cli import console, err, fail, load_settings
+from footfall.core.cli import console, err, fail, load_settings, read_secret, refuse_argv_password
 
 if TYPE_CHECKING:
     from footfall.api.receipts import CsvMapping
@@ -75,34 +75,51 @@ def users_create(
     role: Annotated[str, typer.Option(help="admin, manager, merchandiser or alert_subscriber.")] = "manager",
     store: Annotated[list[str] | None, typer.Option("--store", help="A store in scope (repeat for several).")] = None,
     all_stores: Annotated[bool, typer.Option(help="Scope: every store.")] = False,
-    password: Annotated[
-        str | None, typer.Option(help="Password; prompted when omitted (env FOOTFALL_NEW_PASSWORD).")
+    password_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-from",
+            help="Read the password from this file (first line), or from standard input with -. "
+            "Default: FOOTFALL_NEW_PASSWORD, else a prompt.",
+        ),
     ] = None,
     no_password: Annotated[bool, typer.Option(help="An API-key-only user.")] = False,
+    password: Annotated[str | None, typer.Option(hidden=True, help="Refused: visible in `ps`.")] = None,
 ) -> None:
-    """Create a user (the first admin is made this way)."""
+    """Create a user (the first admin is made this way). The password is prompted for, or read from a file."""
     import os
 
-    from footfall.api.access import Role
+    from footfall.api.access import Actor, Role
     from footfall.api.users import create_user
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
 
+    if password is not None:
+        raise refuse_argv_password(", the prompt, or FOOTFALL_NEW_PASSWORD") from None
     try:
         r = Role(role)
     except ValueError:
         raise fail(f"--role must be one of {', '.join(x.value for x in Role)}, not {role!r}") from None
-    if not no_password and password is None:
-        password = os.environ.get("FOOTFALL_NEW_PASSWORD") or typer.prompt(
-            "password", hide_input=True, confirmation_prompt=True
-        )
+    if not no_password:
+        if password_from is not None:
+            password = read_secret(password_from)
+        else:
+            password = os.environ.get("FOOTFALL_NEW_PASSWORD") or typer.prompt(
+                "password", hide_input=True, confirmation_prompt=True
+            )
     if password is not None and len(password) < 8:
         raise fail("the password must be at least 8 characters")
     settings = load_settings()
     try:
         with connect(settings.db, autocommit=True) as conn:
             u = create_user(
-                conn, username=username, password=password, role=r, stores=store or [], all_stores=all_stores
+                conn,
+                username=username,
+                password=password,
+                role=r,
+                stores=store or [],
+                all_stores=all_stores,
+                actor=Actor.cli(),
             )
     except FootfallError as exc:
         raise fail(str(exc)) from None
@@ -138,6 +155,7 @@ def users_key(
     name: Annotated[str, typer.Option(help="What the key is for.")] = "",
 ) -> None:
     """Create an API key for a user and print it (shown once; only its hash is stored)."""
+    from footfall.api.access import Actor
     from footfall.api.users import create_api_key
     from footfall.core.errors import FootfallError
     from footfall.db.connect import connect
@@ -147,7 +165,7 @@ def users_key(
             row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
             if row is None:
                 raise fail(f"no user {username!r}; create it with `footfall users create`")
-            key, plaintext = create_api_key(conn, user_id=row["user_id"], name=name)
+            key, plaintext = create_api_key(conn, user_id=row["user_id"], name=name, actor=Actor.cli())
     except FootfallError as exc:
         raise fail(str(exc)) from None
     err.print(f"API key {key.prefix} for {username} (store it now: it is not shown again):")

@@ -15,10 +15,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from footfall.api.access import Permission, Principal
+from footfall.api.access import Actor, Permission, Principal
 from footfall.api.errors import NotAcceptable, Unauthenticated
-from footfall.api.security import KEY_PREFIX, read_token
-from footfall.api.users import principal, principal_from_api_key
+from footfall.api.security import KEY_PREFIX, signing_secret
+from footfall.api.users import principal_from_api_key, principal_from_token
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, DictPool
 from footfall.db.errors import DatabaseUnavailable
@@ -142,9 +142,20 @@ def get_conn(pool: PoolDep, settings: SettingsDep) -> Iterator[DictConnection]:
 ConnDep = Annotated[DictConnection, Depends(get_conn)]
 
 
+def get_token_secret(request: Request, conn: ConnDep, settings: SettingsDep) -> str:
+    """The key bearer tokens are signed with, read once per app (see `security.signing_secret`)."""
+    secret: str | None = getattr(request.app.state, "token_secret", None)
+    if secret is None:
+        secret = request.app.state.token_secret = signing_secret(conn, settings.api)
+    return secret
+
+
+TokenSecretDep = Annotated[str, Depends(get_token_secret)]
+
+
 def get_caller(
     conn: ConnDep,
-    settings: SettingsDep,
+    secret: TokenSecretDep,
     bearer: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
@@ -158,12 +169,27 @@ def get_caller(
     if bearer:
         if bearer.startswith(KEY_PREFIX):
             return principal_from_api_key(conn, bearer)
-        user_id = read_token(bearer, secret=settings.api.secret_key.get_secret_value())
-        return principal(conn, user_id=user_id)
+        return principal_from_token(conn, bearer, secret=secret)
     raise Unauthenticated("log in at POST /v1/auth/token and send `Authorization: Bearer <token>`, or send an API key")
 
 
 CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def get_client(request: Request) -> str | None:
+    """The caller's network address (behind a proxy, as uvicorn's `--forwarded-allow-ips` lets it through)."""
+    return request.client.host if request.client else None
+
+
+ClientDep = Annotated[str | None, Depends(get_client)]
+
+
+def get_actor(caller: CallerDep, client: ClientDep) -> Actor:
+    """The caller as audit entries name them."""
+    return Actor.from_principal(caller, client)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 def requires(permission: Permission) -> Callable[[Principal], Principal]:
@@ -184,5 +210,6 @@ PlanManager = Annotated[Principal, Depends(requires(Permission.MANAGE_PLANS))]
 ShiftManager = Annotated[Principal, Depends(requires(Permission.MANAGE_SHIFTS))]
 LayoutManager = Annotated[Principal, Depends(requires(Permission.MANAGE_LAYOUT))]
 UserManager = Annotated[Principal, Depends(requires(Permission.MANAGE_USERS))]
+AuditReader = Annotated[Principal, Depends(requires(Permission.READ_AUDIT))]
 AlertManager = Annotated[Principal, Depends(requires(Permission.MANAGE_ALERTS))]
 AlertSubscriber = Annotated[Principal, Depends(requires(Permission.SUBSCRIBE_ALERTS))]

@@ -61,6 +61,18 @@ class ConflictingChange(ApiError):
     title = "Conflict"
 
 
+class TooManyRequests(ApiError):
+    """Too many attempts: wait `retry_after` seconds (sent as `Retry-After`) and try again."""
+
+    status = 429
+    type_slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class NotAcceptable(ApiError):
     """The endpoint cannot answer in any format the `Accept` header allows (only tables come as CSV)."""
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from footfall.api.errors import ApiError
+from footfall.api.errors import ApiError, TooManyRequests
 from footfall.api.kpis.errors import KpiError, UnanswerableQuery, UnknownStore
 from footfall.api.merch import errors as merch_errors
 from footfall.core.configfile import problem
@@ -81,6 +81,7 @@ _STATUS_SLUGS = {
     413: ("too-large", "Request too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation", "Invalid input"),
+    429: ("too-many-requests", "Too many requests"),
 }
 
 
@@ -135,6 +136,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return problem_response(
             request,
             status=exc.status,

@@ -2,9 +2,11 @@
 
 - Passwords are hashed with Argon2id (`argon2-cffi`); a hash made with weaker
   parameters is re-hashed on the next successful login.
-- Bearer tokens are short-lived HS256 JWTs signed with `FOOTFALL_API__SECRET_KEY`. They
-  carry only the user id: role, scope and whether the user is disabled are read from the
-  database on every request, so a change takes effect at once.
+- Bearer tokens are short-lived HS256 JWTs signed with `FOOTFALL_API__SECRET_KEY`, or,
+  when it is unset, with a random key made on first start and kept in the database
+  (`signing_secret`); no key written in the source is ever accepted. They carry only the
+  user id: role, scope and whether the user is disabled are read from the database on
+  every request, so a change takes effect at once.
 - API keys look like `ff_<prefix>_<secret>`. The prefix is stored in clear (to find the
   key and to show it in lists); only a SHA-256 of the whole key is stored. A slow hash is
   not needed: the secret is 256 random bits, not something a person chose.
@@ -28,11 +30,25 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from footfall.api.errors import Unauthenticated
+from footfall.core.settings import ApiSettings
+from footfall.db import secrets as stored_secrets
+from footfall.db.connect import DictConnection
 
 _hasher = PasswordHasher()
 _ALGORITHM = "HS256"
 _ISSUER = "footfall"
 KEY_PREFIX = "ff_"
+
+
+TOKEN_SECRET_NAME = "api_token_key"  # noqa: S105 - a row's name, not a secret
+"""The name of the generated token-signing key in the `app_secrets` table."""
+
+
+def signing_secret(conn: DictConnection, settings: ApiSettings) -> str:
+    """The key bearer tokens are signed with: the configured one, or the one made on first start."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return stored_secrets.get_or_create(conn, name=TOKEN_SECRET_NAME, make=lambda: secrets.token_urlsafe(48))
 
 
 def hash_password(password: str) -> str:
@@ -57,24 +73,45 @@ def needs_rehash(stored: str) -> bool:
     return _hasher.check_needs_rehash(stored)
 
 
-def issue_token(*, user_id: int, secret: str, minutes: int, now: datetime | None = None) -> str:
-    """A signed bearer token for a user."""
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a valid token says: whose it is, and the user's token version when it was issued.
+
+    The version (`users.token_version`) moves on when the user's password, role, scope or
+    state changes; `footfall.api.users.principal` refuses a token of an older version.
+    """
+
+    user_id: int
+    version: int
+
+
+def issue_token(*, user_id: int, version: int, secret: str, minutes: int, now: datetime | None = None) -> str:
+    """A signed bearer token for a user at their current token version."""
     now = now or datetime.now(UTC)
-    claims = {"sub": str(user_id), "iss": _ISSUER, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims = {
+        "sub": str(user_id),
+        "ver": version,
+        "iss": _ISSUER,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
-def read_token(token: str, *, secret: str) -> int:
-    """The user id in a valid, unexpired token.
+def read_token(token: str, *, secret: str) -> TokenClaims:
+    """The claims of a valid, unexpired token (check the version with `users.principal`).
 
     Raises:
-        Unauthenticated: the token is malformed, forged or expired.
+        Unauthenticated: the token is malformed, forged or expired, or older than token versions.
     """
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iss"]}
+            token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iss", "ver"]}
         )
-        return int(claims["sub"])
+        version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("ver")
+        return TokenClaims(user_id=int(claims["sub"]), version=version)
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired; log in again at POST /v1/auth/token") from None
     except (jwt.InvalidTokenError, ValueError):

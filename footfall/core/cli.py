@@ -4,6 +4,8 @@ Each package's `cli` module imports this one (never the root `footfall.cli`), so
 package's commands follow the same import rules as the package itself.
 """
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -65,3 +67,40 @@ def progress() -> "Progress":
         console=err,
         transient=True,
     )
+
+
+def refuse_argv_password(alternatives: str) -> typer.Exit:
+    """The error for `--password VALUE`: a secret on the command line is visible in `ps`.
+
+    Args:
+        alternatives: the command's other ways to get the password, e.g. ", the prompt".
+
+    Returns:
+        The `typer.Exit` to `raise … from None`.
+    """
+    return fail(
+        "--password puts the password on the command line, where `ps` and the shell history show it; "
+        f"use --password-from FILE (a file holding it, or - for standard input){alternatives}"
+    )
+
+
+def read_secret(source: Path) -> str:
+    """A password or other secret from a file, or from standard input when `source` is `-`.
+
+    The first line counts, without its line ending, so `echo "$PW" | footfall … --password-from -`
+    and a file written by an editor both work. Never take a secret as an option's value:
+    the command line is visible to every user of the machine (`ps`).
+
+    Raises:
+        typer.Exit: the file cannot be read, or holds no secret.
+    """
+    try:
+        text = sys.stdin.readline() if str(source) == "-" else source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read the password from {source}: {exc.strerror or exc}") from None
+    lines = text.splitlines()
+    secret = lines[0] if lines else ""
+    if not secret:
+        where = "standard input" if str(source) == "-" else str(source)
+        raise fail(f"no password in {where}: put it on the first line")
+    return secret

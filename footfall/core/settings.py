@@ -15,7 +15,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from footfall.core.topics import DEFAULT_PREFIX, check_prefix
 
-_INSECURE_SECRET = "change-me-local-development-only"  # noqa: S105 - refused outside development
+# Secrets that were published (in this repository's history or its docs): refused everywhere.
+_PUBLISHED_SECRETS = frozenset({"change-me-local-development-only"})
+
+
+def strong_secret(value: SecretStr | None) -> SecretStr | None:
+    """A configured secret, refused when published or shorter than 32 characters (None: made at start).
+
+    Raises:
+        ValueError: the secret is a published value or too short.
+    """
+    if value is None:
+        return None
+    secret = value.get_secret_value()
+    if secret in _PUBLISHED_SECRETS:
+        raise ValueError(
+            "is a published example value that anyone can sign with; set a long random secret "
+            "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or unset it to have one made"
+        )
+    if len(secret) < 32:
+        raise ValueError("must be at least 32 characters; unset it to have a random one made on first start")
+    return value
 
 
 class _Section(BaseModel):
@@ -138,11 +158,42 @@ class ApiSettings(_Section):
 
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8000, ge=1, le=65535)
-    secret_key: SecretStr = Field(
-        default=SecretStr(_INSECURE_SECRET), description="Signs bearer tokens; set a long random value."
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs bearer tokens: at least 32 random characters. Unset, the API makes a random key on "
+            "first start and keeps it in the database (table app_secrets), shared by every worker."
+        ),
     )
     token_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     cors_origins: list[str] = Field(default_factory=list)
+    login_user_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed log-ins for one user name before it is locked for a while."
+    )
+    login_address_failures: int = Field(
+        default=20, ge=1, le=100_000, description="Failed log-ins from one client address before it is locked."
+    )
+    login_window_s: int = Field(
+        default=900, ge=10, le=86_400, description="Failures older than this are forgotten; the longest lock."
+    )
+    login_lockout_s: int = Field(
+        default=30, ge=1, le=86_400, description="The first lock; each further failure doubles it."
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Request bodies over this many bytes are refused with 413 before they are read.",
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="The same limit for file uploads (POST /v1/receipts/poslog).",
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return strong_secret(value)
 
 
 class EdgeSettings(_Section):
@@ -164,11 +215,20 @@ class AlertsSettings(_Section):
         default="http://127.0.0.1:8000",
         description="Base URL of the API as subscribers reach it; links in messages start with it.",
     )
-    link_secret: SecretStr = Field(
-        default=SecretStr(_INSECURE_SECRET),
-        description="Signs acknowledge/mute links in e-mail and Telegram messages; set a long random value.",
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs acknowledge/mute links in e-mail and Telegram messages: at least 32 random characters. "
+            "Unset, a random key is made on first start and kept in the database (app_secrets)."
+        ),
     )
     link_days: int = Field(default=7, ge=1, le=90, description="How long a signed link stays valid.")
+
+    @field_validator("link_secret")
+    @classmethod
+    def _strong_link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return strong_secret(value)
+
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for e-mail alerts and digests.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = Field(default="footfall@localhost", description="From address of alert e-mail.")
@@ -204,7 +264,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore", env_file=None)
 
     environment: Literal["local", "test", "staging", "production"] = Field(
-        default="local", description="Unsafe defaults are refused outside local and test."
+        default="local", description="Where this runs (local, test, staging, production)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db: DbSettings = Field(default_factory=DbSettings)
@@ -213,23 +273,6 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
-
-    @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> Self:
-        if self.environment in ("staging", "production"):
-            if self.api.secret_key.get_secret_value() == _INSECURE_SECRET:
-                raise ValueError(
-                    "FOOTFALL_API__SECRET_KEY is the development default; set a long random secret "
-                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
-                )
-            if len(self.api.secret_key.get_secret_value()) < 32:
-                raise ValueError("FOOTFALL_API__SECRET_KEY must be at least 32 characters outside development")
-            if self.alerts.link_secret.get_secret_value() == _INSECURE_SECRET:
-                raise ValueError(
-                    "FOOTFALL_ALERTS__LINK_SECRET is the development default; set a long random secret "
-                    "(it signs the acknowledge and mute links in alert messages)"
-                )
-        return self
 
 
 @lru_cache(maxsize=1)

@@ -114,10 +114,10 @@ def stream(
 
 
 @router.get("/v1/alerts/act", summary="Confirm a signed link's action", response_class=HTMLResponse)
-def act_page(settings: SettingsDep, token: Token) -> HTMLResponse:
+def act_page(conn: ConnDep, settings: SettingsDep, token: Token) -> HTMLResponse:
     """The page an acknowledge or mute link in an e-mail or Telegram message opens: a button that
     POSTs the action (a GET never changes anything, so link scanners cannot acknowledge)."""
-    claims = alerts.link_claims(token, settings)
+    claims = alerts.link_claims(conn, token, settings)
     what = "Acknowledge this alert" if claims["act"] == "ack" else "Mute this rule for 24 hours"
     t = html.escape(token)
     return HTMLResponse(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from footfall.api.deps import ConnDep, ReceiptReader, ReceiptWriter
-from footfall.api.errors import BadRequest, UnsupportedMediaType
+from footfall.api.errors import UnsupportedMediaType
 from footfall.api.problems import responses
 from footfall.api.receipts import operations
 from footfall.api.routes.common import First, Last, Limit, Offset, StoreId, scoped_store
@@ -16,8 +16,6 @@ from footfall.api.tables import CSV_RESPONSE, table_response
 from footfall.core.ids import ID_PATTERN
 
 router = APIRouter(tags=["receipts"], responses=responses(400, 401, 403, 404, 413, 415, 422))
-
-MAX_POSLOG_BYTES = 20 * 1024 * 1024
 
 
 @router.post("/v1/receipts", summary="Send receipts")
@@ -57,9 +55,7 @@ async def create_receipts_poslog(
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/xml", "text/xml"):
         raise UnsupportedMediaType("send the POSLog document with Content-Type: application/xml")
-    body = await request.body()
-    if len(body) > MAX_POSLOG_BYTES:
-        raise BadRequest(f"the document is {len(body)} bytes; send at most {MAX_POSLOG_BYTES} per request")
+    body = await request.body()  # at most FOOTFALL_API__MAX_UPLOAD_BYTES (footfall.api.middleware.BodyLimit)
     # Parsing and saving block: run them off the event loop.
     return await run_in_threadpool(
         lambda: operations.import_poslog(conn, caller=caller, source=io.BytesIO(body), store_id=store_id)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from footfall.api import users
-from footfall.api.deps import CallerDep, ConnDep, UserManager
+from footfall.api.deps import ActorDep, CallerDep, ConnDep, UserManager
 from footfall.api.errors import ConflictingChange
 from footfall.api.problems import responses
 from footfall.api.routes.common import Limit, Offset
@@ -39,16 +39,16 @@ def read_my_keys(conn: ConnDep, caller: CallerDep) -> ApiKeysPublic:
 
 
 @router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, summary="Create an API key")
-def create_my_key(conn: ConnDep, caller: CallerDep, body: ApiKeyCreate) -> ApiKeyCreated:
+def create_my_key(conn: ConnDep, caller: CallerDep, actor: ActorDep, body: ApiKeyCreate) -> ApiKeyCreated:
     """A new API key with the caller's role and scope. The key is shown only in this answer."""
-    key, plaintext = users.create_api_key(conn, user_id=caller.user_id, name=body.name)
+    key, plaintext = users.create_api_key(conn, user_id=caller.user_id, name=body.name, actor=actor)
     return ApiKeyCreated(**key.model_dump(), key=plaintext)
 
 
 @router.delete("/me/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
-def revoke_my_key(conn: ConnDep, caller: CallerDep, key_id: KeyId) -> None:
+def revoke_my_key(conn: ConnDep, caller: CallerDep, actor: ActorDep, key_id: KeyId) -> None:
     """Revoke one of the caller's keys; it stops working at once."""
-    users.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+    users.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id, actor=actor)
 
 
 @router.get("", summary="List users")
@@ -59,9 +59,9 @@ def read_users(conn: ConnDep, caller: UserManager, limit: Limit = 100, offset: O
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a user")
-def create_user(conn: ConnDep, caller: UserManager, body: UserCreate) -> UserPublic:
+def create_user(conn: ConnDep, caller: UserManager, actor: ActorDep, body: UserCreate) -> UserPublic:
     """A new user with a role and a store scope (admins only)."""
-    return users.create_user(conn, **body.model_dump())
+    return users.create_user(conn, **body.model_dump(), actor=actor)
 
 
 @router.get("/{user_id}", summary="Read a user")
@@ -71,17 +71,17 @@ def read_user(conn: ConnDep, caller: UserManager, user_id: UserId) -> UserPublic
 
 
 @router.patch("/{user_id}", summary="Change a user")
-def update_user(conn: ConnDep, caller: UserManager, user_id: UserId, body: UserUpdate) -> UserPublic:
+def update_user(conn: ConnDep, caller: UserManager, actor: ActorDep, user_id: UserId, body: UserUpdate) -> UserPublic:
     """Change role, scope, password or state (admins only; not your own role or state)."""
     changes = body.model_dump(exclude_unset=True)
     if user_id == caller.user_id and (changes.get("role") not in (None, caller.role) or changes.get("disabled")):
         raise ConflictingChange("you cannot change your own role or disable yourself; ask another admin")
-    return users.update_user(conn, user_id=user_id, **changes)
+    return users.update_user(conn, user_id=user_id, **changes, actor=actor)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a user")
-def delete_user(conn: ConnDep, caller: UserManager, user_id: UserId) -> None:
+def delete_user(conn: ConnDep, caller: UserManager, actor: ActorDep, user_id: UserId) -> None:
     """Delete a user and their API keys (admins only; not yourself)."""
     if user_id == caller.user_id:
         raise ConflictingChange("you cannot delete yourself; ask another admin")
-    users.delete_user(conn, user_id=user_id)
+    users.delete_user(conn, user_id=user_id, actor=actor)

@@ -1,5 +1,5 @@
 -- name: user_by_name
-SELECT user_id, username, email, password_hash, role, all_stores, disabled, created_at
+SELECT user_id, username, email, password_hash, role, all_stores, disabled, created_at, token_version
 FROM users WHERE username = %(username)s;
 
 -- name: user_by_id
@@ -51,13 +51,13 @@ WHERE user_id = %(user_id)s
 RETURNING user_id;
 
 -- name: delete_user
-DELETE FROM users WHERE user_id = %(user_id)s RETURNING user_id;
+DELETE FROM users WHERE user_id = %(user_id)s RETURNING user_id, username;
 
 -- name: set_password_hash
 UPDATE users SET password_hash = %(password_hash)s WHERE user_id = %(user_id)s;
 
 -- name: principal
-SELECT u.user_id, u.username, u.role, u.all_stores, u.disabled,
+SELECT u.user_id, u.username, u.role, u.all_stores, u.disabled, u.token_version,
        coalesce(array_agg(s.store_id) FILTER (WHERE s.store_id IS NOT NULL), '{}') AS stores
 FROM users AS u
 LEFT JOIN user_stores AS s USING (user_id)
@@ -83,4 +83,13 @@ FROM api_keys WHERE user_id = %(user_id)s ORDER BY key_id;
 -- name: revoke_api_key
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
 WHERE key_id = %(key_id)s AND user_id = %(user_id)s
-RETURNING key_id;
+RETURNING key_id, prefix;
+
+-- name: bump_token_version
+-- Tokens issued before this stop working (password, role, scope or state changed).
+UPDATE users SET token_version = token_version + 1 WHERE user_id = %(user_id)s;
+
+-- name: revoke_user_api_keys
+UPDATE api_keys SET revoked_at = now()
+WHERE user_id = %(user_id)s AND revoked_at IS NULL
+RETURNING key_id, prefix;

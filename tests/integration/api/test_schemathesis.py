@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from footfall.api.access import Role
 from footfall.api.app import create_app
-from footfall.api.security import issue_token
+from footfall.api.security import issue_token, signing_secret
 from footfall.api.users import create_user
 from footfall.core.settings import DbSettings, Settings
 from footfall.db.connect import connect, open_pool
@@ -71,6 +71,7 @@ def served(settings: Settings, pg_server: PgServer, pg_template: str) -> Iterato
         add_receipts(conn, *(receipt("riga-01", f"r{i}", start + timedelta(minutes=7 * i)) for i in range(60)))
         conn.execute("INSERT INTO plans (store_id, month, revenue_target) VALUES ('riga-01', %s, 5000)", (day,))
         user = create_user(conn, username="admin", password="correct horse", role=Role.ADMIN)
+        secret = signing_secret(conn, settings.api)
     s = settings.model_copy(update={"db": db, "environment": "test"})
     pool = open_pool(db)
     app = create_app(s, pool=pool)
@@ -82,7 +83,7 @@ def served(settings: Settings, pg_server: PgServer, pg_template: str) -> Iterato
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    token = issue_token(user_id=user.user_id, secret=s.api.secret_key.get_secret_value(), minutes=60)
+    token = issue_token(user_id=user.user_id, version=0, secret=secret, minutes=60)
     try:
         yield Served(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"})
     finally:

@@ -27,8 +27,17 @@ def test_password_hash_verifies_only_the_right_password() -> None:
 @pytest.mark.parametrize(
     ("token", "message"),
     [
-        (issue_token(user_id=7, secret=SECRET, minutes=5, now=datetime.now(UTC) - timedelta(hours=1)), "expired"),
-        (issue_token(user_id=7, secret="y" * 40, minutes=5), "not valid"),  # signed with another key
+        (
+            issue_token(user_id=7, version=0, secret=SECRET, minutes=5, now=datetime.now(UTC) - timedelta(hours=1)),
+            "expired",
+        ),
+        (issue_token(user_id=7, version=0, secret="y" * 40, minutes=5), "not valid"),  # signed with another key
+        (  # a token of the format before token versions: no `ver` claim
+            __import__("jwt").encode(
+                {"sub": "7", "iss": "footfall", "exp": datetime.now(UTC) + timedelta(minutes=5)}, SECRET, "HS256"
+            ),
+            "not valid",
+        ),
         ("not.a.jwt", "not valid"),
         ("", "not valid"),
     ],
@@ -39,7 +48,8 @@ def test_bad_tokens_are_refused(token: str, message: str) -> None:
 
 
 def test_token_round_trip_carries_the_user_id() -> None:
-    assert read_token(issue_token(user_id=42, secret=SECRET, minutes=5), secret=SECRET) == 42
+    claims = read_token(issue_token(user_id=42, version=3, secret=SECRET, minutes=5), secret=SECRET)
+    assert (claims.user_id, claims.version) == (42, 3)
 
 
 @pytest.mark.parametrize(

@@ -21,12 +21,27 @@ def test_password_in_url_is_refused() -> None:
         Settings(db={"url": "postgresql://app:secret@db/ff"})
 
 
-def test_production_refuses_the_development_secret() -> None:
-    with pytest.raises(ValidationError, match="FOOTFALL_API__SECRET_KEY"):
-        Settings(environment="production")
-    with pytest.raises(ValidationError, match="FOOTFALL_ALERTS__LINK_SECRET"):
-        Settings(environment="production", api={"secret_key": "x" * 40})
-    Settings(environment="production", api={"secret_key": "x" * 40}, alerts={"link_secret": "y" * 40})
+@pytest.mark.parametrize(
+    ("environment", "secret", "error"),
+    [
+        ("local", "change-me-local-development-only", "published"),  # the old default, refused even locally
+        ("production", "change-me-local-development-only", "published"),
+        ("local", "short", "at least 32"),  # too short anywhere
+        ("production", "x" * 40, None),  # a long configured secret
+        ("local", None, None),  # unset: the API makes a random one on first start
+        ("production", None, None),
+    ],
+)
+def test_token_secret_is_configured_strong_or_made_at_start(
+    environment: str, secret: str | None, error: str | None
+) -> None:
+    api = {"secret_key": secret} if secret is not None else {}
+    if error is None:
+        s = Settings(environment=environment, api=api)
+        assert (s.api.secret_key is None) == (secret is None)
+    else:
+        with pytest.raises(ValidationError, match=error):
+            Settings(environment=environment, api=api)
 
 
 def test_bad_topic_prefix_is_refused() -> None:
@@ -37,3 +52,21 @@ def test_bad_topic_prefix_is_refused() -> None:
 def test_mutual_tls_needs_both_files() -> None:
     with pytest.raises(ValidationError, match="go together"):
         Settings(mqtt={"cert_file": "/tmp/c.pem"})
+
+
+@pytest.mark.parametrize(
+    ("secret", "error"),
+    [
+        ("change-me-local-development-only", "published"),  # main's old default for alert links too
+        ("short", "at least 32"),
+        ("y" * 40, None),
+        (None, None),  # unset: a random key is made on first start and kept in the database
+    ],
+)
+def test_alert_link_secret_is_configured_strong_or_made_at_start(secret: str | None, error: str | None) -> None:
+    alerts = {"link_secret": secret} if secret is not None else {}
+    if error is None:
+        assert (Settings(environment="production", alerts=alerts).alerts.link_secret is None) == (secret is None)
+    else:
+        with pytest.raises(ValidationError, match=error):
+            Settings(alerts=alerts)
