@@ -19,9 +19,9 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from footfall import __version__
-from footfall.api import problems
+from footfall.api import dashboard, problems
 from footfall.api.deps import PoolDep
-from footfall.api.routes import auth, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import auth, devices, kpis, plans, portfolio, receipts, shifts, stores, users
 from footfall.core.settings import DbSettings, Settings
 from footfall.db.connect import describe
 from footfall.db.errors import DatabaseUnavailable
@@ -48,6 +48,7 @@ TAGS = [
     {"name": "multi-store", "description": "Roll-ups and rankings over the stores in your scope."},
     {"name": "plans", "description": "Monthly targets and plan vs fact."},
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
+    {"name": "devices", "description": "Device health: counters, cameras and edge agents."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -124,8 +125,9 @@ def create_app(settings: Settings, *, pool: ConnectionPool | None = None) -> Fas
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts):
+    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, devices):
         app.include_router(module.router)
+    dashboard.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))
     def health(pool: PoolDep) -> Health:

@@ -2,7 +2,11 @@
 
 Authentication accepts, in this order:
 - `Authorization: Bearer <jwt>` from `POST /v1/auth/token` (OAuth2 password flow);
-- `Authorization: Bearer ff_…` or `X-API-Key: ff_…` (an API key).
+- `Authorization: Bearer ff_…` or `X-API-Key: ff_…` (an API key);
+- the dashboard's session cookie (`footfall_session`, holding the same bearer token), so
+  the dashboard's pages can read the API they show. Cookies ride along with cross-site
+  requests, so an unsafe method (POST, PUT, PATCH, DELETE) authenticated by the cookie
+  must also carry the session's CSRF token in `X-CSRF-Token`.
 """
 
 from collections.abc import Iterator
@@ -14,8 +18,8 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
 
 from footfall.api.access import Permission, Principal
-from footfall.api.errors import Unauthenticated
-from footfall.api.security import KEY_PREFIX, read_token
+from footfall.api.errors import Forbidden, Unauthenticated
+from footfall.api.security import CSRF_HEADER, KEY_PREFIX, SESSION_COOKIE, check_csrf, read_token
 from footfall.api.users import principal, principal_from_api_key
 from footfall.core.settings import Settings
 from footfall.db.errors import DatabaseUnavailable
@@ -65,7 +69,11 @@ def get_conn(pool: PoolDep, settings: SettingsDep) -> Iterator[psycopg.Connectio
 ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_caller(
+    request: Request,
     conn: ConnDep,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(oauth2)],
@@ -82,6 +90,15 @@ def get_caller(
         if bearer.startswith(KEY_PREFIX):
             return principal_from_api_key(conn, bearer)
         user_id = read_token(bearer, secret=settings.api.secret_key.get_secret_value())
+        return principal(conn, user_id=user_id)
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        secret = settings.api.secret_key.get_secret_value()
+        user_id = read_token(session, secret=secret)
+        if request.method not in SAFE_METHODS and not check_csrf(
+            request.headers.get(CSRF_HEADER), token=session, secret=secret
+        ):
+            raise Forbidden(f"a request authenticated by the session cookie must send the page's {CSRF_HEADER}")
         return principal(conn, user_id=user_id)
     raise Unauthenticated("log in at POST /v1/auth/token and send `Authorization: Bearer <token>`, or send an API key")
 
