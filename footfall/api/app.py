@@ -14,16 +14,14 @@ import psycopg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from footfall import __version__
 from footfall.api import dashboard, problems
 from footfall.api.deps import PoolDep
 from footfall.api.routes import auth, devices, kpis, plans, portfolio, receipts, shifts, stores, users
-from footfall.core.settings import DbSettings, Settings
-from footfall.db.connect import describe
+from footfall.core.settings import Settings
+from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -53,31 +51,6 @@ TAGS = [
 ]
 
 
-def open_pool(db: DbSettings, *, name: str = "footfall-api") -> ConnectionPool:
-    """An autocommit pool (each write opens its own transaction), opened and checked.
-
-    Raises:
-        DatabaseUnavailable: no connection could be made in time.
-    """
-    pool = ConnectionPool(
-        db.conninfo(),
-        min_size=db.pool_min,
-        max_size=db.pool_max,
-        kwargs={"row_factory": dict_row, "autocommit": True},
-        check=ConnectionPool.check_connection,
-        name=name,
-        open=False,
-    )
-    try:
-        pool.open(wait=True, timeout=db.connect_timeout_s)
-    except Exception as exc:
-        pool.close()
-        raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL at {describe(db)}: {exc}. Start PostgreSQL or point FOOTFALL_DB__URL at it."
-        ) from None
-    return pool
-
-
 class Health(BaseModel):
     """Whether the service and its database answer."""
 
@@ -86,7 +59,7 @@ class Health(BaseModel):
     version: str
 
 
-def create_app(settings: Settings, *, pool: ConnectionPool | None = None) -> FastAPI:
+def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
     """Build the app.
 
     Args:
@@ -99,7 +72,7 @@ def create_app(settings: Settings, *, pool: ConnectionPool | None = None) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = app.state.pool is None
         if own:
-            app.state.pool = open_pool(settings.db)
+            app.state.pool = open_pool(settings.db, name="footfall-api")
         try:
             yield
         finally:

@@ -9,19 +9,19 @@ Authentication accepts, in this order:
   must also carry the session's CSRF token in `X-CSRF-Token`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from psycopg_pool import ConnectionPool
 
 from footfall.api.access import Permission, Principal
 from footfall.api.errors import Forbidden, Unauthenticated
 from footfall.api.security import CSRF_HEADER, KEY_PREFIX, SESSION_COOKIE, check_csrf, read_token
 from footfall.api.users import principal, principal_from_api_key
 from footfall.core.settings import Settings
+from footfall.db.connect import DictConnection, DictPool
 from footfall.db.errors import DatabaseUnavailable
 
 oauth2 = OAuth2PasswordBearer(
@@ -37,16 +37,16 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_pool(request: Request) -> ConnectionPool:
+def get_pool(request: Request) -> DictPool:
     """The app's connection pool."""
     return request.app.state.pool
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-PoolDep = Annotated[ConnectionPool, Depends(get_pool)]
+PoolDep = Annotated[DictPool, Depends(get_pool)]
 
 
-def get_conn(pool: PoolDep, settings: SettingsDep) -> Iterator[psycopg.Connection]:
+def get_conn(pool: PoolDep, settings: SettingsDep) -> Iterator[DictConnection]:
     """One pooled connection (autocommit; write operations open their own transactions).
 
     Raises:
@@ -66,7 +66,7 @@ def get_conn(pool: PoolDep, settings: SettingsDep) -> Iterator[psycopg.Connectio
         cm.__exit__(None, None, None)
 
 
-ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
+ConnDep = Annotated[DictConnection, Depends(get_conn)]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -106,7 +106,7 @@ def get_caller(
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def requires(permission: Permission):
+def requires(permission: Permission) -> Callable[[Principal], Principal]:
     """A dependency that lets only callers whose role grants `permission` through."""
 
     def _check(caller: CallerDep) -> Principal:

@@ -10,9 +10,8 @@ Example:
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
-
 from footfall.api.schemas.devices import DevicePublic, DevicesPublic, Health
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 SILENCE_LIMIT_S = 600.0
@@ -49,7 +48,7 @@ def _duration(seconds: float) -> str:
 
 
 def store_devices(
-    conn: psycopg.Connection, *, store_id: str, now: datetime, silence_limit_s: float = SILENCE_LIMIT_S
+    conn: DictConnection, *, store_id: str, now: datetime, silence_limit_s: float = SILENCE_LIMIT_S
 ) -> DevicesPublic:
     """Every device of a store with its health (the store has been scope-checked)."""
     rows = conn.execute(queries("devices")["store_devices"], {"store_id": store_id, "since": now - LOOK_BACK})

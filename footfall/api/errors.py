@@ -1,7 +1,7 @@
 """Errors of the API package, grouped by what the caller can do about them.
 
 Each maps to one HTTP status and an RFC 9457 problem type in `footfall.api.problems`;
-route code raises these (or lets `footfall.db.errors` through) and never builds error
+route code raises these (or lets `footfall.api.kpis.errors` and `footfall.db.errors` through) and never builds error
 responses itself.
 """
 
@@ -53,7 +53,7 @@ class NotFound(ApiError):
     title = "Not found"
 
 
-class Conflict(ApiError):
+class ConflictingChange(ApiError):
     """The change conflicts with what is stored (e.g. a user name that exists)."""
 
     status = 409

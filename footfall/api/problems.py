@@ -7,6 +7,7 @@ field with `loc` (where) and `msg` (why).
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -17,6 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footfall.api.errors import ApiError
+from footfall.api.kpis.errors import KpiError, UnanswerableQuery, UnknownStore
+from footfall.core.configfile import problem
 from footfall.db import errors as db_errors
 
 logger = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ def problem_response(
     title: str,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """Build a problem response."""
     body: dict[str, Any] = {
@@ -80,6 +83,20 @@ _STATUS_SLUGS = {
 }
 
 
+KPI_STATUS: dict[type[KpiError], int] = {UnanswerableQuery: 400, UnknownStore: 404}
+"""The HTTP status of each KPI-layer error; the most specific class listed wins."""
+
+
+def kpi_status(exc: KpiError) -> tuple[int, str, str]:
+    """The status, problem slug and title a KPI-layer error is answered with (500 if unlisted)."""
+    for cls in type(exc).__mro__:
+        if cls in KPI_STATUS:
+            status = KPI_STATUS[cls]
+            slug, title = _STATUS_SLUGS[status]
+            return status, slug, title
+    return 500, "internal", "Internal error"
+
+
 def _clean_loc(loc: tuple | list) -> list[str | int]:
     return [p if isinstance(p, int) else str(p) for p in loc]
 
@@ -100,13 +117,12 @@ def install(app: FastAPI) -> None:
             headers=headers,
         )
 
-    @app.exception_handler(db_errors.NotFound)
-    async def _db_not_found(request: Request, exc: db_errors.NotFound) -> JSONResponse:
-        return problem_response(request, status=404, slug="not-found", title="Not found", detail=str(exc))
-
-    @app.exception_handler(db_errors.Conflict)
-    async def _db_conflict(request: Request, exc: db_errors.Conflict) -> JSONResponse:
-        return problem_response(request, status=409, slug="conflict", title="Conflict", detail=str(exc))
+    @app.exception_handler(KpiError)
+    async def _kpi_error(request: Request, exc: KpiError) -> JSONResponse:
+        status, slug, title = kpi_status(exc)
+        if status >= 500:
+            logger.error("KPI error without an HTTP status on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(request, status=status, slug=slug, title=title, detail=str(exc))
 
     @app.exception_handler(db_errors.DatabaseUnavailable)
     async def _db_down(request: Request, exc: db_errors.DatabaseUnavailable) -> JSONResponse:
@@ -130,19 +146,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
         errors = [
-            {"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
+            {"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in raw
         ]
-        first = errors[0] if errors else None
-        where = ".".join(str(p) for p in first["loc"]) if first else "request"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return problem_response(
             request,
             status=422,
             slug="validation",
             title="Invalid input",
-            detail=f"{where}: {first['msg'] if first else 'invalid'}{more}",
+            detail=(problem(raw[0]) if raw else "request: invalid") + more,
             errors=errors,
         )
 

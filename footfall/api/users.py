@@ -1,17 +1,15 @@
 """Users, their store scope and their API keys: the operations behind `/v1/users` and `/v1/auth`.
 
-Reusable operations are keyword-only functions on a connection; routes and the
-`footfall users` commands call the same ones.
+Reusable operations are keyword-only functions on a connection that return the API's
+response models (`UserPublic`, `ApiKeyPublic`); routes and the `footfall users` commands
+call the same ones.
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
-
-import psycopg
 
 from footfall.api.access import Principal, Role
-from footfall.api.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from footfall.api.errors import BadRequest, ConflictingChange, NotFound, Unauthenticated
+from footfall.api.schemas.users import ApiKeyPublic, UserPublic
 from footfall.api.security import (
     hash_password,
     needs_rehash,
@@ -20,6 +18,7 @@ from footfall.api.security import (
     verify_api_key,
     verify_password,
 )
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -29,53 +28,13 @@ def _q(name: str) -> str:
     return queries("access")[name]
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    """A user as the API shows it (never with a password hash)."""
-
-    user_id: int
-    username: str
-    email: str | None
-    role: Role
-    all_stores: bool
-    disabled: bool
-    stores: list[str]
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict) -> "User":
-        """Build from a `user_by_id` / `list_users` row."""
-        return cls(
-            user_id=row["user_id"],
-            username=row["username"],
-            email=row["email"],
-            role=Role(row["role"]),
-            all_stores=row["all_stores"],
-            disabled=row["disabled"],
-            stores=list(row["stores"]),
-            created_at=row["created_at"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    """An API key's public record; the secret itself is never stored."""
-
-    key_id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-def _check_stores(conn: psycopg.Connection, stores: list[str]) -> None:
+def _check_stores(conn: DictConnection, stores: list[str]) -> None:
     unknown = [r["store_id"] for r in conn.execute(_q("unknown_stores"), {"stores": stores})]
     if unknown:
         raise BadRequest(f"unknown store id(s): {', '.join(unknown)}; create the store first (footfall stores apply)")
 
 
-def get_user(conn: psycopg.Connection, *, user_id: int) -> User:
+def get_user(conn: DictConnection, *, user_id: int) -> UserPublic:
     """One user.
 
     Raises:
@@ -84,18 +43,19 @@ def get_user(conn: psycopg.Connection, *, user_id: int) -> User:
     row = conn.execute(_q("user_by_id"), {"user_id": user_id}).fetchone()
     if row is None:
         raise NotFound(f"user {user_id} not found")
-    return User.from_row(row)
+    return UserPublic.model_validate(row)
 
 
-def list_users(conn: psycopg.Connection, *, limit: int = 100, offset: int = 0) -> tuple[list[User], int]:
+def list_users(conn: DictConnection, *, limit: int = 100, offset: int = 0) -> tuple[list[UserPublic], int]:
     """A page of users by name, and the total count."""
     rows = conn.execute(_q("list_users"), {"limit": limit, "offset": offset}).fetchall()
-    total = conn.execute(_q("count_users")).fetchone()["n"]
-    return [User.from_row(r) for r in rows], total
+    counted = conn.execute(_q("count_users")).fetchone()
+    total = counted["n"] if counted else 0
+    return [UserPublic.model_validate(r) for r in rows], total
 
 
 def create_user(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     username: str,
     password: str | None,
@@ -103,11 +63,11 @@ def create_user(
     stores: list[str] | None = None,
     all_stores: bool = False,
     email: str | None = None,
-) -> User:
+) -> UserPublic:
     """Create a user scoped to some stores (or all).
 
     Raises:
-        Conflict: the user name is taken.
+        ConflictingChange: the user name is taken.
         BadRequest: a store does not exist.
     """
     stores = sorted(set(stores or []))
@@ -124,14 +84,14 @@ def create_user(
             },
         ).fetchone()
         if row is None:
-            raise Conflict(f"user name {username!r} is taken")
+            raise ConflictingChange(f"user name {username!r} is taken")
         conn.execute(_q("set_user_stores"), {"user_id": row["user_id"], "stores": stores})
     logger.info("created user %s (%s)", username, role.value)
     return get_user(conn, user_id=row["user_id"])
 
 
 def update_user(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     *,
     user_id: int,
     email: str | None = None,
@@ -140,7 +100,7 @@ def update_user(
     disabled: bool | None = None,
     password: str | None = None,
     stores: list[str] | None = None,
-) -> User:
+) -> UserPublic:
     """Change what is given; None leaves a field as it is.
 
     Raises:
@@ -168,7 +128,7 @@ def update_user(
     return get_user(conn, user_id=user_id)
 
 
-def delete_user(conn: psycopg.Connection, *, user_id: int) -> None:
+def delete_user(conn: DictConnection, *, user_id: int) -> None:
     """Delete a user with their scope and API keys.
 
     Raises:
@@ -179,7 +139,7 @@ def delete_user(conn: psycopg.Connection, *, user_id: int) -> None:
             raise NotFound(f"user {user_id} not found")
 
 
-def authenticate(conn: psycopg.Connection, *, username: str, password: str) -> int:
+def authenticate(conn: DictConnection, *, username: str, password: str) -> int:
     """Check a user name and password; returns the user id.
 
     Raises:
@@ -196,7 +156,7 @@ def authenticate(conn: psycopg.Connection, *, username: str, password: str) -> i
     return row["user_id"]
 
 
-def principal(conn: psycopg.Connection, *, user_id: int, via: str = "token") -> Principal:
+def principal(conn: DictConnection, *, user_id: int, via: str = "token") -> Principal:
     """The caller behind a user id, with role and scope read now.
 
     Raises:
@@ -215,7 +175,7 @@ def principal(conn: psycopg.Connection, *, user_id: int, via: str = "token") -> 
     )
 
 
-def principal_from_api_key(conn: psycopg.Connection, plaintext: str) -> Principal:
+def principal_from_api_key(conn: DictConnection, plaintext: str) -> Principal:
     """The caller behind an API key.
 
     Raises:
@@ -232,22 +192,22 @@ def principal_from_api_key(conn: psycopg.Connection, plaintext: str) -> Principa
     return principal(conn, user_id=row["user_id"], via="api_key")
 
 
-def create_api_key(conn: psycopg.Connection, *, user_id: int, name: str) -> tuple[ApiKey, str]:
+def create_api_key(conn: DictConnection, *, user_id: int, name: str) -> tuple[ApiKeyPublic, str]:
     """Make an API key for a user; returns its record and the plaintext (shown once)."""
     key = new_api_key()
     with conn.transaction():
         row = conn.execute(
             _q("insert_api_key"), {"user_id": user_id, "name": name, "prefix": key.prefix, "key_hash": key.hash}
         ).fetchone()
-    return ApiKey(**row), key.plaintext
+    return ApiKeyPublic.model_validate(row), key.plaintext
 
 
-def list_api_keys(conn: psycopg.Connection, *, user_id: int) -> list[ApiKey]:
+def list_api_keys(conn: DictConnection, *, user_id: int) -> list[ApiKeyPublic]:
     """A user's API keys, revoked ones included."""
-    return [ApiKey(**r) for r in conn.execute(_q("list_api_keys"), {"user_id": user_id})]
+    return [ApiKeyPublic.model_validate(r) for r in conn.execute(_q("list_api_keys"), {"user_id": user_id})]
 
 
-def revoke_api_key(conn: psycopg.Connection, *, user_id: int, key_id: int) -> None:
+def revoke_api_key(conn: DictConnection, *, user_id: int, key_id: int) -> None:
     """Revoke one of a user's keys (idempotent).
 
     Raises:

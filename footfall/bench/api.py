@@ -27,10 +27,10 @@ from psycopg import sql
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from footfall.api import kpis as k
+from footfall.api import kpis
 from footfall.core.calendar import Interval, StoreCalendar, month_bounds
 from footfall.core.settings import Settings
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect
 from footfall.db.migrate import migrate
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def _iso(epoch: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(epoch.astype("datetime64[s]"), unit="s", timezone="UTC")
 
 
-def _load_store(conn: psycopg.Connection, store: dict[str, Any], first: date, days: int, seed: int) -> tuple[int, int]:
+def _load_store(conn: DictConnection, store: dict[str, Any], first: date, days: int, seed: int) -> tuple[int, int]:
     sid = store["store_id"]
     rng = np.random.default_rng(seed)
     t, f = _minutes(ZoneInfo(store["timezone"]), first, days)
@@ -186,7 +186,7 @@ def _stats(fast: list[float], raw: list[float], target_ms: float) -> dict[str, A
     }
 
 
-def _raw(conn: psycopg.Connection, store: k.StoreInfo, buckets: list) -> list[dict]:
+def _raw(conn: DictConnection, store: kpis.StoreInfo, buckets: list) -> list[dict]:
     return conn.execute(
         RAW_BUCKETS,
         {
@@ -264,7 +264,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
                     progress.advance(task)
             load_s = time.perf_counter() - t0
             conn.execute("ANALYZE")
-            infos = k.stores_info(conn, [s["store_id"] for s in specs])
+            infos = kpis.stores_info(conn, [s["store_id"] for s in specs])
             one = infos[0]
             last = first + timedelta(days=days - 1)
             cal = StoreCalendar(one.timezone)
@@ -285,7 +285,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
             ) as progress:
                 task = progress.add_task("queries", total=6)
                 # (a) daily KPIs over a year
-                fast = _time(lambda: k.kpi_series(conn, store=one, first=first, last=last, interval="day"), runs)
+                fast = _time(lambda: kpis.kpi_series(conn, store=one, first=first, last=last, interval="day"), runs)
                 progress.advance(task)
                 raw = _time(lambda: _raw(conn, one, year), raw_runs)
                 progress.advance(task)
@@ -294,7 +294,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
                 # (b) hourly traffic of one day
                 def hourly() -> None:
                     d = day_of()
-                    k.kpi_series(conn, store=one, first=d, last=d, interval="hour")
+                    kpis.kpi_series(conn, store=one, first=d, last=d, interval="hour")
 
                 def hourly_raw() -> None:
                     d = day_of()
@@ -315,7 +315,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
 
                 def rollup() -> None:
                     a, b = month_of()
-                    k.portfolio(conn, stores=infos, first=a, last=b)
+                    kpis.portfolio(conn, stores=infos, first=a, last=b)
 
                 def rollup_raw() -> None:
                     a, b = month_of()

@@ -1,4 +1,4 @@
-"""Connections, with driver errors mapped to `footfall.db.errors`."""
+"""Connections and the one pool factory, with driver errors mapped to `footfall.db.errors`."""
 
 import logging
 from collections.abc import Iterator
@@ -46,6 +46,32 @@ def connect(settings: DbSettings, *, dbname: str | None = None, autocommit: bool
         return psycopg.connect(settings.conninfo(dbname), autocommit=autocommit, row_factory=dict_row)
     except psycopg.OperationalError as exc:
         raise _unavailable(settings, dbname, exc) from None
+
+
+def open_pool(settings: DbSettings, *, name: str = "footfall", autocommit: bool = True, wait: bool = True) -> DictPool:
+    """A connection pool (rows as dicts), opened and (with `wait`) checked before it is returned.
+
+    Every pool in Footfall is made here. By default connections are in autocommit mode:
+    each write opens its own transaction (`with conn.transaction(): ...`).
+
+    Raises:
+        DatabaseUnavailable: the pool could not get its first connection in time.
+    """
+    pool: DictPool = ConnectionPool(
+        settings.conninfo(),
+        min_size=settings.pool_min,
+        max_size=settings.pool_max,
+        kwargs={"row_factory": dict_row, "autocommit": autocommit},
+        check=ConnectionPool.check_connection,
+        name=name,
+        open=False,
+    )
+    try:
+        pool.open(wait=wait, timeout=settings.connect_timeout_s)
+    except Exception as exc:
+        pool.close()
+        raise _unavailable(settings, None, exc) from None
+    return pool
 
 
 def ensure_database(settings: DbSettings, dbname: str | None = None) -> bool:

@@ -1,12 +1,11 @@
 """Device rows beyond what the store file sets: the broker credential hash."""
 
-import psycopg
-
+from footfall.db.connect import DictConnection
 from footfall.db.errors import NotFound
 from footfall.db.queries import queries
 
 
-def store_credential_hash(conn: psycopg.Connection, *, device_id: str, password_hash: str) -> None:
+def store_credential_hash(conn: DictConnection, *, device_id: str, password_hash: str) -> None:
     """Keep a device's broker hash on its row (`devices.credential_hash`).
 
     The hash is the `$7$` one `footfall edge credentials add` writes to the broker's

@@ -15,9 +15,5 @@ class MigrationError(DatabaseError):
     """The schema cannot be brought up to date; the message says which migration and why."""
 
 
-class NotFound(DatabaseError):
-    """A row the caller named does not exist."""
-
-
 class Conflict(DatabaseError):
     """The change conflicts with data already stored."""

@@ -1,7 +1,7 @@
 """Named SQL blocks kept in `.sql` files, loaded once.
 
 A file holds blocks that each start with a line `-- name: <query_name>`; everything up
-to the next such line is the query. Python code asks for `queries("stores")["upsert_store"]`
+to the next such line is the query. Python code asks for `queries("plans")["list_plans"]`
 instead of carrying SQL strings around.
 """
 

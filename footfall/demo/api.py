@@ -17,13 +17,13 @@ import uvicorn
 from rich.console import Console
 
 from footfall.api.access import Role
-from footfall.api.app import create_app, open_pool
-from footfall.api.errors import Conflict
+from footfall.api.app import create_app
+from footfall.api.errors import ConflictingChange
 from footfall.api.users import create_api_key, create_user, update_user
 from footfall.core.calendar import StoreCalendar
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect, open_pool
 from footfall.demo.pos import PosClient, PosSimulator, run_pos
 
 logger = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _user(conn, username: str, password: str | None, store_id: str) -> int:
+def _user(conn: DictConnection, username: str, password: str | None, store_id: str) -> int:
     try:
         return create_user(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id]).user_id
-    except Conflict:
+    except ConflictingChange:
         row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
         update_user(
             conn, user_id=row["user_id"], password=password, stores=[store_id], disabled=False, role=Role.MANAGER

@@ -22,10 +22,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import psycopg
 
 from footfall.api.receipts import Receipt, save_receipts
 from footfall.core.storeconfig import DeviceKind, DoorKind, StoreConfig
+from footfall.db.connect import DictConnection
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _door_device(cfg: StoreConfig) -> dict[str, str]:
 
 
 def seed_store(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     cfg: StoreConfig,
     profile: StoreProfile,
     *,
@@ -196,7 +196,7 @@ def expected_daily_revenue(profile: StoreProfile, cfg: StoreConfig, day: date) -
     return visitors * profile.conversion * profile.items_per_receipt * mean_price
 
 
-def seed_plan(conn: psycopg.Connection, cfg: StoreConfig, profile: StoreProfile, *, month: date) -> None:
+def seed_plan(conn: DictConnection, cfg: StoreConfig, profile: StoreProfile, *, month: date) -> None:
     """The month's revenue, traffic and conversion plan."""
     days = [month + timedelta(days=k) for k in range(32) if (month + timedelta(days=k)).month == month.month]
     revenue = sum(expected_daily_revenue(profile, cfg, d) for d in days) * profile.plan_factor
@@ -210,7 +210,7 @@ def seed_plan(conn: psycopg.Connection, cfg: StoreConfig, profile: StoreProfile,
 
 
 def seed_heartbeats(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     cfg: StoreConfig,
     *,
     now: datetime,
@@ -252,7 +252,7 @@ def seed_heartbeats(
 
 
 def seed_chain(
-    conn: psycopg.Connection,
+    conn: DictConnection,
     configs: list[StoreConfig],
     *,
     days: int,

@@ -93,10 +93,10 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
 def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
     """`examples/edge.yaml` with free local ports, the queue under FOOTFALL_EDGE__DATA_DIR, a fast replay."""
     from footfall.devtools.services import free_port
-    from footfall.edge.config import EdgeConfig, MqttCounter, TcpCounter
+    from footfall.edge.config import DeviceOptions, EdgeConfig, MqttCounter, TcpCounter
 
     base = EdgeConfig.from_yaml(example_path("edge.yaml"))
-    devices = []
+    devices: list[DeviceOptions] = []
     for dev in base.devices:
         if isinstance(dev, TcpCounter):
             devices.append(dev.model_copy(update={"host": "127.0.0.1", "port": free_port()}))
@@ -208,7 +208,7 @@ def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console:
             "SELECT max(end_ts) AS last FROM door_counts WHERE store_id = %s AND end_ts <= %s",
             (cfg.store.id, now),
         ).fetchone()
-    start = max(floor, row["last"] or floor)
+    start = max(floor, (row and row["last"]) or floor)
     # The live agent's first minute is the current one; history stops a minute short of it.
     end = now - timedelta(minutes=1)
     if end <= start:
@@ -228,7 +228,7 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
     """A progress bar until ingest has written the replayed minutes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from footfall.db.connect import connect
+    from footfall.db.connect import connect, scalar
 
     if rows <= 0:
         return
@@ -246,9 +246,9 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
         task = bar.add_task("replay", total=rows)
         seen, stalled_since = -1, time.monotonic()
         while time.monotonic() - stalled_since < STALL_S:
-            n = conn.execute(
-                "SELECT count(*) AS n FROM door_counts WHERE store_id = %s AND received_at >= %s", (store_id, since)
-            ).fetchone()["n"]
+            n = scalar(
+                conn, "SELECT count(*) FROM door_counts WHERE store_id = %s AND received_at >= %s", (store_id, since)
+            )
             bar.update(task, completed=min(n, rows))
             if n >= rows:
                 return

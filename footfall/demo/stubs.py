@@ -5,6 +5,8 @@ module, which may import both, tells them where each counter of an `edge.yaml` l
 pushes or publishes.
 """
 
+from typing import Literal
+
 from footfall.edge.config import EdgeConfig, HttpCounter, MqttCounter, TcpCounter
 from footfall.firmware_stubs.spec import HttpStub, MqttStub, StubSpec, TcpStub
 
@@ -21,7 +23,7 @@ def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
     http_host = "127.0.0.1" if edge.http.host in ("0.0.0.0", "") else edge.http.host  # noqa: S104
     out: list[StubSpec] = []
     for dev in edge.devices:
-        bits = 16 if dev.counter_bits == 16 else 32  # the stubs play 16- or 32-bit counters
+        bits: Literal[16, 32] = 16 if dev.counter_bits == 16 else 32  # the stubs play 16- or 32-bit counters
         if isinstance(dev, TcpCounter):
             out.append(TcpStub(device_id=dev.id, door=dev.door, counter_bits=bits, host=dev.host, port=dev.port))
         elif isinstance(dev, HttpCounter):

@@ -2,11 +2,14 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from footfall.core.cli import console, fail, load_settings
+
+if TYPE_CHECKING:
+    from footfall.edge.config import EdgeConfig
 
 edge_app = typer.Typer(help="The edge agent: door counters → durable queue → MQTT.", no_args_is_help=True)
 
@@ -21,7 +24,7 @@ SimClockOpt = Annotated[
 ]
 
 
-def _load(config: Path, *, check_store: bool = True):
+def _load(config: Path, *, check_store: bool = True) -> "EdgeConfig":
     from footfall.core.errors import FootfallError
     from footfall.core.storeconfig import StoreConfig
     from footfall.edge.config import EdgeConfig

@@ -15,6 +15,7 @@ with the specs built from the agent's `edge.yaml` (`footfall.demo.stubs.stub_spe
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from footfall.core.clock import Clock
 from footfall.core.storeconfig import DoorKind, StoreConfig
@@ -79,7 +80,12 @@ class SimStore:
         until = self.start + timedelta(minutes=max(self.minutes, self.run_minutes or self.minutes + 2))
         for spec in self.counters:
             plan = self.faults.get(spec.device_id, FaultPlan(counter_bits=spec.counter_bits))
-            common = {"device_id": spec.device_id, "script": self.script, "plan": plan, "clock": self.clock}
+            common: dict[str, Any] = {
+                "device_id": spec.device_id,
+                "script": self.script,
+                "plan": plan,
+                "clock": self.clock,
+            }
             if isinstance(spec, TcpStub):
                 self.stubs[spec.device_id] = BeamCounterStub(
                     **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -35,6 +34,7 @@ from footfall.api.routes.common import MONTH_PATTERN
 from footfall.api.security import SESSION_COOKIE, check_csrf, csrf_token, issue_token, read_token
 from footfall.api.users import authenticate, principal
 from footfall.core.settings import Settings
+from footfall.db.connect import DictConnection
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def page_caller(request: Request, conn: ConnDep, settings: SettingsDep) -> Princ
 PageCaller = Annotated[Principal, Depends(page_caller)]
 
 
-def _stores(conn: psycopg.Connection, caller: Principal) -> list[StoreInfo]:
+def _stores(conn: DictConnection, caller: Principal) -> list[StoreInfo]:
     return stores_info(conn, caller.filter_stores(all_store_ids(conn)))
 
 
@@ -244,7 +244,7 @@ def logout(request: Request, settings: SettingsDep, csrf: Annotated[str, Form(ma
 
 def _store_page(
     request: Request,
-    conn: psycopg.Connection,
+    conn: DictConnection,
     caller: Principal,
     settings: Settings,
     *,

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from footfall.api.kpis.store import StoreInfo
 from footfall.api.kpis.totals import Totals
-from footfall.core import kpi as f
+from footfall.core import kpi as formulas
 
 
 class Kpi(StrEnum):
@@ -45,7 +45,7 @@ class Flag(StrEnum):
 class KpiOptions:
     """How KPIs are derived."""
 
-    visitor_mode: f.VisitorMode = f.VisitorMode.ENTRIES
+    visitor_mode: formulas.VisitorMode = formulas.VisitorMode.ENTRIES
     min_door_coverage: float = 0.95
     """Below this share of open counter-time with valid data, conversion is withheld."""
 
@@ -99,12 +99,12 @@ def kpis(
     """
     q = q or quality(t, store, options)
     has_doors = bool(store.customer_doors)
-    visitors = f.visitors(t.entries if has_doors else None, t.exits, options.visitor_mode)
+    visitors = formulas.visitors(t.entries if has_doors else None, t.exits, options.visitor_mode)
     revenue = float(t.revenue)
-    conversion = f.conversion(transactions=t.transactions, visitors=visitors) if q.door_complete else None
-    capture = f.capture_rate(entries=t.outward_entries, passersby=t.passersby) if store.outward_doors else None
+    conversion = formulas.conversion(transactions=t.transactions, visitors=visitors) if q.door_complete else None
+    capture = formulas.capture_rate(entries=t.outward_entries, passersby=t.passersby) if store.outward_doors else None
     staff = (
-        f.shopper_to_staff(visitors_per_hour=visitors, staff_on_duty=t.staff_hours)
+        formulas.shopper_to_staff(visitors_per_hour=visitors, staff_on_duty=t.staff_hours)
         if t.staff_hours is not None
         else None
     )
@@ -118,11 +118,11 @@ def kpis(
         Kpi.REVENUE: revenue,
         Kpi.ITEMS: float(t.items),
         Kpi.CONVERSION: conversion,
-        Kpi.ATV: f.atv(net_revenue=t.revenue, transactions=t.transactions),
-        Kpi.UPT: f.upt(items=t.items, transactions=t.transactions),
-        Kpi.REVENUE_PER_M2: f.revenue_per_m2(net_revenue=t.revenue, area_m2=store.sales_area_m2),
+        Kpi.ATV: formulas.atv(net_revenue=t.revenue, transactions=t.transactions),
+        Kpi.UPT: formulas.upt(items=t.items, transactions=t.transactions),
+        Kpi.REVENUE_PER_M2: formulas.revenue_per_m2(net_revenue=t.revenue, area_m2=store.sales_area_m2),
         Kpi.CAPTURE_RATE: capture,
-        Kpi.LOYALTY_ACTIVATION: f.loyalty_activation(
+        Kpi.LOYALTY_ACTIVATION: formulas.loyalty_activation(
             loyalty_transactions=t.loyalty_transactions, transactions=t.transactions
         ),
         Kpi.SHOPPER_TO_STAFF: staff,

@@ -4,11 +4,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import psycopg
-
+from footfall.api.kpis.errors import UnknownStore
 from footfall.core.calendar import StoreCalendar
 from footfall.core.storeconfig import WEEKDAYS
-from footfall.db.errors import NotFound
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 
@@ -97,36 +96,24 @@ def _local(cal: StoreCalendar, day: date, t: time) -> datetime:
     return datetime.combine(day, t, tzinfo=cal.tz).astimezone(UTC)
 
 
-def stores_info(conn: psycopg.Connection, store_ids: list[str]) -> list[StoreInfo]:
+def stores_info(conn: DictConnection, store_ids: list[str]) -> list[StoreInfo]:
     """The stores that exist among `store_ids`, ordered by id."""
     rows = conn.execute(queries("kpis")["store_info"], {"store_ids": store_ids}).fetchall()
     return [StoreInfo.from_row(r) for r in rows]
 
 
-def store_info(conn: psycopg.Connection, store_id: str) -> StoreInfo:
+def store_info(conn: DictConnection, store_id: str) -> StoreInfo:
     """One store.
 
     Raises:
-        NotFound: no such store.
+        UnknownStore: no such store.
     """
     found = stores_info(conn, [store_id])
     if not found:
-        raise NotFound(f"store {store_id!r} not found")
+        raise UnknownStore(f"store {store_id!r} not found")
     return found[0]
 
 
-def all_store_ids(conn: psycopg.Connection) -> list[str]:
+def all_store_ids(conn: DictConnection) -> list[str]:
     """Every store id, sorted."""
     return [r["store_id"] for r in conn.execute(queries("kpis")["all_store_ids"])]
-
-
-def store_calendar(conn: psycopg.Connection, store_id: str) -> StoreCalendar:
-    """The calendar of a store.
-
-    Raises:
-        NotFound: no such store.
-    """
-    row = conn.execute(queries("kpis")["store_timezone"], {"store_id": store_id}).fetchone()
-    if row is None:
-        raise NotFound(f"store {store_id!r} does not exist")
-    return StoreCalendar(row["timezone"])

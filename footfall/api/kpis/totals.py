@@ -7,16 +7,16 @@ ATV…) are computed from them afterwards, never averaged.
 
 from bisect import bisect_right
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 
-import psycopg
 from psycopg import sql
 
 from footfall.api.kpis.store import StoreInfo
 from footfall.core.calendar import Bucket
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 GAP_ENTRIES_PER_HOUR = 8
@@ -115,7 +115,7 @@ def _bucket_query(rollup: Rollup) -> str:
     )
 
 
-def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Bucket]) -> list[Totals]:
+def bucket_totals(conn: DictConnection, store: StoreInfo, buckets: list[Bucket]) -> list[Totals]:
     """The totals of each bucket (empty buckets give zeros), from the rollups.
 
     Args:
@@ -191,6 +191,12 @@ def bucket_totals(conn: psycopg.Connection, store: StoreInfo, buckets: list[Buck
     return out
 
 
-def period_totals(conn: psycopg.Connection, store: StoreInfo, start: datetime, end: datetime) -> Totals:
+def period_totals(conn: DictConnection, store: StoreInfo, start: datetime, end: datetime) -> Totals:
     """The totals of one UTC period `[start, end)` (usually local-day aligned)."""
     return bucket_totals(conn, store, [Bucket(start, end, start.astimezone(store.calendar.tz))])[0]
+
+
+def local_period_totals(conn: DictConnection, store: StoreInfo, first: date, last: date) -> Totals:
+    """Totals over the store-local dates `first`..`last`."""
+    start, end = store.calendar.period_bounds(first, last)
+    return period_totals(conn, store, start, end)

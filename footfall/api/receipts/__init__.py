@@ -1,6 +1,7 @@
 """Receipts in: the receipt model, idempotent batch saving, CSV and ARTS POSLog import."""
 
-from footfall.api.receipts.csvfile import CsvMapping, ImportReport, RowIssue, import_csv, load_price_list
+from footfall.api.receipts.csvfile import CsvMapping, ImportReport, RowIssue, load_price_list, parse_csv
+from footfall.api.receipts.load import import_csv
 from footfall.api.receipts.model import Receipt, ReceiptLine
 from footfall.api.receipts.poslog import PosLogIssue, PosLogResult, parse_poslog
 from footfall.api.receipts.save import SaveResult, save_receipts
@@ -16,6 +17,7 @@ __all__ = [
     "SaveResult",
     "import_csv",
     "load_price_list",
+    "parse_csv",
     "parse_poslog",
     "save_receipts",
 ]

@@ -15,6 +15,9 @@ Example mapping (YAML):
     columns: {receipt_id: Transaction, date: Date, time: Time, description: Item}
     price_list_file: prices.yaml
     skip_values: {description: [NONE]}
+
+`parse_csv` only reads: it touches no database and hands out batches of receipts;
+`footfall.api.receipts.load.import_csv` saves them.
 """
 
 import csv
@@ -27,14 +30,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Self
 
-import psycopg
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from footfall.api.errors import ImportFailed, NotFound
+from footfall.api.errors import ImportFailed
 from footfall.api.receipts.model import Receipt, ReceiptLine
-from footfall.api.receipts.save import SaveResult, save_receipts
+from footfall.api.receipts.save import SaveResult
 from footfall.core.calendar import zone
+from footfall.core.configfile import load_yaml, problem, validate
 from footfall.core.errors import ConfigError
 from footfall.core.ids import Id
 
@@ -124,25 +126,13 @@ class CsvMapping(BaseModel):
         Raises:
             ConfigError: the file or its price list is missing or invalid.
         """
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml(path) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a mapping file is a YAML mapping")
         prices = data.pop("price_list_file", None)
         if prices:
             data.setdefault("price_list", {}).update(load_price_list(path.parent / prices))
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'mapping'}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors(include_url=False)
-            )
-            raise ConfigError(f"{path}: {problems}") from None
+        return validate(cls, data, source=str(path))
 
 
 def load_price_list(path: Path) -> dict[str, dict[str, Any]]:
@@ -151,12 +141,12 @@ def load_price_list(path: Path) -> dict[str, dict[str, Any]]:
     Raises:
         ConfigError: unreadable or a price is not a number.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read price list: {exc.strerror}") from None
     out: dict[str, dict[str, Any]] = {}
     if path.suffix.lower() == ".csv":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read price list: {exc.strerror}") from None
         for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
             if n == 1 and row and row[0].lower() in ("item", "description", "sku"):
                 continue
@@ -167,7 +157,7 @@ def load_price_list(path: Path) -> dict[str, dict[str, Any]]:
             except (IndexError, InvalidOperation):
                 raise ConfigError(f"{path}: line {n}: expected item,price[,category]") from None
         return out
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a price list is a mapping of item → price")
     for item, v in data.items():
@@ -350,9 +340,7 @@ class _Reader:
                 is_return=is_return,
             )
         except ValidationError as exc:
-            e = exc.errors(include_url=False)[0]
-            name = str(e["loc"][0]) if e["loc"] else None
-            raise _RowError(self.m.columns.get(name or "", name), e["msg"].removeprefix("Value error, ")) from None
+            raise _invalid(self.m, exc, unmapped_as_field=True) from None
 
 
 def _build(mapping: CsvMapping, head: dict[str, Any], lines: list[ReceiptLine]) -> Receipt:
@@ -362,35 +350,42 @@ def _build(mapping: CsvMapping, head: dict[str, Any], lines: list[ReceiptLine]) 
     try:
         return Receipt(**head, lines=lines)
     except ValidationError as exc:
-        e = exc.errors(include_url=False)[0]
-        name = str(e["loc"][0]) if e["loc"] else None
-        col = mapping.columns.get(name or "") if name else None
-        if name == "ts":
-            col = mapping.columns.get("timestamp") or mapping.columns.get("date")
-        raise _RowError(col, e["msg"].removeprefix("Value error, ")) from None
+        raise _invalid(mapping, exc) from None
 
 
-class _Import:
-    """One import run: reads rows, groups line rows into receipts, saves in batches."""
+def _invalid(mapping: CsvMapping, exc: ValidationError, *, unmapped_as_field: bool = False) -> _RowError:
+    """The first problem of a receipt or line that failed validation, at the CSV column it came from.
 
-    def __init__(
-        self, conn: psycopg.Connection, mapping: CsvMapping, reader: _Reader, *, batch_size: int, source_name: str
-    ) -> None:
-        self.conn = conn
+    A field no column maps (a line's price from the price list) is named by the field itself
+    when `unmapped_as_field`, else the issue has no column.
+    """
+    e = exc.errors(include_url=False)[0]
+    name = str(e["loc"][0]) if e["loc"] else None
+    if name == "ts":
+        col = mapping.columns.get("timestamp") or mapping.columns.get("date")
+    elif name is None:
+        col = None
+    else:
+        col = mapping.columns.get(name, name if unmapped_as_field else None)
+    return _RowError(col, problem(e, empty="receipt"))
+
+
+class _Parse:
+    """One parse run: reads rows, groups line rows into receipts, hands them out in batches."""
+
+    def __init__(self, mapping: CsvMapping, reader: _Reader, report: ImportReport) -> None:
         self.m = mapping
         self.reader = reader
-        self.batch_size = batch_size
-        self.source_name = source_name
-        self.report = ImportReport()
+        self.report = report
         self.batch: list[Receipt] = []
         self.done: set[tuple[str, str]] = set()
         self.current: tuple[tuple[str, str], dict[str, Any], list[ReceiptLine], int] | None = None
 
-    def flush(self, *, force: bool = False) -> None:
-        if self.batch and (force or len(self.batch) >= self.batch_size):
-            self.report.saved += save_receipts(self.conn, self.batch, source=self.source_name)
-            self.report.receipts += len(self.batch)
-            self.batch.clear()
+    def take(self) -> list[Receipt]:
+        """The receipts built so far, counted in the report."""
+        out, self.batch = self.batch, []
+        self.report.receipts += len(out)
+        return out
 
     def close_current(self) -> None:
         if self.current is None:
@@ -402,7 +397,6 @@ class _Import:
             self.batch.append(_build(self.m, head, lines))
         except _RowError as exc:
             self.report.issues.append(RowIssue(first_line, exc.column, f"receipt {key[1]!r}: {exc.message}"))
-        self.flush()
 
     def head(self, row: dict[str, str], receipt_id: str, store_id: str) -> dict[str, Any]:
         r = self.reader
@@ -419,8 +413,10 @@ class _Import:
             "currency": r.cell(row, "currency") or self.m.default_currency,
         }
 
-    def consume(self, rows: "csv.DictReader[str]", n_header: int, *, progress: Callable[[], None]) -> None:
-        """Read every row; bad ones become issues."""
+    def consume(
+        self, rows: "csv.DictReader[str]", n_header: int, *, batch_size: int, progress: Callable[[], None]
+    ) -> Iterator[list[Receipt]]:
+        """Read every row, yielding batches of about `batch_size` receipts; bad rows become issues."""
         report = self.report
         while True:
             try:
@@ -439,6 +435,11 @@ class _Import:
                 report.skipped_rows += 1
             if report.rows % 500 == 0:
                 progress()
+            if len(self.batch) >= batch_size:
+                yield self.take()
+        self.close_current()
+        if self.batch:
+            yield self.take()
 
     def row(self, row: dict[str, Any], n: int, n_header: int) -> None:
         """Take one row; raises _RowError for a bad one."""
@@ -470,37 +471,32 @@ class _Import:
             self.close_current()
 
 
-def import_csv(
-    conn: psycopg.Connection,
+def parse_csv(
     source: Path | BinaryIO,
     mapping: CsvMapping,
     *,
+    timezone: str | None = None,
+    report: ImportReport | None = None,
     batch_size: int = 2000,
     on_progress: Callable[[int, int | None], None] | None = None,
-    source_name: str = "csv",
-) -> ImportReport:
-    """Import a CSV file of receipts; bad rows are reported and skipped, the rest saved.
+) -> Iterator[list[Receipt]]:
+    """Read a CSV file of receipts into batches; bad rows are reported and skipped. Touches no database.
 
     Args:
-        conn: a connection (batches commit one by one: an interrupted import keeps what it saved,
-            and running it again is safe).
         source: the file, or an open binary stream.
         mapping: the column mapping.
-        batch_size: receipts per transaction.
+        timezone: zone of timestamps without an offset when the mapping names none (the store's).
+        report: filled in as the file is read (rows, receipts, skipped rows, issues).
+        batch_size: receipts per batch.
         on_progress: called with (bytes read, file size or None) as the file is read.
-        source_name: stored in `receipts.source`.
+
+    Yields:
+        Lists of receipts, in file order; the caller saves them.
 
     Raises:
-        ImportFailed: the file cannot be read, its header lacks a mapped column, or a store is unknown.
+        ImportFailed: the file cannot be read or its header lacks a mapped column.
     """
-    from footfall.api.kpis.store import stores_info
-
-    store_tz: str | None = None
-    if mapping.store_id:
-        found = stores_info(conn, [mapping.store_id])
-        if not found:
-            raise ImportFailed(f"store {mapping.store_id!r} does not exist; create it first (footfall stores apply)")
-        store_tz = found[0].timezone
+    report = report if report is not None else ImportReport()
     if isinstance(source, Path):
         try:
             raw: BinaryIO = source.open("rb")
@@ -509,8 +505,7 @@ def import_csv(
         size: int | None = source.stat().st_size
     else:
         raw, size = source, None
-    job = _Import(conn, mapping, _Reader(mapping, store_tz), batch_size=batch_size, source_name=source_name)
-    report = job.report
+    job = _Parse(mapping, _Reader(mapping, timezone), report)
     lines_in = _CountingLines(raw, mapping.encoding)
     try:
         rows = csv.DictReader(iter(lines_in), delimiter=mapping.delimiter)
@@ -523,16 +518,16 @@ def import_csv(
             raise ImportFailed(
                 f"the header has no column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(repr, header))}"
             )
-        job.consume(rows, len(header), progress=lambda: on_progress(lines_in.bytes_read, size) if on_progress else None)
-        job.close_current()
-        job.flush(force=True)
-    except NotFound as exc:
-        raise ImportFailed(str(exc)) from None
+        yield from job.consume(
+            rows,
+            len(header),
+            batch_size=batch_size,
+            progress=lambda: on_progress(lines_in.bytes_read, size) if on_progress else None,
+        )
     finally:
         if isinstance(source, Path):
             raw.close()
     if on_progress:
         on_progress(lines_in.bytes_read, size)
     if report.issues:
-        logger.warning("receipts import: %d problem(s), first: %s", len(report.issues), report.issues[0])
-    return report
+        logger.warning("receipts file: %d problem(s), first: %s", len(report.issues), report.issues[0])

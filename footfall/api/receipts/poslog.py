@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from footfall.api.errors import ImportFailed
 from footfall.api.receipts.model import Receipt, ReceiptLine
+from footfall.core.configfile import problem
 
 _VOID_STATUS = {"voided", "void", "cancelled", "canceled", "aborted"}
 
@@ -234,9 +235,7 @@ def parse_poslog(source: Path | BinaryIO, *, store_id: str | None = None) -> Pos
             except ValueError as exc:
                 msg = str(exc)
                 if isinstance(exc, ValidationError):
-                    e = exc.errors(include_url=False)[0]
-                    where = ".".join(str(p) for p in e["loc"])
-                    msg = f"{where}: {e['msg'].removeprefix('Value error, ')}" if where else e["msg"]
+                    msg = problem(exc.errors(include_url=False)[0], empty="transaction")
                 out.issues.append(PosLogIssue(n, rid, msg))
             else:
                 if r is None:
@@ -251,8 +250,3 @@ def parse_poslog(source: Path | BinaryIO, *, store_id: str | None = None) -> Pos
     except OSError as exc:
         raise ImportFailed(f"cannot read: {exc.strerror or exc}") from None
     return out
-
-
-def as_dicts(result: PosLogResult) -> list[dict[str, Any]]:
-    """The receipts as JSON-ready dicts (for `--dry-run` output)."""
-    return [r.model_dump(mode="json") for r in result.receipts]

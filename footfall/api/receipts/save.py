@@ -3,10 +3,9 @@
 import logging
 from dataclasses import dataclass
 
-import psycopg
-
 from footfall.api.errors import NotFound
 from footfall.api.receipts.model import Receipt
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -58,13 +57,13 @@ class SaveResult:
         return self.created + self.updated + self.unchanged
 
 
-def missing_stores(conn: psycopg.Connection, store_ids: set[str]) -> list[str]:
+def missing_stores(conn: DictConnection, store_ids: set[str]) -> list[str]:
     """The store ids that do not exist."""
-    rows = conn.execute("SELECT store_id FROM stores WHERE store_id = ANY(%s)", (sorted(store_ids),)).fetchall()
+    rows = conn.execute(queries("receipts")["existing_stores"], {"store_ids": sorted(store_ids)}).fetchall()
     return sorted(store_ids - {r["store_id"] for r in rows})
 
 
-def save_receipts(conn: psycopg.Connection, receipts: list[Receipt], *, source: str = "api") -> SaveResult:
+def save_receipts(conn: DictConnection, receipts: list[Receipt], *, source: str = "api") -> SaveResult:
     """Create or update receipts in one transaction.
 
     A receipt sent again with the same facts changes nothing (not even its rollups); one
@@ -123,8 +122,7 @@ def save_receipts(conn: psycopg.Connection, receipts: list[Receipt], *, source: 
             keys = {"store_ids": [c["store_id"] for c in changed], "receipt_ids": [c["receipt_id"] for c in changed]}
             conn.execute(q["delete_lines"], keys)
             conn.execute(q["insert_lines"], keys)
-        # ON COMMIT DELETE ROWS empties the staging tables; on autocommit-off callers too.
-        conn.execute("TRUNCATE receipts_in, receipt_lines_in")
+        conn.execute(q["clear_stage"])
     created = sum(1 for c in changed if c["inserted"])
     result = SaveResult(created=created, updated=len(changed) - created, unchanged=len(unique) - len(changed))
     logger.debug("receipts: %s created, %s updated, %s unchanged", result.created, result.updated, result.unchanged)

@@ -3,29 +3,17 @@
 import io
 from typing import Annotated
 
-import psycopg
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from footfall.api.access import Principal
 from footfall.api.deps import ConnDep, ReceiptReader, ReceiptWriter
-from footfall.api.errors import BadRequest, ImportFailed, Invalid, NotFound, UnsupportedMediaType
-from footfall.api.kpis import check_period
+from footfall.api.errors import BadRequest, UnsupportedMediaType
 from footfall.api.problems import responses
-from footfall.api.receipts import parse_poslog, save_receipts
-from footfall.api.receipts.save import missing_stores
+from footfall.api.receipts import operations
 from footfall.api.routes.common import First, Last, Limit, Offset, StoreId, scoped_store
-from footfall.api.schemas.receipts import (
-    PosLogIssuePublic,
-    PosLogSaved,
-    ReceiptPublic,
-    ReceiptsCreate,
-    ReceiptsPublic,
-    ReceiptsSaved,
-)
+from footfall.api.schemas.receipts import PosLogSaved, ReceiptsCreate, ReceiptsPublic, ReceiptsSaved
 from footfall.api.tables import CSV_RESPONSE, table_response
 from footfall.core.ids import ID_PATTERN
-from footfall.db.queries import queries
 
 router = APIRouter(tags=["receipts"], responses=responses(400, 401, 403, 404, 413, 415, 422))
 
@@ -40,13 +28,7 @@ def create_receipts(conn: ConnDep, caller: ReceiptWriter, body: ReceiptsCreate) 
     corrected total) updates it and the KPIs. Every store in the batch must be in your
     scope, or nothing is saved.
     """
-    stores = {r.store_id for r in body.receipts}
-    out_of_scope = sorted(s for s in stores if not caller.sees(s))
-    unknown = sorted(set(missing_stores(conn, stores)) | set(out_of_scope))
-    if unknown:
-        raise NotFound(f"store(s) not found: {', '.join(unknown)}; nothing was saved")
-    r = save_receipts(conn, body.receipts, source="api")
-    return ReceiptsSaved(created=r.created, updated=r.updated, unchanged=r.unchanged)
+    return operations.create_receipts(conn, caller=caller, receipts=body.receipts)
 
 
 @router.post(
@@ -79,28 +61,8 @@ async def create_receipts_poslog(
     if len(body) > MAX_POSLOG_BYTES:
         raise BadRequest(f"the document is {len(body)} bytes; send at most {MAX_POSLOG_BYTES} per request")
     # Parsing and saving block: run them off the event loop.
-    return await run_in_threadpool(_import_poslog, conn, caller, body, store_id)
-
-
-def _import_poslog(conn: psycopg.Connection, caller: Principal, body: bytes, store_id: str | None) -> PosLogSaved:
-    try:
-        result = parse_poslog(io.BytesIO(body), store_id=store_id)
-    except ImportFailed as exc:
-        raise Invalid(f"POSLog: {exc}") from None
-    stores = {r.store_id for r in result.receipts}
-    unknown = sorted(set(missing_stores(conn, stores)) | {s for s in stores if not caller.sees(s)})
-    if unknown:
-        raise NotFound(f"store(s) not found: {', '.join(unknown)}; nothing was saved")
-    saved = save_receipts(conn, result.receipts, source="poslog")
-    return PosLogSaved(
-        created=saved.created,
-        updated=saved.updated,
-        unchanged=saved.unchanged,
-        skipped_non_retail=result.skipped_non_retail,
-        issues=[
-            PosLogIssuePublic(transaction=i.transaction, receipt_id=i.receipt_id, message=i.message)
-            for i in result.issues
-        ],
+    return await run_in_threadpool(
+        lambda: operations.import_poslog(conn, caller=caller, source=io.BytesIO(body), store_id=store_id)
     )
 
 
@@ -118,14 +80,5 @@ def read_receipts(
 ) -> ReceiptsPublic:
     """Receipts of the local dates `first`..`last`, oldest first."""
     store = scoped_store(conn, caller, store_id)
-    check_period(first, last)
-    lo, hi = store.calendar.period_bounds(first, last)
-    q = queries("receipts")
-    params = {"store_id": store_id, "lo": lo, "hi": hi, "limit": limit, "offset": offset}
-    rows = conn.execute(q["list_receipts"], params).fetchall()
-    total = conn.execute(q["count_receipts"], params).fetchone()["n"]
-    for r in rows:
-        r["currency"] = r["currency"].strip() if r["currency"] else None
-    return table_response(
-        request, ReceiptsPublic(data=[ReceiptPublic(**r) for r in rows], count=total), filename=f"receipts-{store_id}"
-    )
+    body = operations.list_receipts(conn, store=store, first=first, last=last, limit=limit, offset=offset)
+    return table_response(request, body, filename=f"receipts-{store_id}")

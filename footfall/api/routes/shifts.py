@@ -4,14 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 
+from footfall.api import shifts
 from footfall.api.deps import ConnDep, KpiReader, ShiftManager
-from footfall.api.errors import NotFound
-from footfall.api.kpis import check_period
 from footfall.api.problems import responses
 from footfall.api.routes.common import First, Last, StoreId, scoped_store
-from footfall.api.schemas.shifts import ShiftId, ShiftPublic, ShiftsCreate, ShiftsPublic, ShiftsSaved
+from footfall.api.schemas.shifts import ShiftId, ShiftsCreate, ShiftsPublic, ShiftsSaved
 from footfall.api.tables import CSV_RESPONSE, table_response
-from footfall.db.queries import queries
 
 router = APIRouter(prefix="/v1/stores/{store_id}/shifts", tags=["shifts"], responses=responses(400, 401, 403, 404, 422))
 
@@ -20,10 +18,7 @@ router = APIRouter(prefix="/v1/stores/{store_id}/shifts", tags=["shifts"], respo
 def put_shifts(conn: ConnDep, caller: ShiftManager, store_id: StoreId, body: ShiftsCreate) -> ShiftsSaved:
     """Create or update shifts by shift id (idempotent)."""
     scoped_store(conn, caller, store_id)
-    q = queries("plans")["upsert_shift"]
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(q, [{"store_id": store_id, **s.model_dump()} for s in body.shifts])
-    return ShiftsSaved(saved=len(body.shifts))
+    return shifts.save_shifts(conn, store_id=store_id, shifts=body.shifts)
 
 
 @router.get("", summary="A store's shifts", responses=CSV_RESPONSE)
@@ -32,10 +27,7 @@ def read_shifts(
 ) -> ShiftsPublic:
     """Shifts overlapping the local dates `first`..`last`."""
     store = scoped_store(conn, caller, store_id)
-    check_period(first, last)
-    lo, hi = store.calendar.period_bounds(first, last)
-    rows = conn.execute(queries("plans")["list_shifts"], {"store_id": store_id, "lo": lo, "hi": hi}).fetchall()
-    body = ShiftsPublic(data=[ShiftPublic(**r) for r in rows], count=len(rows))
+    body = shifts.list_shifts(conn, store=store, first=first, last=last)
     return table_response(request, body, filename=f"shifts-{store_id}-{first}-{last}")
 
 
@@ -43,7 +35,4 @@ def read_shifts(
 def delete_shift(conn: ConnDep, caller: ShiftManager, store_id: StoreId, shift_id: Annotated[ShiftId, Path()]) -> None:
     """Remove a shift."""
     scoped_store(conn, caller, store_id)
-    with conn.transaction():
-        row = conn.execute(queries("plans")["delete_shift"], {"store_id": store_id, "shift_id": shift_id}).fetchone()
-    if row is None:
-        raise NotFound(f"shift {shift_id!r} not found")
+    shifts.delete_shift(conn, store_id=store_id, shift_id=shift_id)

@@ -1,19 +1,17 @@
 """Users (admins manage them) and each user's own API keys."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from footfall.api import users as svc
+from footfall.api import users
 from footfall.api.deps import CallerDep, ConnDep, UserManager
-from footfall.api.errors import Conflict
+from footfall.api.errors import ConflictingChange
 from footfall.api.problems import responses
 from footfall.api.routes.common import Limit, Offset
 from footfall.api.schemas.users import (
     ApiKeyCreate,
     ApiKeyCreated,
-    ApiKeyPublic,
     ApiKeysPublic,
     UserCreate,
     UserPublic,
@@ -27,72 +25,49 @@ UserId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A user id.")]
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="An API key id.")]
 
 
-def _public(u: svc.User) -> UserPublic:
-    return UserPublic(
-        user_id=u.user_id,
-        username=u.username,
-        email=u.email,
-        role=u.role,
-        all_stores=u.all_stores,
-        disabled=u.disabled,
-        stores=u.stores,
-        created_at=u.created_at,
-    )
-
-
 @router.get("/me", summary="Who am I")
 def read_me(conn: ConnDep, caller: CallerDep) -> UserPublic:
     """The caller's own user record."""
-    return _public(svc.get_user(conn, user_id=caller.user_id))
+    return users.get_user(conn, user_id=caller.user_id)
 
 
 @router.get("/me/api-keys", summary="My API keys")
 def read_my_keys(conn: ConnDep, caller: CallerDep) -> ApiKeysPublic:
     """The caller's API keys (never their secrets)."""
-    keys = svc.list_api_keys(conn, user_id=caller.user_id)
-    return ApiKeysPublic(data=[ApiKeyPublic(**asdict(k)) for k in keys], count=len(keys))
+    keys = users.list_api_keys(conn, user_id=caller.user_id)
+    return ApiKeysPublic(data=keys, count=len(keys))
 
 
 @router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, summary="Create an API key")
 def create_my_key(conn: ConnDep, caller: CallerDep, body: ApiKeyCreate) -> ApiKeyCreated:
     """A new API key with the caller's role and scope. The key is shown only in this answer."""
-    key, plaintext = svc.create_api_key(conn, user_id=caller.user_id, name=body.name)
-    return ApiKeyCreated(**asdict(key), key=plaintext)
+    key, plaintext = users.create_api_key(conn, user_id=caller.user_id, name=body.name)
+    return ApiKeyCreated(**key.model_dump(), key=plaintext)
 
 
 @router.delete("/me/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
 def revoke_my_key(conn: ConnDep, caller: CallerDep, key_id: KeyId) -> None:
     """Revoke one of the caller's keys; it stops working at once."""
-    svc.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+    users.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
 
 
 @router.get("", summary="List users")
 def read_users(conn: ConnDep, caller: UserManager, limit: Limit = 100, offset: Offset = 0) -> UsersPublic:
     """Every user (admins only)."""
-    users, total = svc.list_users(conn, limit=limit, offset=offset)
-    return UsersPublic(data=[_public(u) for u in users], count=total)
+    page, total = users.list_users(conn, limit=limit, offset=offset)
+    return UsersPublic(data=page, count=total)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a user")
 def create_user(conn: ConnDep, caller: UserManager, body: UserCreate) -> UserPublic:
     """A new user with a role and a store scope (admins only)."""
-    return _public(
-        svc.create_user(
-            conn,
-            username=body.username,
-            password=body.password,
-            role=body.role,
-            stores=body.stores,
-            all_stores=body.all_stores,
-            email=body.email,
-        )
-    )
+    return users.create_user(conn, **body.model_dump())
 
 
 @router.get("/{user_id}", summary="Read a user")
 def read_user(conn: ConnDep, caller: UserManager, user_id: UserId) -> UserPublic:
     """One user (admins only)."""
-    return _public(svc.get_user(conn, user_id=user_id))
+    return users.get_user(conn, user_id=user_id)
 
 
 @router.patch("/{user_id}", summary="Change a user")
@@ -100,13 +75,13 @@ def update_user(conn: ConnDep, caller: UserManager, user_id: UserId, body: UserU
     """Change role, scope, password or state (admins only; not your own role or state)."""
     changes = body.model_dump(exclude_unset=True)
     if user_id == caller.user_id and (changes.get("role") not in (None, caller.role) or changes.get("disabled")):
-        raise Conflict("you cannot change your own role or disable yourself; ask another admin")
-    return _public(svc.update_user(conn, user_id=user_id, **changes))
+        raise ConflictingChange("you cannot change your own role or disable yourself; ask another admin")
+    return users.update_user(conn, user_id=user_id, **changes)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a user")
 def delete_user(conn: ConnDep, caller: UserManager, user_id: UserId) -> None:
     """Delete a user and their API keys (admins only; not yourself)."""
     if user_id == caller.user_id:
-        raise Conflict("you cannot delete yourself; ask another admin")
-    svc.delete_user(conn, user_id=user_id)
+        raise ConflictingChange("you cannot delete yourself; ask another admin")
+    users.delete_user(conn, user_id=user_id)

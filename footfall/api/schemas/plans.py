@@ -2,9 +2,11 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from footfall.api.kpis import PlanFact
 from footfall.api.schemas.kpis import QualityPublic
 
 
@@ -55,6 +57,30 @@ class PlanFactPublic(BaseModel):
     conversion_target: float | None
     conversion_fact: float | None
     quality: QualityPublic
+
+    @classmethod
+    def from_plan_fact(cls, p: PlanFact) -> Self:
+        """One store's month from the KPI layer (`plan_vs_fact`)."""
+        r = p.revenue
+        return cls.model_validate(
+            {
+                "store_id": p.store.store_id,
+                "month": p.month,
+                "as_of": p.as_of,
+                "revenue_plan": r.plan if r else None,
+                "revenue_fact": p.revenue_fact,
+                "achieved": r.achieved if r else None,
+                "pace": r.pace if r else None,
+                "projection": r.projection if r else None,
+                "days_passed": p.days_passed,
+                "days_left": p.days_left,
+                "traffic_target": p.traffic_target,
+                "traffic_fact": p.traffic_fact,
+                "conversion_target": p.conversion_target,
+                "conversion_fact": p.conversion_fact,
+                "quality": p.quality,
+            }
+        )
 
 
 class PlanFactsPublic(BaseModel):

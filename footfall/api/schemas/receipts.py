@@ -24,6 +24,9 @@ class ReceiptsCreate(BaseModel):
 class ReceiptsSaved(BaseModel):
     """What a batch did."""
 
+    # Built from the `SaveResult` of `save_receipts`.
+    model_config = ConfigDict(from_attributes=True)
+
     created: int = Field(description="New receipts.")
     updated: int = Field(description="Receipts whose facts changed (e.g. a later void).")
     unchanged: int = Field(description="Resent receipts identical to the stored ones.")
@@ -31,6 +34,9 @@ class ReceiptsSaved(BaseModel):
 
 class PosLogIssuePublic(BaseModel):
     """A POSLog transaction that was skipped."""
+
+    # Built from a `PosLogIssue` of `parse_poslog`.
+    model_config = ConfigDict(from_attributes=True)
 
     transaction: int = Field(description="1-based position of the Transaction element.")
     receipt_id: str | None

@@ -1,10 +1,13 @@
 """Stores."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class StorePublic(BaseModel):
     """A store in the caller's scope."""
+
+    # Built from the KPI layer's `StoreInfo`.
+    model_config = ConfigDict(from_attributes=True)
 
     store_id: str
     name: str

@@ -2,9 +2,6 @@
 -- arrays of UTC edges; rollups are chosen by the caller (`{doors}`, `{receipts}`): the
 -- hourly ones when every edge is on a whole UTC hour, the 15-minute ones otherwise.
 
--- name: store_timezone
-SELECT timezone FROM stores WHERE store_id = %(store_id)s;
-
 -- name: store_info
 SELECT s.store_id, s.name, s.timezone, s.sales_area_m2::double precision AS sales_area_m2, s.currency,
        s.opening_hours,

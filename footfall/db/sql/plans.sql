@@ -4,6 +4,10 @@
 SELECT store_id, month, revenue_target, traffic_target, conversion_target, updated_at
 FROM plans WHERE store_id = %(store_id)s ORDER BY month;
 
+-- name: get_plan
+SELECT store_id, month, revenue_target, traffic_target, conversion_target, updated_at
+FROM plans WHERE store_id = %(store_id)s AND month = %(month)s;
+
 -- name: upsert_plan
 INSERT INTO plans (store_id, month, revenue_target, traffic_target, conversion_target)
 VALUES (%(store_id)s, %(month)s, %(revenue_target)s, %(traffic_target)s, %(conversion_target)s)

@@ -1,6 +1,9 @@
 -- Receipts in: staged by COPY into temporary tables, then merged in one statement each,
 -- so the statement-level rollup triggers fire once per batch (not once per receipt).
 
+-- name: existing_stores
+SELECT store_id FROM stores WHERE store_id = ANY(%(store_ids)s);
+
 -- name: stage
 CREATE TEMPORARY TABLE IF NOT EXISTS receipts_in (
     store_id text, receipt_id text, ts timestamptz, register_id text, kind text, voided boolean,
@@ -30,6 +33,11 @@ WHERE (r.ts, r.register_id, r.kind, r.voided, r.total, r.items, r.loyalty, r.cur
        excluded.loyalty, excluded.currency)
 RETURNING r.store_id, r.receipt_id, (xmax = 0) AS inserted;
 
+-- name: clear_stage
+-- ON COMMIT DELETE ROWS empties the staging tables at commit; this empties them for callers
+-- whose connection is not in autocommit mode and keeps the transaction open.
+TRUNCATE receipts_in, receipt_lines_in;
+
 -- name: delete_lines
 DELETE FROM receipt_lines AS l
 USING unnest(%(store_ids)s::text[], %(receipt_ids)s::text[]) AS c(store_id, receipt_id)
@@ -47,7 +55,8 @@ FROM receipt_lines_in AS i
 JOIN changed AS c USING (store_id, receipt_id);
 
 -- name: list_receipts
-SELECT store_id, receipt_id, ts, register_id, kind, voided, total, items, loyalty, currency, source, received_at
+SELECT store_id, receipt_id, ts, register_id, kind, voided, total, items, loyalty,
+       rtrim(currency) AS currency, source, received_at
 FROM receipts
 WHERE store_id = %(store_id)s AND ts >= %(lo)s AND ts < %(hi)s
 ORDER BY ts, receipt_id

@@ -12,16 +12,25 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from footfall.core.cli import fail, progress
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from footfall.core.messages import Reading
+    from footfall.core.topics import Kind
+
+if TYPE_CHECKING:
+    from footfall.edge.vision.config import PipelineOptions
+
 vision_app = typer.Typer(help="Camera pipeline tools: run a camera, render synthetic scenes, debug snapshots.")
 
 
-def pipeline_options(path: Path | None, detector: str | None):
+def pipeline_options(path: Path | None, detector: str | None) -> "PipelineOptions":
     """Pipeline options from `--options FILE` and `--detector`, or a clear error and exit 1."""
     from footfall.core.errors import ConfigError
     from footfall.edge.vision.config import PipelineOptions
@@ -114,7 +123,7 @@ def vision_run(  # noqa: PLR0917 - typer options are parameters
     from footfall.edge.vision.source import VideoSource
 
     class _PrintSink:
-        def put(self, kind, device_id, readings) -> None:
+        def put(self, kind: "Kind", device_id: str, readings: "Sequence[Reading]") -> None:
             for r in readings:
                 sys.stdout.write(
                     json.dumps({"kind": kind.value, "device_id": device_id, "reading": r.model_dump(mode="json")})

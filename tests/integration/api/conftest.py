@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
 from footfall.api.access import Role
-from footfall.api.app import create_app, open_pool
+from footfall.api.app import create_app
 from footfall.api.receipts import Receipt, save_receipts
 from footfall.api.users import create_api_key, create_user
 from footfall.core.settings import DbSettings, Settings
-from footfall.db.connect import connect
+from footfall.db.connect import connect, open_pool
 
 
 @pytest.fixture

@@ -25,11 +25,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from footfall.api.access import Role
-from footfall.api.app import create_app, open_pool
+from footfall.api.app import create_app
 from footfall.api.security import issue_token
 from footfall.api.users import create_user
 from footfall.core.settings import DbSettings, Settings
-from footfall.db.connect import connect
+from footfall.db.connect import connect, open_pool
 from footfall.devtools.services import free_port
 from tests.integration.api.conftest import add_door_minutes, add_receipts, add_store, receipt
 
