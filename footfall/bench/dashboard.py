@@ -42,7 +42,7 @@ from footfall.db.migrate import migrate
 from footfall.db.stores import apply_store
 from footfall.demo.history import profile_for, seed_plan, seed_store
 
-STORE_FILE = Path(__file__).resolve().parents[2] / "examples" / "chain" / "riga-01.yaml"
+STORE_FILE = Path(__file__).resolve().parents[2] / "examples" / "store.yaml"
 TARGET_MS = 1000.0
 PASSWORD = "bench-password"  # noqa: S105 - a throw-away user in a throw-away database
 

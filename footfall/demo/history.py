@@ -74,7 +74,7 @@ class Seeded:
     plans: int
 
 
-def _slots(cfg: StoreConfig, day: date, until: datetime) -> Iterable[datetime]:
+def _slots(cfg: StoreConfig, day: date, *, since: datetime, until: datetime, slot: timedelta) -> Iterable[datetime]:
     hours = cfg.store.opening_hours.get(WEEKDAYS[day.weekday()])
     if not hours:
         return
@@ -82,9 +82,10 @@ def _slots(cfg: StoreConfig, day: date, until: datetime) -> Iterable[datetime]:
     start = datetime.combine(day, hours[0], zone).astimezone(UTC)
     end = min(datetime.combine(day, hours[1], zone).astimezone(UTC), until)
     t = start
-    while t + SLOT <= end:
-        yield t
-        t += SLOT
+    while t + slot <= end:
+        if t >= since:
+            yield t
+        t += slot
 
 
 def _door_device(cfg: StoreConfig) -> dict[str, str]:
@@ -95,6 +96,82 @@ def _door_device(cfg: StoreConfig) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """What goes wrong, planted: a counter that dies, a conversion dip."""
+
+    dead_devices: frozenset[str] = frozenset()
+    dead_since: datetime | None = None
+    dip_stores: frozenset[str] = frozenset()
+    dip_since: datetime | None = None
+    dip_factor: float = 0.35
+    """Conversion during the dip, as a share of the usual."""
+
+    def dead(self, device_id: str, t: datetime) -> bool:
+        """Whether a device has stopped counting at `t`."""
+        return device_id in self.dead_devices and self.dead_since is not None and t >= self.dead_since
+
+    def conversion(self, store_id: str, t: datetime, usual: float) -> float:
+        """The conversion a store has at `t`."""
+        dipping = store_id in self.dip_stores and self.dip_since is not None and t >= self.dip_since
+        return usual * self.dip_factor if dipping else usual
+
+
+NO_INCIDENT = Incident()
+
+DoorRow = tuple[str, str, str, datetime, datetime, int, int, int | None, bool, int]
+"""store_id, device_id, door_id, start, end, entries, exits, passers-by, valid, seq."""
+
+
+def simulate(
+    cfg: StoreConfig,
+    profile: StoreProfile,
+    *,
+    since: datetime,
+    until: datetime,
+    rng: np.random.Generator,
+    slot: timedelta = SLOT,
+    incident: Incident = NO_INCIDENT,
+) -> tuple[list[DoorRow], list[Receipt]]:
+    """Door counts (one row per door and slot) and receipts of one store in `[since, until)`, opening hours only."""
+    zone = ZoneInfo(cfg.store.timezone)
+    devices = _door_device(cfg)
+    customer = [d.id for d in cfg.doors if d.kind is DoorKind.CUSTOMER]
+    staff = [d.id for d in cfg.doors if d.kind is not DoorKind.CUSTOMER]
+    categories = [c for z in cfg.zones for c in z.categories if c in CATEGORY_PRICES] or ["grocery"]
+    per_hour = timedelta(hours=1) / slot
+    rows: list[DoorRow] = []
+    receipts: list[Receipt] = []
+    day = since.astimezone(zone).date() - timedelta(days=1)
+    last = until.astimezone(zone).date()
+    while day <= last:
+        for t in _slots(cfg, day, since=since, until=until, slot=slot):
+            local = t.astimezone(zone)
+            lam = profile.visitors_per_hour * hour_shape(local.hour + local.minute / 60) * WEEKDAY_FACTOR[day.weekday()]
+            lam /= per_hour
+            slot_entries = 0
+            for i, door in enumerate(customer):
+                device = devices.get(door, f"{cfg.store.id}-{door}")
+                if incident.dead(device, t):
+                    continue
+                share = 0.7 if i == 0 else 0.3 / max(len(customer) - 1, 1)
+                entries = int(rng.poisson(lam * share))
+                exits = int(rng.poisson(lam * share * 0.98))
+                passersby = int(rng.poisson(lam * share * 6)) if i == 0 else None
+                slot_entries += entries
+                seq = int(t.timestamp())
+                rows.append((cfg.store.id, device, door, t, t + slot, entries, exits, passersby, True, seq))
+            for door in staff:
+                device = devices.get(door, f"{cfg.store.id}-{door}")
+                k = int(rng.poisson(0.5 / per_hour))
+                rows.append((cfg.store.id, device, door, t, t + slot, k, k, None, True, int(t.timestamp())))
+            conversion = incident.conversion(cfg.store.id, t, profile.conversion)
+            for _ in range(int(rng.binomial(slot_entries, conversion))):
+                receipts.append(_receipt(cfg, profile=profile, t=t, slot=slot, rng=rng, categories=categories))
+        day += timedelta(days=1)
+    return rows, receipts
+
+
 def seed_store(
     conn: DictConnection,
     cfg: StoreConfig,
@@ -103,47 +180,15 @@ def seed_store(
     first: date,
     now: datetime,
     rng: np.random.Generator,
-    dead_devices: frozenset[str] = frozenset(),
-    dead_since: datetime | None = None,
+    since: datetime | None = None,
+    incident: Incident = NO_INCIDENT,
 ) -> Seeded:
-    """Door counts and receipts of one store from `first` (local date) up to `now`.
-
-    A device in `dead_devices` stops counting at `dead_since` (the demo's planted incident).
-    """
+    """Door counts and receipts of one store from `first` (local date), or from `since`, up to `now`."""
     zone = ZoneInfo(cfg.store.timezone)
-    devices = _door_device(cfg)
-    customer = [d.id for d in cfg.doors if d.kind is DoorKind.CUSTOMER]
-    staff = [d.id for d in cfg.doors if d.kind is not DoorKind.CUSTOMER]
-    categories = [c for z in cfg.zones for c in z.categories if c in CATEGORY_PRICES] or ["grocery"]
-    door_rows: list[tuple[object, ...]] = []
-    receipts: list[Receipt] = []
-    today = now.astimezone(zone).date()
-    day = first
-    n = 0
-    while day <= today:
-        for t in _slots(cfg, day, now):
-            local_hour = t.astimezone(zone).hour + t.astimezone(zone).minute / 60
-            lam = profile.visitors_per_hour * hour_shape(local_hour) * WEEKDAY_FACTOR[day.weekday()] / 12
-            slot_entries = 0
-            for i, door in enumerate(customer):
-                device = devices.get(door, f"{cfg.store.id}-{door}")
-                if device in dead_devices and dead_since is not None and t >= dead_since:
-                    continue
-                share = 0.7 if i == 0 else 0.3 / max(len(customer) - 1, 1)
-                entries = int(rng.poisson(lam * share))
-                exits = int(rng.poisson(lam * share * 0.98))
-                passersby = int(rng.poisson(lam * share * 6)) if i == 0 else None
-                slot_entries += entries
-                door_rows.append((cfg.store.id, device, door, t, t + SLOT, entries, exits, passersby, True, n))
-                n += 1
-            for door in staff:
-                device = devices.get(door, f"{cfg.store.id}-{door}")
-                k = int(rng.poisson(0.1))
-                door_rows.append((cfg.store.id, device, door, t, t + SLOT, k, k, None, True, n))
-                n += 1
-            for _ in range(int(rng.binomial(slot_entries, profile.conversion))):
-                receipts.append(_receipt(cfg, profile=profile, t=t, rng=rng, categories=categories, i=len(receipts)))
-        day += timedelta(days=1)
+    start = datetime.combine(first, time(0, 0), zone).astimezone(UTC)
+    if since is not None:
+        start = max(start, since)
+    door_rows, receipts = simulate(cfg, profile, since=start, until=now, rng=rng, incident=incident)
     with (
         conn.transaction(),
         conn.cursor() as cur,
@@ -160,19 +205,26 @@ def seed_store(
 
 
 def _receipt(
-    cfg: StoreConfig, *, profile: StoreProfile, t: datetime, rng: np.random.Generator, categories: list[str], i: int
+    cfg: StoreConfig,
+    *,
+    profile: StoreProfile,
+    t: datetime,
+    slot: timedelta,
+    rng: np.random.Generator,
+    categories: list[str],
 ) -> Receipt:
     lines = []
     for _ in range(1 + int(rng.poisson(max(profile.items_per_receipt - 1, 0)))):
         category = categories[int(rng.integers(len(categories)))]
         price = Decimal(str(round(CATEGORY_PRICES[category] * float(rng.uniform(0.7, 1.6)), 2)))
         lines.append({"sku": f"{category[:3]}-{int(rng.integers(1, 40)):03d}", "category": category, "amount": price})
-    ts = t + timedelta(seconds=int(rng.integers(0, int(SLOT.total_seconds()))))
+    ts = t + timedelta(seconds=int(rng.integers(0, int(slot.total_seconds()))))
     return Receipt.model_validate(
         {
-            "receipt_id": f"H-{ts:%Y%m%d%H%M%S}-{i}",
+            "receipt_id": f"S-{ts:%Y%m%d%H%M%S}-{int(rng.integers(1_000_000_000)):09d}",
             "store_id": cfg.store.id,
             "ts": ts,
+            "register_id": "1",
             "loyalty": bool(rng.random() < 0.3),
             "lines": lines,
         }
@@ -209,14 +261,7 @@ def seed_plan(conn: DictConnection, cfg: StoreConfig, profile: StoreProfile, *, 
     )
 
 
-def seed_heartbeats(
-    conn: DictConnection,
-    cfg: StoreConfig,
-    *,
-    now: datetime,
-    dead_devices: frozenset[str] = frozenset(),
-    dead_since: datetime | None = None,
-) -> None:
+def seed_heartbeats(conn: DictConnection, cfg: StoreConfig, *, now: datetime, incident: Incident = NO_INCIDENT) -> None:
     """The edge agent's latest heartbeat and online status, naming each sensor's last sign of life."""
     edge = next((d.id for d in cfg.devices if d.kind is DeviceKind.EDGE), None)
     if edge is None:
@@ -224,7 +269,7 @@ def seed_heartbeats(
     sensors = [
         {
             "sensor_id": d.id,
-            "last_seen": (dead_since if d.id in dead_devices and dead_since else now).isoformat(),
+            "last_seen": (incident.dead_since if incident.dead(d.id, now) and incident.dead_since else now).isoformat(),
             "errors": 0,
             "faults": [],
         }
@@ -258,8 +303,7 @@ def seed_chain(
     days: int,
     now: datetime,
     seed: int = 7,
-    dead_devices: frozenset[str] = frozenset(),
-    dead_since: datetime | None = None,
+    incident: Incident = NO_INCIDENT,
 ) -> Seeded:
     """History for every store (configured already): `days` local days back to `now`, a plan for every
     month it touches, and the edge agents' latest heartbeats."""
@@ -268,22 +312,13 @@ def seed_chain(
     for i, cfg in enumerate(configs):
         profile = profile_for(i)
         today = now.astimezone(ZoneInfo(cfg.store.timezone)).date()
-        s = seed_store(
-            conn,
-            cfg,
-            profile,
-            first=today - timedelta(days=days),
-            now=now,
-            rng=rng,
-            dead_devices=dead_devices,
-            dead_since=dead_since,
-        )
+        s = seed_store(conn, cfg, profile, first=today - timedelta(days=days), now=now, rng=rng, incident=incident)
         with conn.transaction():
             month = (today - timedelta(days=days)).replace(day=1)
             while month <= today:
                 seed_plan(conn, cfg, profile, month=month)
                 month = (month + timedelta(days=32)).replace(day=1)
-            seed_heartbeats(conn, cfg, now=now, dead_devices=dead_devices, dead_since=dead_since)
+            seed_heartbeats(conn, cfg, now=now, incident=incident)
         total = Seeded(total.door_rows + s.door_rows, total.receipts + s.receipts, total.plans + 1)
         logger.info("history for %s: %d door rows, %d receipts", cfg.store.id, s.door_rows, s.receipts)
     return total

@@ -32,11 +32,11 @@ from footfall.core.settings import DbSettings, Settings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect
 from footfall.db.stores import apply_store
-from footfall.demo.history import seed_chain
+from footfall.demo.history import Incident, seed_chain
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
-CHAIN = sorted((ROOT / "examples" / "chain").glob("*.yaml"))
+CHAIN = [ROOT / "examples" / "store.yaml", *sorted((ROOT / "examples" / "chain").glob("*.yaml"))]
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = Path(os.environ.get("FOOTFALL_TEST_ARTEFACTS", ROOT / ".local" / "test-artefacts" / "dashboard"))
@@ -106,8 +106,7 @@ def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
             # From the first of last month: a whole month of plan vs fact, and last week to compare with.
             days=now.day + 31,
             now=now,
-            dead_devices=frozenset({DEAD_DEVICE}),
-            dead_since=now - timedelta(hours=2),
+            incident=Incident(dead_devices=frozenset({DEAD_DEVICE}), dead_since=now - timedelta(hours=2)),
         )
         for username, (role, stores) in USERS.items():
             create_user(
