@@ -1,7 +1,7 @@
 """Device rows beyond what the store file sets: the broker credential hash."""
 
 from footfall.db.connect import DictConnection
-from footfall.db.errors import NotFound
+from footfall.db.errors import UnknownDevice
 from footfall.db.queries import queries
 
 
@@ -12,11 +12,11 @@ def store_credential_hash(conn: DictConnection, *, device_id: str, password_hash
     password file, so the file can be rebuilt from the database.
 
     Raises:
-        NotFound: no such device (apply the store file first: footfall stores apply).
+        UnknownDevice: no such device (apply the store file first: footfall stores apply).
     """
     with conn.transaction():
         n = conn.execute(
             queries("devices")["set_credential_hash"], {"device_id": device_id, "password_hash": password_hash}
         ).rowcount
     if n == 0:
-        raise NotFound(f"no device {device_id!r} in the database; run `footfall stores apply store.yaml` first")
+        raise UnknownDevice(f"no device {device_id!r} in the database; run `footfall stores apply store.yaml` first")

@@ -17,3 +17,7 @@ class MigrationError(DatabaseError):
 
 class Conflict(DatabaseError):
     """The change conflicts with data already stored."""
+
+
+class UnknownDevice(DatabaseError):
+    """The device is not in the database; apply the store file that declares it first."""

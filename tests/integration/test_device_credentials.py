@@ -7,7 +7,7 @@ import pytest
 
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.devices import store_credential_hash
-from footfall.db.errors import NotFound
+from footfall.db.errors import UnknownDevice
 from footfall.db.stores import apply_store
 from footfall.edge.credentials import mosquitto_hash, verify_password
 
@@ -28,5 +28,5 @@ def test_the_hash_lands_on_the_device_row(conn: psycopg.Connection) -> None:
 
 
 def test_an_unknown_device_is_refused_naming_the_fix(conn: psycopg.Connection) -> None:
-    with pytest.raises(NotFound, match="footfall stores apply"):
+    with pytest.raises(UnknownDevice, match="footfall stores apply"):
         store_credential_hash(conn, device_id="no-such-device", password_hash="$7$101$x$y")
