@@ -29,6 +29,7 @@ from rich.console import Console
 
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import DoorKind, StoreConfig
+from footfall.demo.chain import ChainLive, ChainSetup, prepare_chain, print_logins
 
 if TYPE_CHECKING:
     from footfall.core.messages import CountsReading
@@ -85,9 +86,10 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
     console.print(
         f"database {i.location}: PostgreSQL {i.server_version}, TimescaleDB {i.timescale_version or 'not in use'}"
     )
+    chain = prepare_chain(settings, console, cfg)
     if minutes is None and not sys.stdin.isatty():
         minutes = NON_INTERACTIVE_MINUTES
-    run_store(settings, console, cfg, minutes=minutes)
+    run_store(settings, console, cfg, minutes=minutes, chain=chain)
 
 
 def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
@@ -103,8 +105,17 @@ def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
         elif isinstance(dev, MqttCounter):
             # The counter's own topic sits under the deployment prefix, so demos on one broker stay apart.
             topic = f"{settings.mqtt.prefix}/local/{dev.id}/counters"
+            # Client ids under the prefix too: two demos on one broker must not take over each other's sessions.
+            client_id = f"footfall-edge-{settings.mqtt.prefix}-{dev.id}"
             devices.append(
-                dev.model_copy(update={"host": settings.mqtt.host, "port": settings.mqtt.port, "topic": topic})
+                dev.model_copy(
+                    update={
+                        "host": settings.mqtt.host,
+                        "port": settings.mqtt.port,
+                        "topic": topic,
+                        "client_id": client_id,
+                    }
+                )
             )
         else:
             devices.append(dev)
@@ -115,7 +126,14 @@ def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
             "heartbeat_s": 10.0,
             "http": base.http.model_copy(update={"host": "127.0.0.1", "port": free_port()}),
             # The upstream broker is the demo's own (FOOTFALL_MQTT__*), not the file's.
-            "mqtt": base.mqtt.model_copy(update={"host": None, "port": None, "prefix": None}),
+            "mqtt": base.mqtt.model_copy(
+                update={
+                    "host": None,
+                    "port": None,
+                    "prefix": None,
+                    "client_id": f"footfall-edge-{settings.mqtt.prefix}-{base.device_id}",
+                }
+            ),
             "queue": base.queue.model_copy(update={"replay_readings_per_s": 20_000.0, "batch_readings": 1000}),
             "devices": devices,
         }
@@ -323,8 +341,16 @@ def _drain(ingest: "IngestWorker", quiet_s: float = 1.0, most_s: float = 10.0) -
         time.sleep(0.1)
 
 
-def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes: float | None = None) -> None:
-    """Run the simulated store end to end until Ctrl-C (or for `minutes`)."""
+def run_store(  # noqa: PLR0915 - one linear script: start, run, stop in order
+    settings: Settings,
+    console: Console,
+    cfg: StoreConfig,
+    *,
+    minutes: float | None = None,
+    chain: "ChainSetup | None" = None,
+) -> None:
+    """Run the simulated store end to end until Ctrl-C (or for `minutes`); with `chain`, the chain's
+    other stores live beside it (footfall.demo.chain)."""
     from footfall.core.calendar import StoreCalendar
     from footfall.core.clock import SystemClock
     from footfall.demo.api import start_api_demo
@@ -343,6 +369,7 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
     agent = Agent(edge_cfg, settings=settings)
     sim = None
     api = None
+    live = None
     try:
         agent.start()
         console.print(f"edge agent: {len(edge_cfg.devices)} counters, queue in {agent.data_dir}")
@@ -361,6 +388,9 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
         console.print("firmware stubs: beam counter (TCP), stereo sensor (HTTP push), staff counter (MQTT) live")
         _wait_for_rows(settings, cfg.store.id, since=started, rows=seeded, console=console)
         api = start_api_demo(settings, cfg, console)
+        if chain is not None:
+            live = ChainLive(settings, chain, api_url=api.base_url).start()
+            print_logins(console, chain, api.base_url)
         today = StoreCalendar(cfg.store.timezone).local_date(datetime.now(UTC))
         console.print("\n[bold]numbers from the API[/] (as the demo login):")
         _report(api.base_url, cfg.store.id, today, console)
@@ -370,6 +400,8 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
     except KeyboardInterrupt:
         console.print("\nstopping …")
     finally:
+        if live is not None:
+            live.stop()
         if sim is not None:
             sim.stop_all()
         agent.stop()
