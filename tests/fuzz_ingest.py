@@ -5,7 +5,7 @@ import json
 
 from hypothesis import strategies as st
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.topics import Kind
 from tests import strategies as cs
 from tests.ingest_support import CAMERA, COUNTERS, EDGE, STORE
@@ -21,7 +21,7 @@ SENDER = {
 }
 
 
-def _authorised(msg: m.AnyMessage) -> m.AnyMessage:
+def _authorised(msg: messages.AnyMessage) -> messages.AnyMessage:
     """Point a generated message at the test store's device, door, zones and floor."""
     kind = msg.kind
     update: dict = {"device_id": SENDER[kind]}

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
 import psycopg
 
-from footfall.core import messages as m
+from footfall.core import messages
+from footfall.core.mqtt import Backoff, BrokerTarget, MqttTransport
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import Topic
 from tests import helpers
@@ -65,12 +65,12 @@ def apply_stores(conn: psycopg.Connection) -> None:
 
 def counts(
     device: str, seq: int, *, door: str | None = None, readings: int = 3, minute0: int | None = None
-) -> m.CountsMessage:
+) -> messages.CountsMessage:
     """A counts message: `readings` consecutive minutes starting at minute `seq * readings`."""
     door = door or ("main" if device != COUNTERS[1] else "side")
     first = seq * readings if minute0 is None else minute0
     rs = [
-        m.CountsReading(
+        messages.CountsReading(
             start=T0 + timedelta(minutes=first + i),
             end=T0 + timedelta(minutes=first + i + 1),
             door_id=door,
@@ -79,65 +79,67 @@ def counts(
         )
         for i in range(readings)
     ]
-    return m.CountsMessage(device_id=device, seq=seq, sent_at=rs[-1].end, readings=rs)
+    return messages.CountsMessage(device_id=device, seq=seq, sent_at=rs[-1].end, readings=rs)
 
 
-def occupancy(seq: int) -> m.OccupancyMessage:
+def occupancy(seq: int) -> messages.OccupancyMessage:
     start = T0 + timedelta(minutes=seq)
-    return m.OccupancyMessage(
+    return messages.OccupancyMessage(
         device_id=CAMERA,
         seq=seq,
         sent_at=start + timedelta(minutes=1),
         readings=[
-            m.OccupancyReading(start=start, end=start + timedelta(minutes=1), occupancy=seq % 9),
-            m.OccupancyReading(start=start, end=start + timedelta(minutes=1), zone_id="bakery", occupancy=seq % 3),
+            messages.OccupancyReading(start=start, end=start + timedelta(minutes=1), occupancy=seq % 9),
+            messages.OccupancyReading(
+                start=start, end=start + timedelta(minutes=1), zone_id="bakery", occupancy=seq % 3
+            ),
         ],
     )
 
 
-def heatmap(seq: int) -> m.HeatmapMessage:
+def heatmap(seq: int) -> messages.HeatmapMessage:
     start = T0 + timedelta(minutes=seq)
-    cells = [m.HeatmapCell(x=x, y=seq % 4, presence_s=10.0 + x, tracks=3 + x) for x in range(3)]
-    reading = m.HeatmapReading(
+    cells = [messages.HeatmapCell(x=x, y=seq % 4, presence_s=10.0 + x, tracks=3 + x) for x in range(3)]
+    reading = messages.HeatmapReading(
         start=start, end=start + timedelta(minutes=1), floor_id="ground", cell_m=0.5, cells=cells
     )
-    return m.HeatmapMessage(device_id=CAMERA, seq=seq, sent_at=reading.end, readings=[reading])
+    return messages.HeatmapMessage(device_id=CAMERA, seq=seq, sent_at=reading.end, readings=[reading])
 
 
-def tracks(seq: int) -> m.TracksMessage:
+def tracks(seq: int) -> messages.TracksMessage:
     start = T0 + timedelta(minutes=seq)
-    pts = [m.TrackPoint(t=float(i), x=1.0 + i, y=2.0) for i in range(3)]
-    reading = m.TracksReading(
-        start=start, end=start + timedelta(minutes=1), floor_id="ground", tracks=[m.Track(points=pts)] * 2
+    pts = [messages.TrackPoint(t=float(i), x=1.0 + i, y=2.0) for i in range(3)]
+    reading = messages.TracksReading(
+        start=start, end=start + timedelta(minutes=1), floor_id="ground", tracks=[messages.Track(points=pts)] * 2
     )
-    return m.TracksMessage(device_id=CAMERA, seq=seq, sent_at=reading.end, readings=[reading])
+    return messages.TracksMessage(device_id=CAMERA, seq=seq, sent_at=reading.end, readings=[reading])
 
 
-def zones(seq: int) -> m.ZonesMessage:
+def zones(seq: int) -> messages.ZonesMessage:
     start = T0 + timedelta(minutes=seq)
-    reading = m.ZonesReading(
+    reading = messages.ZonesReading(
         start=start, end=start + timedelta(minutes=1), zone_id="coffee", entries=2, exits=1, dwell_s=[12.5, 40.0]
     )
-    return m.ZonesMessage(device_id=CAMERA, seq=seq, sent_at=reading.end, readings=[reading])
+    return messages.ZonesMessage(device_id=CAMERA, seq=seq, sent_at=reading.end, readings=[reading])
 
 
-def heartbeat(seq: int) -> m.HeartbeatMessage:
+def heartbeat(seq: int) -> messages.HeartbeatMessage:
     start = T0 + timedelta(minutes=seq)
-    reading = m.HeartbeatReading(
+    reading = messages.HeartbeatReading(
         start=start,
         end=start + timedelta(minutes=1),
         uptime_s=60.0 * seq,
         queue_depth=seq % 10,
-        sensors=[m.SensorHealth(sensor_id=COUNTERS[0], errors=0)],
+        sensors=[messages.SensorHealth(sensor_id=COUNTERS[0], errors=0)],
     )
-    return m.HeartbeatMessage(device_id=EDGE, seq=seq, sent_at=reading.end, readings=[reading])
+    return messages.HeartbeatMessage(device_id=EDGE, seq=seq, sent_at=reading.end, readings=[reading])
 
 
-def status(seq: int, state: str = "online") -> m.StatusMessage:
-    return m.StatusMessage(device_id=EDGE, seq=seq, sent_at=T0 + timedelta(minutes=seq), state=state)
+def status(seq: int, state: str = "online") -> messages.StatusMessage:
+    return messages.StatusMessage(device_id=EDGE, seq=seq, sent_at=T0 + timedelta(minutes=seq), state=state)
 
 
-def topic_for(msg: m.AnyMessage, prefix: str, store: str = STORE) -> str:
+def topic_for(msg: messages.AnyMessage, prefix: str, store: str = STORE) -> str:
     return Topic(store, msg.device_id, msg.kind).render(prefix)
 
 
@@ -151,29 +153,32 @@ class Publisher:
     """A QoS 1 publisher that waits for every PUBACK (the broker has the message)."""
 
     def __init__(self, host: str, port: int, *, client_id: str, persistent: bool = False, reconnect_s: int = 1) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        self.client.max_inflight_messages_set(200)
-        self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(reconnect_s, max(reconnect_s, 2))
-        from paho.mqtt.packettypes import PacketTypes
-        from paho.mqtt.properties import Properties
-
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 300 if persistent else 0
         self.published = 0
         self.acked = 0
         self._lock = threading.Lock()
-        self.client.on_publish = self._on_publish
-        self.client.connect(host, port, keepalive=10, clean_start=not persistent, properties=props)
-        self.client.loop_start()
+        target = BrokerTarget(
+            host=host, port=port, prefix="test", username=None, password=None, client_id=client_id, keepalive_s=10
+        )
+        self.transport = MqttTransport(
+            target,
+            clean_start=not persistent,
+            session_expiry_s=300 if persistent else 0,
+            backoff=Backoff(reconnect_s, max(reconnect_s, 2)),
+            max_inflight=200,
+            max_queued=0,
+            name=f"test publisher {client_id}",
+            on_publish=self._on_publish,
+        )
+        self.transport.start()
+        assert self.transport.wait_connected(10), f"test publisher cannot reach {host}:{port}"
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+    def _on_publish(self, mid, reason_code) -> None:
         with self._lock:
             self.acked += 1
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         # While disconnected paho keeps the message and sends it after reconnecting.
-        self.client.publish(topic, payload, qos=qos)
+        self.transport.publish(topic, payload, qos=qos)
         self.published += 1
 
     def publish_all(
@@ -195,8 +200,7 @@ class Publisher:
         wait_until(lambda: self.acked >= self.published, timeout, "the broker to acknowledge every publish", 0.005)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.transport.stop()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
@@ -214,7 +218,7 @@ def door_count_keys(conn: psycopg.Connection) -> dict[tuple, tuple]:
     return {(r["device_id"], r["door_id"], r["start_ts"]): (r["entries"], r["exits"], r["seq"]) for r in rows}
 
 
-def expected_door_counts(msgs: Iterable[m.CountsMessage]) -> dict[tuple, tuple]:
+def expected_door_counts(msgs: Iterable[messages.CountsMessage]) -> dict[tuple, tuple]:
     return {(msg.device_id, r.door_id, r.start): (r.entries, r.exits, msg.seq) for msg in msgs for r in msg.readings}
 
 

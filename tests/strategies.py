@@ -4,15 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.topics import Kind
 
 ids = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9_\-]{0,10}[A-Za-z0-9])?\Z")
-counts = st.integers(min_value=0, max_value=m.MAX_COUNT)
+counts = st.integers(min_value=0, max_value=messages.MAX_COUNT)
 instants = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)).map(
     lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
 )
-lengths = st.integers(min_value=1, max_value=int(m.MAX_INTERVAL.total_seconds())).map(lambda s: timedelta(seconds=s))
+lengths = st.integers(min_value=1, max_value=int(messages.MAX_INTERVAL.total_seconds())).map(
+    lambda s: timedelta(seconds=s)
+)
 
 
 @st.composite
@@ -22,8 +24,8 @@ def interval(draw: st.DrawFn) -> dict:
 
 
 @st.composite
-def counts_reading(draw: st.DrawFn) -> m.CountsReading:
-    return m.CountsReading(
+def counts_reading(draw: st.DrawFn) -> messages.CountsReading:
+    return messages.CountsReading(
         **draw(interval()),
         door_id=draw(ids),
         entries=draw(counts),
@@ -34,14 +36,14 @@ def counts_reading(draw: st.DrawFn) -> m.CountsReading:
 
 
 @st.composite
-def occupancy_reading(draw: st.DrawFn) -> m.OccupancyReading:
-    occ = draw(st.integers(0, m.MAX_OCCUPANCY))
-    peak = draw(st.none() | st.integers(occ, m.MAX_OCCUPANCY))
-    return m.OccupancyReading(**draw(interval()), zone_id=draw(st.none() | ids), occupancy=occ, peak=peak)
+def occupancy_reading(draw: st.DrawFn) -> messages.OccupancyReading:
+    occ = draw(st.integers(0, messages.MAX_OCCUPANCY))
+    peak = draw(st.none() | st.integers(occ, messages.MAX_OCCUPANCY))
+    return messages.OccupancyReading(**draw(interval()), zone_id=draw(st.none() | ids), occupancy=occ, peak=peak)
 
 
 @st.composite
-def heatmap_reading(draw: st.DrawFn) -> m.HeatmapReading:
+def heatmap_reading(draw: st.DrawFn) -> messages.HeatmapReading:
     iv = draw(interval())
     seconds = (iv["end"] - iv["start"]).total_seconds()
     k = draw(st.integers(1, 5))
@@ -50,22 +52,24 @@ def heatmap_reading(draw: st.DrawFn) -> m.HeatmapReading:
     for x, y in sorted(coords):
         tracks = draw(st.integers(k, 50))
         presence = draw(st.floats(0, seconds * tracks, allow_nan=False))
-        cells.append(m.HeatmapCell(x=x, y=y, presence_s=presence, tracks=tracks))
-    return m.HeatmapReading(**iv, floor_id=draw(ids), cell_m=draw(st.floats(0.05, 10)), min_tracks=k, cells=cells)
+        cells.append(messages.HeatmapCell(x=x, y=y, presence_s=presence, tracks=tracks))
+    return messages.HeatmapReading(
+        **iv, floor_id=draw(ids), cell_m=draw(st.floats(0.05, 10)), min_tracks=k, cells=cells
+    )
 
 
 @st.composite
-def tracks_reading(draw: st.DrawFn) -> m.TracksReading:
+def tracks_reading(draw: st.DrawFn) -> messages.TracksReading:
     iv = draw(interval())
     seconds = (iv["end"] - iv["start"]).total_seconds()
-    point = st.builds(m.TrackPoint, t=st.floats(0, seconds), x=st.floats(-1000, 1000), y=st.floats(-1000, 1000))
-    tracks = draw(st.lists(st.builds(m.Track, points=st.lists(point, min_size=1, max_size=5)), max_size=5))
-    return m.TracksReading(**iv, floor_id=draw(ids), tracks=tracks)
+    point = st.builds(messages.TrackPoint, t=st.floats(0, seconds), x=st.floats(-1000, 1000), y=st.floats(-1000, 1000))
+    tracks = draw(st.lists(st.builds(messages.Track, points=st.lists(point, min_size=1, max_size=5)), max_size=5))
+    return messages.TracksReading(**iv, floor_id=draw(ids), tracks=tracks)
 
 
 @st.composite
-def zones_reading(draw: st.DrawFn) -> m.ZonesReading:
-    return m.ZonesReading(
+def zones_reading(draw: st.DrawFn) -> messages.ZonesReading:
+    return messages.ZonesReading(
         **draw(interval()),
         zone_id=draw(ids),
         entries=draw(counts),
@@ -77,16 +81,16 @@ def zones_reading(draw: st.DrawFn) -> m.ZonesReading:
 
 
 @st.composite
-def heartbeat_reading(draw: st.DrawFn) -> m.HeartbeatReading:
+def heartbeat_reading(draw: st.DrawFn) -> messages.HeartbeatReading:
     sensor = st.builds(
-        m.SensorHealth,
+        messages.SensorHealth,
         sensor_id=ids,
         last_seen=st.none() | instants,
         errors=st.integers(0, 10**6),
         clock_offset_s=st.none() | st.floats(-1e6, 1e6),
-        faults=st.lists(st.sampled_from(list(m.Fault)), max_size=3),
+        faults=st.lists(st.sampled_from(list(messages.Fault)), max_size=3),
     )
-    return m.HeartbeatReading(
+    return messages.HeartbeatReading(
         **draw(interval()),
         uptime_s=draw(st.floats(0, 1e9)),
         queue_depth=draw(st.integers(0, 10**7)),
@@ -108,8 +112,8 @@ READINGS = {
 
 
 @st.composite
-def message(draw: st.DrawFn, kind: Kind) -> m.AnyMessage:
-    model = m.MESSAGE_TYPES[kind]
+def message(draw: st.DrawFn, kind: Kind) -> messages.AnyMessage:
+    model = messages.MESSAGE_TYPES[kind]
     device = draw(ids)
     seq = draw(st.integers(0, 2**63 - 1))
     if kind is Kind.STATUS:

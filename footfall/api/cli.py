@@ -10,11 +10,14 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from footfall.core.cli import console, err, fail, load_settings
+
+if TYPE_CHECKING:
+    from footfall.api.receipts import CsvMapping
 
 api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles, store scope and API keys.", no_args_is_help=True)
@@ -144,7 +147,7 @@ def users_key(
 
 def _mapping_from_flags(
     columns: list[str], store: str | None, timezone: str | None, price_list: Path | None, skip: list[str]
-):
+) -> "CsvMapping":
     from footfall.api.receipts import CsvMapping, load_price_list
 
     cols: dict[str, str] = {}
@@ -159,12 +162,14 @@ def _mapping_from_flags(
         if not sep:
             raise ValueError(f"--skip {s!r}: write FIELD=VALUE, e.g. --skip description=NONE")
         skip_values.setdefault(field, []).append(value)
-    return CsvMapping(
-        store_id=store,
-        timezone=timezone,
-        columns=cols,
-        price_list=load_price_list(price_list) if price_list else {},
-        skip_values=skip_values,
+    return CsvMapping.model_validate(
+        {
+            "store_id": store,
+            "timezone": timezone,
+            "columns": cols,
+            "price_list": load_price_list(price_list) if price_list else {},
+            "skip_values": skip_values,
+        }
     )
 
 
@@ -236,8 +241,8 @@ def receipts_import(
         raise fail(f"{file}: {exc}") from None
     except (FootfallError, ValueError) as exc:
         raise fail(str(exc)) from None
-    for issue in report.issues[:200]:
-        err.print(f"[yellow]skipped[/] {file}: {issue}")
+    for row_issue in report.issues[:200]:
+        err.print(f"[yellow]skipped[/] {file}: {row_issue}")
     if len(report.issues) > 200:
         err.print(f"… and {len(report.issues) - 200} more problems")
     s = report.saved

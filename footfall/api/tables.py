@@ -9,11 +9,13 @@ import csv
 import io
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+
+TableModel = TypeVar("TableModel", bound=BaseModel)
 
 CSV = "text/csv"
 
@@ -85,16 +87,23 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> 
     return buf.getvalue()
 
 
-def table_response(request: Request, model: BaseModel, *, filename: str) -> BaseModel | Response:
-    """The model itself (JSON), or its `data` rows as CSV when the client asked for CSV."""
+def table_response(request: Request, model: TableModel, *, filename: str) -> TableModel:
+    """The model itself (JSON), or its `data` rows as CSV when the client asked for CSV.
+
+    Typed as the model on purpose: a route declares its JSON model as its return type (that is
+    its OpenAPI schema), and FastAPI sends a `Response` it is handed unchanged, so the CSV answer
+    travels through the same return.
+    """
     if not wants_csv(request):
         return model
-    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in model.data]  # type: ignore[attr-defined]
-    return Response(
+    data: Iterable[Any] = getattr(model, "data")  # noqa: B009 - every table-shaped model has `data`
+    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in data]
+    csv = Response(
         to_csv(rows),
         media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
+    return cast(TableModel, csv)
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

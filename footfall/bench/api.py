@@ -22,15 +22,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from footfall.api import kpis
 from footfall.core.calendar import Interval, StoreCalendar, month_bounds
 from footfall.core.settings import Settings
-from footfall.db.connect import DictConnection, connect
+from footfall.db.connect import DictConnection, connect, scalar
 from footfall.db.migrate import migrate
 
 logger = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
                         s["store_id"],
                         s["timezone"],
                         s["area"],
-                        psycopg.types.json.Jsonb(
+                        Jsonb(
                             {
                                 d: [f"{OPEN:02d}:00", f"{CLOSE:02d}:00"]
                                 for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -327,7 +327,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
                 raw = _time(rollup_raw, max(3, raw_runs // 2))
                 progress.advance(task)
                 results["c_monthly_rollup_all_stores"] = _stats(fast, raw, 200)
-            size = conn.execute("SELECT pg_database_size(current_database()) AS b").fetchone()["b"]
+            size = scalar(conn, "SELECT pg_database_size(current_database())")
     finally:
         if not keep:
             _drop(settings, dbname)

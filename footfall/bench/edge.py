@@ -5,7 +5,7 @@ Each figure is measured next to a baseline in the same run (the machine may be s
 - write: readings committed one at a time through `Outbox.commit` (as drivers do) vs plain
   SQLite inserts of the same JSON with the same durability settings;
 - replay: a queued backlog drained by `Publisher` (claim, seq, QoS 1, delete on PUBACK)
-  vs bare paho publishing the same messages with QoS 1 and waiting for every PUBACK;
+  vs the bare transport (paho) publishing the same messages with QoS 1 and waiting for every PUBACK;
 - merge: time to bring a full queue of minute counts under budget.
 """
 
@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
+from rich.console import Console
 
 from footfall.core.messages import CountsMessage, CountsReading
+from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport
 from footfall.core.settings import Settings
 from footfall.core.topics import Kind, Topic
-from footfall.edge.config import BrokerTarget, TlsOptions
 from footfall.edge.outbox import ROW_OVERHEAD, Outbox
 from footfall.edge.publisher import Publisher
 
@@ -70,18 +70,17 @@ class _Counter:
         self.readings = 0
         self.lock = threading.Lock()
         ready = threading.Event()
-        m = settings.mqtt
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        if m.username:
-            self.client.username_pw_set(m.username, m.password.get_secret_value() if m.password else None)
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *a: ready.set()
-        self.client.connect(m.host, m.port)
-        self.client.loop_start()
-        self.client.subscribe(f"{prefix}/v1/#", qos=1)
+        self.transport = MqttTransport(
+            BrokerTarget.from_settings(settings.mqtt, client_id=f"bench-count-{secrets.token_hex(3)}"),
+            name="bench counter",
+            on_message=self._on_message,
+            on_subscribe=lambda codes: ready.set(),
+        )
+        self.transport.subscribe(f"{prefix}/v1/#", qos=1)
+        self.transport.start()
         ready.wait(10)
 
-    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, msg: MQTTMessage) -> None:
         n = msg.payload.count(b'"door_id"')
         with self.lock:
             self.readings += n
@@ -96,22 +95,14 @@ class _Counter:
         return False
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.transport.stop()
 
 
 def _replay(folder: Path, settings: Settings, readings: list[CountsReading], batch: int) -> dict[str, float]:
     m = settings.mqtt
     prefix = f"bench{secrets.token_hex(4)}"
-    target = BrokerTarget(
-        host=m.host,
-        port=m.port,
-        prefix=prefix,
-        username=m.username,
-        password=m.password,
-        client_id=f"bench-edge-{secrets.token_hex(3)}",
-        keepalive_s=30,
-        tls=TlsOptions(),
+    target = BrokerTarget.from_settings(m, client_id=f"bench-edge-{secrets.token_hex(3)}").model_copy(
+        update={"prefix": prefix, "keepalive_s": 30}
     )
     counter = _Counter(settings, prefix)
     ob = Outbox.open(folder / "replay.db", synchronous="normal")
@@ -138,7 +129,7 @@ def _replay(folder: Path, settings: Settings, readings: list[CountsReading], bat
     if not ok:
         raise RuntimeError("the replay did not finish in 2 minutes; is the broker reachable?")
 
-    # Baseline: the same messages from bare paho, QoS 1, every PUBACK awaited.
+    # Baseline: the same messages from the bare transport (paho), QoS 1, every PUBACK awaited.
     counter = _Counter(settings, prefix + "b")
     topic = Topic("bench", "bench-door", Kind.COUNTS).render(prefix + "b")
     payloads = [
@@ -147,20 +138,19 @@ def _replay(folder: Path, settings: Settings, readings: list[CountsReading], bat
         ).to_json()
         for i in range(0, len(readings), batch)
     ]
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    if m.username:
-        client.username_pw_set(m.username, m.password.get_secret_value() if m.password else None)
-    client.max_inflight_messages_set(8)
-    client.connect(m.host, m.port)
-    client.loop_start()
+    client = MqttTransport(
+        BrokerTarget.from_settings(m, client_id=f"bench-paho-{secrets.token_hex(3)}"), max_inflight=8, name="bench"
+    )
+    client.start()
+    if not client.wait_connected(30):
+        raise RuntimeError(f"no MQTT broker at {m.host}:{m.port}")
     began = time.perf_counter()
     infos = [client.publish(topic, p, qos=1) for p in payloads]
     for info in infos:
         info.wait_for_publish(60)
     counter.wait(len(readings), 60)
     base = time.perf_counter() - began
-    client.disconnect()
-    client.loop_stop()
+    client.stop()
     counter.close()
     n = len(readings)
     return {
@@ -192,7 +182,7 @@ def _merge(folder: Path, readings: list[CountsReading]) -> dict[str, float]:
     }
 
 
-def run_bench(settings: Settings, *, readings: int, batch: int, console=None) -> dict[str, Any]:
+def run_bench(settings: Settings, *, readings: int, batch: int, console: Console | None = None) -> dict[str, Any]:
     """Run the three measurements; returns one JSON-ready object."""
     data = _readings(readings)
     with tempfile.TemporaryDirectory(prefix="footfall-bench-edge-") as tmp:

@@ -3,8 +3,8 @@
 Everything runs in one go, against a real Mosquitto and the configured PostgreSQL server,
 so the ratios compare like with like on a machine other work may be sharing:
 
-1. **raw** — a bare paho subscriber (manual acks, nothing else) drains N pre-loaded
-   messages: the most a Python MQTT client can receive here.
+1. **raw** — a bare subscriber (paho through `footfall.core.mqtt`, manual acks, nothing
+   else) drains N pre-loaded messages: the most a Python MQTT client can receive here.
 2. **ingest** — `--workers` IngestWorker processes drain the same N messages into the
    database (batches, COPY, ON CONFLICT, commit, ack).
 3. **naive** — one process validates each message with the same core models and INSERTs
@@ -35,12 +35,19 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from footfall.core.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from footfall.core.mqtt import MQTTMessage, MqttTransport
+    from footfall.ingest.triage import Accepted, Rejected
+    from footfall.ingest.writer import WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -97,56 +104,72 @@ def _topic(prefix: str, device: str) -> str:
 # -- MQTT helpers -------------------------------------------------------------------------
 
 
-def _client(client_id: str, *, manual_ack: bool = False):
-    import paho.mqtt.client as mqtt
+def _transport(port: int, client_id: str, **options: Any) -> "MqttTransport":
+    """A transport to the benchmark's own broker (connected by `_up`)."""
+    from footfall.core.mqtt import BrokerTarget, MqttTransport
 
-    return mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+    target = BrokerTarget(
+        host="127.0.0.1", port=port, prefix="bench", username=None, password=None, client_id=client_id, keepalive_s=60
     )
+    return MqttTransport(target, name=f"bench {client_id}", **options)
 
 
-def _connect_props(receive_maximum: int = 65535):
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
+def _up(transport: "MqttTransport") -> None:
+    transport.start()
+    if not transport.wait_connected(30):
+        raise RuntimeError(f"the benchmark broker at {transport.address} does not answer")
 
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
-    props.ReceiveMaximum = receive_maximum
-    return props
+
+def _session(port: int, client_id: str, *, clean_start: bool, **hooks: Any) -> "MqttTransport":
+    """A persistent session (1 h expiry), acknowledged by hand."""
+    return _transport(
+        port,
+        client_id,
+        clean_start=clean_start,
+        session_expiry_s=3600,
+        receive_maximum=65535,
+        manual_ack=True,
+        **hooks,
+    )
 
 
 def _make_session(port: int, client_id: str, topic: str) -> None:
     """Create a persistent session subscribed to `topic`, then leave it offline."""
     done = threading.Event()
-    c = _client(client_id, manual_ack=True)
-    c.on_subscribe = lambda *a: done.set()
-    c.on_connect = lambda cl, *a: cl.subscribe(topic, qos=1)
-    c.connect("127.0.0.1", port, clean_start=True, properties=_connect_props())
-    c.loop_start()
+    c = _session(port, client_id, clean_start=True, on_subscribe=lambda codes: done.set())
+    c.subscribe(topic, qos=1)
+    _up(c)
     if not done.wait(10):
         raise RuntimeError(f"could not subscribe {client_id}")
-    c.disconnect()
-    c.loop_stop()
+    c.stop()
 
 
-def _preload(port: int, prefix: str, count: int, readings: int, *, base_minute: int, progress=None, task=None) -> None:
-    pub = _client(f"bench-pub-{secrets.token_hex(3)}")
-    pub.max_inflight_messages_set(1000)
-    pub.max_queued_messages_set(0)
+def _publisher(port: int, name: str, **hooks: Any) -> "MqttTransport":
+    return _transport(port, f"{name}-{secrets.token_hex(3)}", max_inflight=1000, max_queued=0, **hooks)
+
+
+def _preload(
+    port: int,
+    prefix: str,
+    count: int,
+    readings: int,
+    *,
+    base_minute: int,
+    progress: "Progress | None" = None,
+    task: "TaskID | None" = None,
+) -> None:
     acked = [0]
-    pub.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
-    pub.connect("127.0.0.1", port)
-    pub.loop_start()
+    pub = _publisher(port, "bench-pub", on_publish=lambda mid, rc: acked.__setitem__(0, acked[0] + 1))
+    _up(pub)
     for i in range(count):
         pub.publish(_topic(prefix, _device(i)), _stamp(payload(i, readings, base_minute=base_minute)), qos=1)
-        if progress is not None and i % 1000 == 0:
+        if progress is not None and task is not None and i % 1000 == 0:
             progress.update(task, completed=acked[0])
     while acked[0] < count:
         time.sleep(0.02)
-        if progress is not None:
+        if progress is not None and task is not None:
             progress.update(task, completed=acked[0])
-    pub.disconnect()
-    pub.loop_stop()
+    pub.stop()
 
 
 # -- child processes ----------------------------------------------------------------------
@@ -162,29 +185,26 @@ def _drain(port: int, client_id: str, expected: int, handle: Any = None) -> dict
     first = [0.0]
     done = threading.Event()
 
-    def on_message(client, userdata, msg) -> None:
+    def on_message(msg: MQTTMessage) -> None:
         if got[0] == 0:
             first[0] = msg.timestamp
         if handle is not None:
             handle(msg.payload)
-        client.ack(msg.mid, msg.qos)
+        c.ack(msg.mid, msg.qos)
         got[0] += 1
         if got[0] >= expected:
             done.set()
 
-    c = _client(client_id, manual_ack=True)
-    c.on_message = on_message
-    c.connect("127.0.0.1", port, clean_start=False, properties=_connect_props())
-    c.loop_start()
+    c = _session(port, client_id, clean_start=False, on_message=on_message)
+    _up(c)
     done.wait(600)
     last = time.monotonic()
-    c.disconnect()
-    c.loop_stop()
+    c.stop()
     return {"messages": got[0], "first": first[0], "last": last}
 
 
 def _raw_child(port: int, client_id: str, expected: int, out: Any) -> None:
-    """A bare paho subscriber: receive and acknowledge, nothing else."""
+    """A bare subscriber: receive and acknowledge, nothing else."""
     out.put(_drain(port, client_id, expected))
 
 
@@ -193,10 +213,10 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     from footfall.ingest.worker import IngestWorker
 
     logging.basicConfig(level=logging.WARNING)
-    stats = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
+    stats: dict[str, Any] = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
     stop = threading.Event()
 
-    def on_commit(accepted, rejected, result) -> None:
+    def on_commit(accepted: list[Accepted], rejected: list[Rejected], result: WriteResult) -> None:
         now = time.time()
         if stats["messages"] == 0:
             stats["first"] = min(a.inbound.received for a in accepted) if accepted else result.committed_at
@@ -210,10 +230,12 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
 
     worker = IngestWorker(settings, client_id=client_id, on_commit=on_commit)
     go.wait()
-    watcher = threading.Thread(
-        target=lambda: [time.sleep(0.1) for _ in iter(lambda: total.value >= expected or stop.is_set(), True)],
-        daemon=True,
-    )
+
+    def watch() -> None:
+        while not (total.value >= expected or stop.is_set()):
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
 
     def stop_when_done() -> None:
@@ -272,7 +294,7 @@ def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: A
     import psycopg
 
     from footfall.core.errors import PayloadError
-    from footfall.core.messages import parse_payload
+    from footfall.core.messages import CountsMessage, parse_payload
     from footfall.core.topics import Kind
 
     conn = psycopg.connect(conninfo)
@@ -285,6 +307,8 @@ def _naive_child(port: int, client_id: str, conninfo: str, expected: int, out: A
         try:
             m = parse_payload(Kind.COUNTS, payload)
         except PayloadError:
+            return
+        if not isinstance(m, CountsMessage):
             return
         with conn.transaction(), conn.cursor() as cur:
             for r in m.readings:
@@ -303,11 +327,8 @@ def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes position
     count = int(rate * seconds)
     templates = [payload(i, readings, base_minute=base_minute) for i in range(count)]
     topics = [_topic(prefix, _device(i)) for i in range(count)]
-    pub = _client(f"bench-lat-{secrets.token_hex(3)}")
-    pub.max_inflight_messages_set(1000)
-    pub.max_queued_messages_set(0)
-    pub.connect("127.0.0.1", port)
-    pub.loop_start()
+    pub = _publisher(port, "bench-lat")
+    _up(pub)
     start = time.monotonic()
     for i in range(count):
         delay = start + i / rate - time.monotonic()
@@ -316,8 +337,7 @@ def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes position
         pub.publish(topics[i], _stamp(templates[i]), qos=1)
     achieved = count / (time.monotonic() - start)
     time.sleep(1)
-    pub.disconnect()
-    pub.loop_stop()
+    pub.stop()
     out.put({"messages": count, "rate": achieved})
 
 
@@ -367,7 +387,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
     from psycopg import sql
 
     from footfall.core.settings import IngestSettings
-    from footfall.db.connect import connect
+    from footfall.db.connect import connect, scalar
     from footfall.db.migrate import migrate
     from footfall.devtools.services import LOCAL, PrivateMosquitto, free_port
 
@@ -402,7 +422,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         if progress is not None:
             progress.start()
 
-        def task(label: str, total: int):
+        def task(label: str, total: int) -> "TaskID | None":
             return progress.add_task(label, total=total) if progress is not None else None
 
         # 1. raw paho ceiling
@@ -415,7 +435,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         p.start()
         raw = out.get(timeout=900)
         p.join()
-        if progress is not None:
+        if progress is not None and t is not None:
             progress.update(t, completed=raw["messages"])
         result["raw_subscribe_messages_per_s"] = round(raw["messages"] / (raw["last"] - raw["first"]), 1)
 
@@ -455,7 +475,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         p.start()
         naive = out.get(timeout=1800)
         p.join()
-        if progress is not None:
+        if progress is not None and t is not None:
             progress.update(t, completed=naive["messages"])
         naive_rate = naive["messages"] / (naive["last"] - naive["first"])
         result["naive_messages"] = nn
@@ -499,7 +519,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         p.join()
         if stages is None:
             raise RuntimeError("the stages phase failed; run it again with --log-level DEBUG")
-        if progress is not None:
+        if progress is not None and t is not None:
             progress.update(t, completed=1)
         result["validate_only_messages_per_s"] = round(sn / stages["validate_s"], 1)
         result["db_only_messages_per_s"] = round(sn / stages["db_s"], 1)
@@ -507,12 +527,10 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         # 6. exactly the published set?
         with connect(db) as conn:
             expected = (n + lat_n + sn) * r
-            present = conn.execute("SELECT count(*) AS n FROM door_counts WHERE store_id = %s", (STORE,)).fetchone()[
-                "n"
-            ]
-            rolled = conn.execute(
-                "SELECT coalesce(sum(readings), 0) AS n FROM door_counts_15m WHERE store_id = %s", (STORE,)
-            ).fetchone()["n"]
+            present = scalar(conn, "SELECT count(*) FROM door_counts WHERE store_id = %s", (STORE,))
+            rolled = scalar(
+                conn, "SELECT coalesce(sum(readings), 0) FROM door_counts_15m WHERE store_id = %s", (STORE,)
+            )
         result["lost"] = max(0, expected - present)
         result["duplicated"] = max(0, present - expected) + max(0, rolled - present)
         raw_rate = result["raw_subscribe_messages_per_s"]

@@ -92,13 +92,21 @@ def bench_video(
         totals["decode"][1] += s
 
         mog = cv2.createBackgroundSubtractorMOG2()
-        n, s = _run(path, lambda frame, _k, mog=mog: mog.apply(frame))
+
+        def subtract(frame: np.ndarray, _k: int, mog: cv2.BackgroundSubtractorMOG2 = mog) -> None:
+            mog.apply(frame)
+
+        n, s = _run(path, subtract)
         totals["bgsub"][0] += n
         totals["bgsub"][1] += s
 
         pipe = CameraPipeline(spec, options)
         base = clock + timedelta(hours=i)
-        n, s = _run(path, lambda frame, k, pipe=pipe, base=base: pipe.process(frame, base + timedelta(seconds=k / fps)))
+
+        def process(frame: np.ndarray, k: int, pipe: CameraPipeline = pipe, base: datetime = base) -> None:
+            pipe.process(frame, base + timedelta(seconds=k / fps))
+
+        n, s = _run(path, process)
         started = time.perf_counter()
         pipe.flush()
         totals["pipeline"][0] += n

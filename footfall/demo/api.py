@@ -23,7 +23,7 @@ from footfall.api.users import create_api_key, create_user, update_user
 from footfall.core.calendar import StoreCalendar
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import DictConnection, connect, open_pool
+from footfall.db.connect import DictConnection, connect, open_pool, scalar
 from footfall.demo.pos import PosClient, PosSimulator, run_pos
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,9 @@ def _user(conn: DictConnection, username: str, password: str | None, store_id: s
     try:
         return create_user(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id]).user_id
     except ConflictingChange:
-        row = conn.execute("SELECT user_id FROM users WHERE username = %s", (username,)).fetchone()
-        update_user(
-            conn, user_id=row["user_id"], password=password, stores=[store_id], disabled=False, role=Role.MANAGER
-        )
-        return row["user_id"]
+        user_id: int = scalar(conn, "SELECT user_id FROM users WHERE username = %s", (username,))
+        update_user(conn, user_id=user_id, password=password, stores=[store_id], disabled=False, role=Role.MANAGER)
+        return user_id
 
 
 @dataclass

@@ -237,6 +237,25 @@ class PrivateMosquitto:
         """Whether it accepts TCP connections."""
         return port_open("127.0.0.1", self.port)
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while this object runs it, else None."""
+        return None if self._proc is None else self._proc.pid
+
+    def reload(self) -> None:
+        """Make the broker re-read its password file and ACL (SIGHUP).
+
+        Raises:
+            ServiceError: this object does not run the broker.
+        """
+        if self._proc is None:
+            raise ServiceError(f"Mosquitto on port {self.port} was not started here; cannot reload it")
+        self._proc.send_signal(signal.SIGHUP)
+
+    def detach(self) -> None:
+        """Forget the process: the broker outlives this object (and `stop` leaves it running)."""
+        self._proc = None
+
 
 def _pg_answers(url: str) -> bool:
     try:
@@ -258,20 +277,25 @@ def _mqtt_answers(host: str, port: int) -> bool:
     """A real MQTT v5 CONNECT/CONNACK, not just an open port."""
     if not port_open(host, port):
         return False
-    import paho.mqtt.client as mqtt
+    import secrets
 
-    ok: list[bool] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.on_connect = lambda c, u, f, rc, p: ok.append(not rc.is_failure)
+    from footfall.core.mqtt import BrokerTarget, MqttTransport
+
+    target = BrokerTarget(
+        host=host,
+        port=port,
+        prefix="probe",
+        username=None,
+        password=None,
+        client_id=f"footfall-probe-{secrets.token_hex(4)}",
+        keepalive_s=5,
+    )
+    transport = MqttTransport(target, name="probe", warn_after_s=3600)
+    transport.start()
     try:
-        client.connect(host, port, keepalive=5)
-        deadline = time.monotonic() + 5
-        while not ok and time.monotonic() < deadline:
-            client.loop(0.1)
-        client.disconnect()
-    except OSError:
-        return False
-    return bool(ok and ok[0])
+        return transport.wait_connected(5)
+    finally:
+        transport.stop()
 
 
 def ensure(env_file: Path) -> dict[str, str]:
@@ -299,8 +323,7 @@ def ensure(env_file: Path) -> dict[str, str]:
             why = "FOOTFALL_PRIVATE_SERVICES=1" if force else f"no MQTT broker answers at {host}:{port}"
             print(f"{why}: starting a private Mosquitto on port {broker.port}", file=sys.stderr)
             broker.start()
-            # Detach: the broker outlives this helper process.
-            broker._proc = None
+            broker.detach()  # the broker outlives this helper process
         env["FOOTFALL_MQTT__HOST"] = "127.0.0.1"
         env["FOOTFALL_MQTT__PORT"] = str(broker.port)
     env_file.parent.mkdir(parents=True, exist_ok=True)

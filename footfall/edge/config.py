@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from footfall.core.configfile import load_yaml, validate
 from footfall.core.errors import ConfigError
 from footfall.core.ids import Id
+from footfall.core.mqtt import BrokerTarget, TlsOptions
 from footfall.core.settings import EdgeSettings, MqttSettings
 from footfall.core.storeconfig import DeviceKind, StoreConfig
 from footfall.core.topics import check_prefix
@@ -35,33 +36,6 @@ def _read_secret(value: SecretStr | None, file: Path | None, what: str) -> str |
         except OSError as exc:
             raise ConfigError(f"{what}: cannot read {file}: {exc.strerror}") from None
     return None
-
-
-class TlsOptions(_Strict):
-    """TLS towards a broker."""
-
-    enabled: bool = Field(default=False, title="TLS", description="Connect with TLS (usually port 8883).")
-    ca_file: Path | None = Field(
-        default=None, title="CA bundle", description="CA certificates that sign the broker's; default: the system's."
-    )
-    cert_file: Path | None = Field(default=None, title="Client certificate", description="For mutual TLS.")
-    key_file: Path | None = Field(default=None, title="Client key", description="For mutual TLS.")
-    insecure: bool = Field(
-        default=False,
-        title="Skip host name check",
-        description="Accept a certificate for another host name. Testing only: it allows impersonation.",
-    )
-    min_version: Literal["1.2", "1.3"] = Field(default="1.2", title="Lowest TLS version")
-
-    @model_validator(mode="after")
-    def _pair(self) -> Self:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together (mutual TLS needs both)")
-        for name in ("ca_file", "cert_file", "key_file"):
-            path = getattr(self, name)
-            if self.enabled and path is not None and not path.exists():
-                raise ValueError(f"{name} {path} does not exist")
-        return self
 
 
 class MqttOptions(_Strict):
@@ -91,20 +65,6 @@ class MqttOptions(_Strict):
         if self.prefix is not None:
             check_prefix(self.prefix)
         return self
-
-
-class BrokerTarget(_Strict):
-    """Resolved connection settings for one broker (upstream or a device's local one)."""
-
-    host: str
-    port: int
-    prefix: str
-    username: str | None
-    password: SecretStr | None
-    client_id: str
-    keepalive_s: int
-    reconnect_max_s: int = 30
-    tls: TlsOptions
 
 
 class QueueOptions(_Strict):
@@ -355,9 +315,7 @@ class EdgeConfig(_Strict):
         password = _read_secret(o.password, o.password_file, "mqtt.password_file")
         if password is None and defaults.password is not None:
             password = defaults.password.get_secret_value()
-        tls = o.tls or TlsOptions(
-            enabled=defaults.tls, ca_file=defaults.ca_file, cert_file=defaults.cert_file, key_file=defaults.key_file
-        )
+        tls = o.tls or TlsOptions.from_settings(defaults)
         return BrokerTarget(
             host=o.host or defaults.host,
             port=o.port or defaults.port,

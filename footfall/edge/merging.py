@@ -26,19 +26,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.topics import Kind
 
 LADDER_S = (300, 900, 3600, 6 * 3600, 24 * 3600)
 """Bucket sizes tried in turn, finest first; the last is the contract's `MAX_INTERVAL`."""
 
-READING_TYPES: dict[Kind, type[m.Reading]] = {
-    Kind.COUNTS: m.CountsReading,
-    Kind.OCCUPANCY: m.OccupancyReading,
-    Kind.HEATMAP: m.HeatmapReading,
-    Kind.TRACKS: m.TracksReading,
-    Kind.ZONES: m.ZonesReading,
-    Kind.HEARTBEAT: m.HeartbeatReading,
+READING_TYPES: dict[Kind, type[messages.Reading]] = {
+    Kind.COUNTS: messages.CountsReading,
+    Kind.OCCUPANCY: messages.OccupancyReading,
+    Kind.HEATMAP: messages.HeatmapReading,
+    Kind.TRACKS: messages.TracksReading,
+    Kind.ZONES: messages.ZonesReading,
+    Kind.HEARTBEAT: messages.HeartbeatReading,
 }
 """The reading model of every kind that carries readings (all but `status`)."""
 
@@ -50,17 +50,17 @@ LAST_RESORT_DROP = (Kind.HEATMAP, Kind.HEARTBEAT, Kind.OCCUPANCY)
 Counts and zone visits are never dropped: the queue goes over budget instead, loudly."""
 
 
-def merge_key(kind: Kind, reading: m.Reading) -> str:
+def merge_key(kind: Kind, reading: messages.Reading) -> str:
     """What must be equal for two readings of one device and kind to merge."""
-    if isinstance(reading, m.CountsReading):
+    if isinstance(reading, messages.CountsReading):
         return reading.door_id
-    if isinstance(reading, m.ZonesReading):
+    if isinstance(reading, messages.ZonesReading):
         return reading.zone_id
-    if isinstance(reading, m.OccupancyReading):
+    if isinstance(reading, messages.OccupancyReading):
         return reading.zone_id or ""
-    if isinstance(reading, m.HeatmapReading):
+    if isinstance(reading, messages.HeatmapReading):
         return f"{reading.floor_id}|{reading.cell_m!r}|{reading.min_tracks}"
-    if isinstance(reading, m.TracksReading):
+    if isinstance(reading, messages.TracksReading):
         return reading.floor_id
     return ""
 
@@ -70,7 +70,7 @@ def _sum(values: Sequence[int | None]) -> int | None:
     return sum(known) if known else None
 
 
-def merge(kind: Kind, readings: Sequence[m.Reading]) -> m.Reading | None:
+def merge(kind: Kind, readings: Sequence[messages.Reading]) -> messages.Reading | None:
     """Merge readings of one device, kind and merge key into one spanning them all.
 
     Args:
@@ -85,18 +85,20 @@ def merge(kind: Kind, readings: Sequence[m.Reading]) -> m.Reading | None:
         return None
     rs = sorted(readings, key=lambda r: r.start)
     start, end = rs[0].start, max(r.end for r in rs)
-    if end - start > m.MAX_INTERVAL:
+    if end - start > messages.MAX_INTERVAL:
         return None
     merger = _MERGERS.get(kind)
     return None if merger is None else merger(rs, start, end)
 
 
-def _merge_counts(rs: Sequence[m.CountsReading], start: datetime, end: datetime) -> m.CountsReading | None:
+def _merge_counts(
+    rs: Sequence[messages.CountsReading], start: datetime, end: datetime
+) -> messages.CountsReading | None:
     entries, exits = sum(r.entries for r in rs), sum(r.exits for r in rs)
     passersby = _sum([r.passersby for r in rs])
-    if max(entries, exits, passersby or 0) > m.MAX_COUNT:
+    if max(entries, exits, passersby or 0) > messages.MAX_COUNT:
         return None
-    return m.CountsReading(
+    return messages.CountsReading(
         start=start,
         end=end,
         door_id=rs[0].door_id,
@@ -107,13 +109,13 @@ def _merge_counts(rs: Sequence[m.CountsReading], start: datetime, end: datetime)
     )
 
 
-def _merge_zones(rs: Sequence[m.ZonesReading], start: datetime, end: datetime) -> m.ZonesReading | None:
+def _merge_zones(rs: Sequence[messages.ZonesReading], start: datetime, end: datetime) -> messages.ZonesReading | None:
     entries, exits = sum(r.entries for r in rs), sum(r.exits for r in rs)
     dwell = [d for r in rs for d in r.dwell_s]
-    if max(entries, exits) > m.MAX_COUNT or len(dwell) > m.MAX_DWELLS:
+    if max(entries, exits) > messages.MAX_COUNT or len(dwell) > messages.MAX_DWELLS:
         return None
     last = max(rs, key=lambda r: r.end)
-    return m.ZonesReading(
+    return messages.ZonesReading(
         start=start,
         end=end,
         zone_id=rs[0].zone_id,
@@ -125,10 +127,12 @@ def _merge_zones(rs: Sequence[m.ZonesReading], start: datetime, end: datetime) -
     )
 
 
-def _merge_occupancy(rs: Sequence[m.OccupancyReading], start: datetime, end: datetime) -> m.OccupancyReading:
+def _merge_occupancy(
+    rs: Sequence[messages.OccupancyReading], start: datetime, end: datetime
+) -> messages.OccupancyReading:
     last = max(rs, key=lambda r: r.end)
     peak = max(max(r.occupancy, r.peak or 0) for r in rs)
-    return m.OccupancyReading(
+    return messages.OccupancyReading(
         start=start,
         end=end,
         zone_id=rs[0].zone_id,
@@ -138,34 +142,38 @@ def _merge_occupancy(rs: Sequence[m.OccupancyReading], start: datetime, end: dat
     )
 
 
-def _merge_heatmap(rs: Sequence[m.HeatmapReading], start: datetime, end: datetime) -> m.HeatmapReading | None:
+def _merge_heatmap(
+    rs: Sequence[messages.HeatmapReading], start: datetime, end: datetime
+) -> messages.HeatmapReading | None:
     cells: dict[tuple[int, int], list[float]] = {}
     for r in rs:
         for c in r.cells:
             acc = cells.setdefault((c.x, c.y), [0.0, 0])
             acc[0] += c.presence_s
             acc[1] += c.tracks
-    if len(cells) > m.MAX_CELLS or any(v[1] > m.MAX_COUNT for v in cells.values()):
+    if len(cells) > messages.MAX_CELLS or any(v[1] > messages.MAX_COUNT for v in cells.values()):
         return None
     first = rs[0]
-    return m.HeatmapReading(
+    return messages.HeatmapReading(
         start=start,
         end=end,
         floor_id=first.floor_id,
         cell_m=first.cell_m,
         min_tracks=first.min_tracks,
-        cells=[m.HeatmapCell(x=x, y=y, presence_s=p, tracks=int(t)) for (x, y), (p, t) in sorted(cells.items())],
+        cells=[messages.HeatmapCell(x=x, y=y, presence_s=p, tracks=int(t)) for (x, y), (p, t) in sorted(cells.items())],
         valid=all(r.valid for r in rs),
     )
 
 
-def _merge_heartbeat(rs: Sequence[m.HeartbeatReading], start: datetime, end: datetime) -> m.HeartbeatReading:
+def _merge_heartbeat(
+    rs: Sequence[messages.HeartbeatReading], start: datetime, end: datetime
+) -> messages.HeartbeatReading:
     newest = max(rs, key=lambda r: r.end)
     return newest.model_copy(update={"start": start, "end": end})
 
 
 # Each merger takes readings of its own kind; `merge` dispatches on the kind.
-_MERGERS: dict[Kind, Callable[[Any, datetime, datetime], m.Reading | None]] = {
+_MERGERS: dict[Kind, Callable[[Any, datetime, datetime], messages.Reading | None]] = {
     Kind.COUNTS: _merge_counts,
     Kind.ZONES: _merge_zones,
     Kind.OCCUPANCY: _merge_occupancy,

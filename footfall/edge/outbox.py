@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.topics import Kind
 from footfall.edge.errors import OutboxError
 from footfall.edge.merging import DROP_ORDER, LADDER_S, LAST_RESORT_DROP, READING_TYPES, merge, merge_key
@@ -84,7 +84,7 @@ class Batch:
     device_id: str
     kind: Kind
     ids: list[int]
-    readings: list[m.Reading]
+    readings: list[messages.Reading]
 
     @property
     def size(self) -> int:
@@ -202,7 +202,7 @@ class Outbox:
     # -- writing --------------------------------------------------------------------------
 
     @staticmethod
-    def _check(kind: Kind, readings: Sequence[m.Reading]) -> type[m.Reading]:
+    def _check(kind: Kind, readings: Sequence[messages.Reading]) -> type[messages.Reading]:
         model = READING_TYPES.get(kind)
         if model is None:
             raise OutboxError(f"kind {kind.value!r} carries no readings; it cannot be queued")
@@ -211,7 +211,9 @@ class Outbox:
                 raise OutboxError(f"a {type(r).__name__} cannot be queued as {kind.value}")
         return model
 
-    def _insert(self, conn: sqlite3.Connection, kind: Kind, device_id: str, readings: Sequence[m.Reading]) -> None:
+    def _insert(
+        self, conn: sqlite3.Connection, kind: Kind, device_id: str, readings: Sequence[messages.Reading]
+    ) -> None:
         rows = []
         for r in readings:
             body = r.model_dump_json()
@@ -224,7 +226,7 @@ class Outbox:
             rows,
         )
 
-    def put(self, kind: Kind, device_id: str, readings: Sequence[m.Reading]) -> None:
+    def put(self, kind: Kind, device_id: str, readings: Sequence[messages.Reading]) -> None:
         """Store readings for `device_id`; returns once they are durable (the `ReadingSink` verb).
 
         Raises:
@@ -235,7 +237,7 @@ class Outbox:
     def commit(
         self,
         device_id: str,
-        readings: Mapping[Kind, Sequence[m.Reading]],
+        readings: Mapping[Kind, Sequence[messages.Reading]],
         *,
         state: Mapping[str, Any] | None = None,
     ) -> None:
@@ -322,7 +324,7 @@ class Outbox:
             conn.executemany("UPDATE readings SET sent = 1, lease = ? WHERE id = ?", [(self._lease, i) for i in ids])
         kind = Kind(kind_s)
         model = READING_TYPES[kind]
-        readings: list[m.Reading] = []
+        readings: list[messages.Reading] = []
         bad: list[int] = []
         for rid, body in zip(ids, bodies, strict=True):
             try:
@@ -522,7 +524,7 @@ class Outbox:
             per_device=per,
         )
 
-    def readings(self, device_id: str | None = None, kind: Kind | None = None) -> list[m.Reading]:
+    def readings(self, device_id: str | None = None, kind: Kind | None = None) -> list[messages.Reading]:
         """Every queued reading (oldest first), optionally of one device and kind (for tools and tests)."""
         where, args = [], []
         if device_id is not None:

@@ -1,6 +1,6 @@
 """Publishes the outbox to the upstream broker: QoS 1, delete on PUBACK, bounded replay.
 
-One paho-mqtt 2.x client (MQTT v5) per agent. The publisher thread claims the oldest
+One `footfall.core.mqtt.MqttTransport` (paho 2.x, MQTT v5) per agent. The publisher thread claims the oldest
 readings of one device and kind from the outbox (up to `batch_readings` /
 `batch_bytes`), allocates that device's next `seq`, publishes the message with QoS 1 and
 keeps at most `max_inflight` messages unacknowledged. A PUBACK with a success code
@@ -20,19 +20,17 @@ follows, so the newest status always has the highest seq. A clean stop publishes
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
-import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from footfall.core.clock import Clock, SystemClock
-from footfall.core.messages import MESSAGE_TYPES, StatusMessage
+from footfall.core.messages import MESSAGE_TYPES, Message, StatusMessage
+from footfall.core.mqtt import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, BrokerTarget, MqttTransport, Will
 from footfall.core.topics import Kind, Topic
-from footfall.edge.config import BrokerTarget
 from footfall.edge.outbox import Batch, Outbox
 
 logger = logging.getLogger(__name__)
@@ -40,31 +38,6 @@ logger = logging.getLogger(__name__)
 AGENT_VERSION = "footfall-edge/0.1"
 NO_MATCHING_SUBSCRIBERS = 0x10
 """PUBACK reason: accepted, but no subscriber matched (so the message went nowhere)."""
-
-
-def make_client(target: BrokerTarget, *, clean_start: bool = True, manual_ack: bool = False) -> mqtt.Client:
-    """A paho MQTT v5 client configured with a broker's credentials and TLS options."""
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
-        client_id=target.client_id,
-        protocol=mqtt.MQTTv5,
-        manual_ack=manual_ack,
-    )
-    if target.username is not None:
-        client.username_pw_set(target.username, None if target.password is None else target.password.get_secret_value())
-    tls = target.tls
-    if tls.enabled:
-        ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.min_version == "1.3" else ssl.TLSVersion.TLSv1_2
-        if tls.cert_file is not None and tls.key_file is not None:
-            ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-        if tls.insecure:
-            ctx.check_hostname = False
-        client.tls_set_context(ctx)
-        if tls.insecure:
-            client.tls_insecure_set(True)
-    client.reconnect_delay_set(min_delay=1, max_delay=target.reconnect_max_s)
-    return client
 
 
 @dataclass
@@ -147,17 +120,23 @@ class Publisher:
         self._inflight: dict[int, Batch] = {}
         self._paused_until = 0.0
         self._thread: threading.Thread | None = None
-        self._client = make_client(target)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish = self._on_publish
+        self.transport = MqttTransport(
+            target,
+            name=f"edge {agent_id}",
+            hint="readings wait in the queue; check that the broker runs and edge.yaml mqtt.host/port "
+            "(or FOOTFALL_MQTT__HOST/PORT) point at it",
+            on_connect=self._on_connect,
+            on_refused=self._on_refused,
+            on_disconnect=self._on_disconnect,
+            on_publish=self._on_publish,
+        )
         self._online_seq = 0
         self._status_mids: set[int] = set()
         self._status_lock = threading.Lock()
 
     # -- paho callbacks (network thread) --------------------------------------------------
 
-    def _status(self, state: str, seq: int) -> tuple[str, bytes]:
+    def _status(self, state: Literal["online", "offline"], seq: int) -> tuple[str, bytes]:
         topic = Topic(self.store_id, self.agent_id, Kind.STATUS).render(self.target.prefix)
         msg = StatusMessage(
             device_id=self.agent_id, seq=seq, sent_at=self.clock.now(), state=state, agent_version=AGENT_VERSION
@@ -169,23 +148,23 @@ class Publisher:
         first = self.outbox.allocate_seq(self.agent_id, 2)
         self._online_seq = first
         topic, payload = self._status("offline", first + 1)
-        self._client.will_set(topic, payload, qos=1, retain=True)
+        self.transport.set_will(Will(topic, payload, qos=1, retain=True))
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
-        if rc.is_failure:
-            self.stats.connect_failures += 1
-            self.stats.last_error = f"connection refused: {rc}"
-            logger.error(
-                "broker %s:%d refused the connection: %s; check mqtt.username and the password "
-                "(footfall edge credentials add …) and the broker's ACL",
-                self.target.host,
-                self.target.port,
-                rc,
-                extra={"device_id": self.agent_id},
-            )
-            return
+    def _on_refused(self, rc: ReasonCode) -> None:
+        self.stats.connect_failures += 1
+        self.stats.last_error = f"connection refused: {rc}"
+        logger.error(
+            "broker %s:%d refused the connection: %s; check mqtt.username and the password "
+            "(footfall edge credentials add …) and the broker's ACL",
+            self.target.host,
+            self.target.port,
+            rc,
+            extra={"device_id": self.agent_id},
+        )
+
+    def _on_connect(self, session_present: bool) -> None:
         topic, payload = self._status("online", self._online_seq)
-        info = client.publish(topic, payload, qos=1, retain=True)
+        info = self.transport.publish(topic, payload, qos=1, retain=True)
         with self._status_lock:
             self._status_mids.add(info.mid)
         self.stats.connected = True
@@ -194,7 +173,7 @@ class Publisher:
         self._wake.set()
         logger.info("connected to %s:%d", self.target.host, self.target.port, extra={"device_id": self.agent_id})
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
+    def _on_disconnect(self, rc: ReasonCode) -> None:
         was = self._connected.is_set()
         self._connected.clear()
         self.stats.connected = False
@@ -207,7 +186,7 @@ class Publisher:
         except Exception:  # the queue is closing; the next start arms a fresh will
             logger.debug("could not arm the will after a disconnect", exc_info=True)
 
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, rc: ReasonCode, props: Any) -> None:
+    def _on_publish(self, mid: int, rc: ReasonCode) -> None:
         self._acks.put((mid, rc.value, str(rc)))
         self._wake.set()
 
@@ -216,10 +195,7 @@ class Publisher:
     def start(self) -> None:
         """Connect in the background and start publishing."""
         self._arm_will()
-        self._client.connect_async(
-            self.target.host, self.target.port, keepalive=self.target.keepalive_s, clean_start=True
-        )
-        self._client.loop_start()
+        self.transport.start()
         self._thread = threading.Thread(target=self._run, name="edge-publisher", daemon=True)
         self._thread.start()
 
@@ -231,6 +207,11 @@ class Publisher:
     def connected(self) -> bool:
         """Whether the broker connection is up."""
         return self._connected.is_set()
+
+    @property
+    def unreachable_s(self) -> float:
+        """Seconds the broker has been unreachable; 0 while connected."""
+        return self.transport.unreachable_s
 
     @property
     def inflight(self) -> int:
@@ -261,12 +242,11 @@ class Publisher:
             try:
                 seq = self.outbox.allocate_seq(self.agent_id)
                 topic, payload = self._status("offline", seq)
-                info = self._client.publish(topic, payload, qos=1, retain=True)
+                info = self.transport.publish(topic, payload, qos=1, retain=True)
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
                 logger.debug("could not publish offline status", exc_info=True)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.transport.stop()
         self._connected.clear()
 
     # -- the publishing loop (publisher thread) -------------------------------------------
@@ -358,16 +338,16 @@ class Publisher:
     def _send(self, batch: Batch) -> None:
         try:
             seq = self.outbox.allocate_seq(batch.device_id)
-            model = MESSAGE_TYPES[batch.kind]
+            model = cast(type[Message[Any]], MESSAGE_TYPES[batch.kind])  # the outbox holds readings kinds only
             msg = model(device_id=batch.device_id, seq=seq, sent_at=self.clock.now(), readings=batch.readings)
             topic = Topic(self.store_id, batch.device_id, batch.kind).render(self.target.prefix)
-            info = self._client.publish(topic, msg.to_json(), qos=1)
+            info = self.transport.publish(topic, msg.to_json(), qos=1)
         except Exception:
             logger.exception("could not publish a batch of %s; it stays queued", batch.device_id)
             self.outbox.release(batch.ids)
             self._stop.wait(1.0)
             return
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+        if info.rc not in (MQTT_ERR_SUCCESS, MQTT_ERR_NO_CONN):
             self.outbox.release(batch.ids)
             return
         # With NO_CONN paho keeps the message and sends it once reconnected, so it is in flight too.

@@ -9,19 +9,18 @@ blocked sensor (`status: blocked`, nothing counted).
 """
 
 import json
-import logging
 import secrets
 import threading
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-import paho.mqtt.client as mqtt
+from pydantic import SecretStr
 
 from footfall.core.clock import Clock
+from footfall.core.mqtt import Backoff, BrokerTarget, MQTTMessageInfo, MqttTransport
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
 from footfall.firmware_stubs.traffic import Crossing, TrafficScript
-
-logger = logging.getLogger(__name__)
 
 
 class MqttCounterStub:
@@ -54,37 +53,41 @@ class MqttCounterStub:
         self.fw = CounterFirmware(plan=plan, start=start)
         self.published = 0
         self._last: bytes | None = None
-        self._last_info: mqtt.MQTTMessageInfo | None = None
+        self._last_info: MQTTMessageInfo | None = None
         self._lock = threading.Lock()
-        self._client = self._make_client(username, password)
+        self.transport = MqttTransport(
+            BrokerTarget(
+                host=host,
+                port=port,
+                prefix="local",
+                username=username or None,
+                password=SecretStr(password) if username and password is not None else None,
+                client_id=f"stub-{device_id}-{secrets.token_hex(3)}",
+                keepalive_s=30,
+            ),
+            backoff=Backoff(1.0, 2.0),
+            name=f"stub {device_id}",
+        )
         self.timeline = Timeline(clock, name=f"mqttc-{device_id}")
         for c in script.for_doors([door]).crossings:
-            self.timeline.at(c.at, lambda at, c=c: self._crossing(c))
+            self.timeline.at(c.at, partial(self._crossing_at, c))
         self.timeline.every(start, keepalive_s, until, self._report)
         self.timeline.faults(plan, start, reboot=self._reboot, drop=self._drop, duplicate=self._duplicate)
 
-    def _make_client(self, username: str | None, password: str | None) -> mqtt.Client:
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"stub-{self.device_id}-{secrets.token_hex(3)}",
-            protocol=mqtt.MQTTv5,
-        )
-        if username:
-            client.username_pw_set(username, password)
-        client.reconnect_delay_set(1, 2)
-        return client
+    @property
+    def connected(self) -> bool:
+        """Whether the stub is connected to its broker."""
+        return self.transport.connected
 
     def start(self) -> None:
         """Connect to the local broker and start counting."""
-        self._client.connect_async(self.host, self.port, keepalive=30)
-        self._client.loop_start()
+        self.transport.start()
         self.timeline.start()
 
     def stop(self) -> None:
         """Stop counting and disconnect."""
         self.timeline.stop()
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.transport.stop()
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until paho delivered everything published so far."""
@@ -106,7 +109,7 @@ class MqttCounterStub:
         return json.dumps(body).encode()
 
     def _publish(self, payload: bytes) -> None:
-        info = self._client.publish(self.topic, payload, qos=1)
+        info = self.transport.publish(self.topic, payload, qos=1)
         with self._lock:
             self._last = payload
             self._last_info = info
@@ -114,6 +117,9 @@ class MqttCounterStub:
 
     def _report(self, at: datetime) -> None:
         self._publish(self._payload(at))
+
+    def _crossing_at(self, c: Crossing, at: datetime) -> None:
+        self._crossing(c)
 
     def _crossing(self, c: Crossing) -> None:
         self.fw.register(c)
@@ -123,20 +129,13 @@ class MqttCounterStub:
         # A reboot: whatever paho still holds in memory is flushed first, as a device that
         # writes its outgoing queue to flash would; then the counters restart at zero.
         self.flush(2.0)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.transport.stop()
         self.fw.reboot(at)
-        self._client.reconnect()
-        self._client.loop_start()
+        self.transport.start()
         self._report(at)
 
     def _drop(self) -> None:
-        sock = self._client.socket()
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                logger.debug("closing the socket failed", exc_info=True)
+        self.transport.drop()
 
     def _duplicate(self) -> None:
         with self._lock:

@@ -9,7 +9,3 @@ class IngestError(FootfallError):
 
 class SchemaNotReady(IngestError):
     """The database is reachable but not migrated far enough; run `footfall db migrate`."""
-
-
-class BrokerUnavailable(IngestError):
-    """The MQTT broker refused the connection or cannot be reached; fix the FOOTFALL_MQTT__* settings."""

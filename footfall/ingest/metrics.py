@@ -71,6 +71,11 @@ class IngestMetrics:
         )
         self.db_up = Gauge("footfall_ingest_database_up", "1 while the database accepts writes.", registry=r)
         self.broker_up = Gauge("footfall_ingest_broker_connected", "1 while connected to the broker.", registry=r)
+        self.broker_unreachable = Gauge(
+            "footfall_ingest_broker_unreachable_seconds",
+            "Seconds since the broker connection was lost (or never made); 0 while connected.",
+            registry=r,
+        )
         self.db_retries = Counter(
             "footfall_ingest_database_retries", "Batch writes retried after a database failure.", registry=r
         )

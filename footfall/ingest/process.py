@@ -4,6 +4,7 @@ import logging
 import multiprocessing
 import signal
 import threading
+from types import FrameType
 
 from footfall.core.settings import Settings
 from footfall.ingest.worker import IngestWorker, worker_client_id
@@ -12,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum, frame) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         logger.info("signal %s: finishing the batch in hand and stopping", signal.Signals(signum).name)
         stop.set()
 

@@ -12,8 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import psycopg
-
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -57,10 +56,15 @@ class DeviceRegistry:
 
     @classmethod
     def from_entries(
-        cls, devices: list[DeviceEntry], places: dict[str, StorePlaces] | None = None, **kwargs: float
+        cls,
+        devices: list[DeviceEntry],
+        places: dict[str, StorePlaces] | None = None,
+        *,
+        ttl_s: float = 60.0,
+        miss_retry_s: float = 5.0,
     ) -> "DeviceRegistry":
         """A registry filled from memory (tests, tools); it still looks up misses when given a connection."""
-        reg = cls(**kwargs)
+        reg = cls(ttl_s=ttl_s, miss_retry_s=miss_retry_s)
         reg._devices = {d.device_id: d for d in devices}
         reg._places = dict(places or {})
         reg._loaded_at = time.monotonic()
@@ -82,7 +86,7 @@ class DeviceRegistry:
         """Whether the whole cache is due for a reload."""
         return time.monotonic() - self._loaded_at >= self.ttl_s
 
-    def load(self, conn: psycopg.Connection) -> None:
+    def load(self, conn: DictConnection) -> None:
         """Reload everything (one query for devices, one for places)."""
         devices = self._fetch_devices(conn, everything=True, device_ids=[])
         places = self._fetch_places(conn, everything=True, store_ids=[])
@@ -92,7 +96,7 @@ class DeviceRegistry:
         self._missed.clear()
         logger.debug("device registry loaded: %d devices, %d stores", len(devices), len(places))
 
-    def retry_misses(self, conn: psycopg.Connection, *, device_ids: set[str], store_ids: set[str]) -> bool:
+    def retry_misses(self, conn: DictConnection, *, device_ids: set[str], store_ids: set[str]) -> bool:
         """Look up ids that were not in the cache, unless they were looked up moments ago.
 
         Args:
@@ -123,7 +127,7 @@ class DeviceRegistry:
         return True
 
     @staticmethod
-    def _fetch_devices(conn: psycopg.Connection, *, everything: bool, device_ids: list[str]) -> dict[str, DeviceEntry]:
+    def _fetch_devices(conn: DictConnection, *, everything: bool, device_ids: list[str]) -> dict[str, DeviceEntry]:
         rows = conn.execute(
             queries("ingest")["load_devices"], {"everything": everything, "device_ids": device_ids}
         ).fetchall()
@@ -133,7 +137,7 @@ class DeviceRegistry:
         }
 
     @staticmethod
-    def _fetch_places(conn: psycopg.Connection, *, everything: bool, store_ids: list[str]) -> dict[str, StorePlaces]:
+    def _fetch_places(conn: DictConnection, *, everything: bool, store_ids: list[str]) -> dict[str, StorePlaces]:
         rows = conn.execute(
             queries("ingest")["load_places"], {"everything": everything, "store_ids": store_ids}
         ).fetchall()

@@ -203,13 +203,18 @@ class Triage:
             return None
         if isinstance(message, OccupancyMessage | ZonesMessage):
             zones = self.registry.places(store_id).zones
-            for i, r in enumerate(message.readings):
-                if r.zone_id is not None and r.zone_id not in zones:
-                    return Reason.UNKNOWN_ZONE, f"readings.{i}.zone_id: {r.zone_id!r} is not a zone of {store_id!r}"
+            # one isinstance per class: mypy joins a union of generic messages to Message[Reading]
+            zone_ids = [r.zone_id for r in message.readings] if isinstance(message, OccupancyMessage) else []
+            zone_ids += [r.zone_id for r in message.readings] if isinstance(message, ZonesMessage) else []
+            for i, zone_id in enumerate(zone_ids):
+                if zone_id is not None and zone_id not in zones:
+                    return Reason.UNKNOWN_ZONE, f"readings.{i}.zone_id: {zone_id!r} is not a zone of {store_id!r}"
             return None
         if isinstance(message, HeatmapMessage | TracksMessage):
             floors = self.registry.places(store_id).floors
-            for i, r in enumerate(message.readings):
-                if r.floor_id not in floors:
-                    return Reason.UNKNOWN_FLOOR, f"readings.{i}.floor_id: {r.floor_id!r} is not a floor of {store_id!r}"
+            floor_ids = [r.floor_id for r in message.readings] if isinstance(message, HeatmapMessage) else []
+            floor_ids += [r.floor_id for r in message.readings] if isinstance(message, TracksMessage) else []
+            for i, floor_id in enumerate(floor_ids):
+                if floor_id not in floors:
+                    return Reason.UNKNOWN_FLOOR, f"readings.{i}.floor_id: {floor_id!r} is not a floor of {store_id!r}"
         return None

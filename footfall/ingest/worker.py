@@ -15,8 +15,13 @@ Delivery is at least once from the broker and exactly once in effect in the data
   earlier connection are still written (the session may have expired) but never
   acknowledged on the new one, whose packet ids are not theirs.
 
-Threads: paho's network loop only appends to the inbox; the worker's own thread (the one
-that calls `run`) does triage, database writes and acknowledgements, in receive order.
+Threads: paho's network thread (started by `MqttTransport`) only appends received
+messages to the inbox; the thread that calls `run` (the worker's own thread after
+`start`) takes batches from the inbox and triages them; the `ingest-writer` thread writes
+each batch in one transaction, commits it and then acknowledges its messages, one batch
+at a time and in receive order. Beside them run the transport's watchdog (the
+broker-unreachable warning), the metrics HTTP server and, on TimescaleDB, the rollup
+refresher.
 """
 
 import contextlib
@@ -29,16 +34,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
+from paho.mqtt.reasoncodes import ReasonCode
 
 from footfall.core.messages import CountsMessage
+from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport
 from footfall.core.settings import Settings
 from footfall.core.topics import shared_subscription
-from footfall.db.connect import connect
+from footfall.db.connect import DictConnection, connect, scalar
 from footfall.db.errors import DatabaseUnavailable
 from footfall.db.queries import queries
 from footfall.ingest.errors import SchemaNotReady
@@ -184,8 +187,8 @@ class IngestWorker:
         self._generation = 0
         self._connected = threading.Event()
         self._subscribed = threading.Event()
-        self._client: mqtt.Client | None = None
-        self._conn: psycopg.Connection | None = None
+        self._transport: MqttTransport | None = None
+        self._conn: DictConnection | None = None
         self._writer: BatchWriter | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -223,6 +226,23 @@ class IngestWorker:
     def connected(self) -> bool:
         """Whether the MQTT connection is up."""
         return self._connected.is_set()
+
+    @property
+    def broker_unreachable_s(self) -> float:
+        """Seconds the broker has been unreachable (0 while connected or not started)."""
+        transport = self._transport
+        return 0.0 if transport is None else transport.unreachable_s
+
+    @property
+    def alive(self) -> bool:
+        """Whether the background thread started by `start` is running."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    @property
+    def error(self) -> BaseException | None:
+        """What stopped the background thread, if it stopped on an error."""
+        return self._error
 
     def _run_guarded(self) -> None:
         try:
@@ -274,13 +294,10 @@ class IngestWorker:
             raise self._writer_error
 
     def _shutdown(self) -> None:
-        client = self._client
-        if client is not None:
-            try:
-                client.disconnect()
-            finally:
-                client.loop_stop()
-            self._client = None
+        transport = self._transport
+        if transport is not None:
+            transport.stop()
+            self._transport = None
         if self.refresher is not None:
             self.refresher.stop()
         if self._conn is not None:
@@ -312,7 +329,7 @@ class IngestWorker:
                 delay = min(delay * 2, _RETRY_MAX_S)
         return False
 
-    def _db(self) -> tuple[psycopg.Connection, BatchWriter]:
+    def _db(self) -> tuple[DictConnection, BatchWriter]:
         """The open connection and writer, connecting (and loading the registry) if needed."""
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             assert self._writer is not None
@@ -322,8 +339,8 @@ class IngestWorker:
         try:
             q = queries("ingest")
             with conn.transaction():
-                has = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok").fetchone()["ok"]
-                version = conn.execute(q["schema_version"]).fetchone()["version"] if has else 0
+                has = scalar(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL")
+                version = scalar(conn, q["schema_version"]) if has else 0
                 if version < SCHEMA_NEEDED:
                     raise SchemaNotReady(
                         f"database schema is at migration {version}, ingest needs {SCHEMA_NEEDED}: "
@@ -359,60 +376,50 @@ class IngestWorker:
 
     def _start_mqtt(self) -> None:
         m = self.settings.mqtt
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        if m.username:
-            client.username_pw_set(m.username, m.password.get_secret_value() if m.password else None)
-        if m.tls:
-            client.tls_set(
-                ca_certs=str(m.ca_file) if m.ca_file else None,
-                certfile=str(m.cert_file) if m.cert_file else None,
-                keyfile=str(m.key_file) if m.key_file else None,
-            )
         # Retry every 1–2 s: Mosquitto does not restore shared subscriptions from its
         # persistence file, so after a broker restart messages published before we
         # resubscribe have no subscriber. Be back before the edge agents (docs/ingest.md).
-        client.reconnect_delay_set(1, 2)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = m.session_expiry_s
-        props.ReceiveMaximum = self.receive_maximum
-        self._client = client
-        client.connect_async(m.host, m.port, keepalive=m.keepalive_s, clean_start=False, properties=props)
-        client.loop_start()
+        # The transport subscribes again on every connection.
+        transport = MqttTransport(
+            BrokerTarget.from_settings(m, client_id=self.client_id, reconnect_max_s=2),
+            clean_start=False,
+            session_expiry_s=m.session_expiry_s,
+            receive_maximum=self.receive_maximum,
+            manual_ack=True,
+            name=f"ingest {self.client_id}",
+            on_connect=self._on_connect,
+            on_refused=self._on_refused,
+            on_disconnect=self._on_disconnect,
+            on_message=self._on_message,
+            on_subscribe=self._on_subscribe,
+        )
+        transport.subscribe(shared_subscription(self.settings.ingest.share_group, m.prefix), qos=1)
+        self._transport = transport
+        transport.start()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            logger.error(
-                "broker %s:%d refused the connection: %s; check FOOTFALL_MQTT__USERNAME/PASSWORD and the ACL",
-                self.settings.mqtt.host,
-                self.settings.mqtt.port,
-                reason_code,
-            )
-            return
+    def _on_refused(self, reason_code: ReasonCode) -> None:
+        logger.error(
+            "broker %s:%d refused the connection: %s; check FOOTFALL_MQTT__USERNAME/PASSWORD and the ACL",
+            self.settings.mqtt.host,
+            self.settings.mqtt.port,
+            reason_code,
+        )
+
+    def _on_connect(self, session_present: bool) -> None:
         self._generation += 1
         self.stats.connects += 1
         self._connected.set()
         self.metrics.broker_up.set(1)
-        topic = shared_subscription(self.settings.ingest.share_group, self.settings.mqtt.prefix)
         logger.info(
             "connected to %s:%d as %s (session %s); subscribing %s",
             self.settings.mqtt.host,
             self.settings.mqtt.port,
             self.client_id,
-            "resumed" if flags.session_present else "new",
-            topic,
+            "resumed" if session_present else "new",
+            shared_subscription(self.settings.ingest.share_group, self.settings.mqtt.prefix),
         )
-        client.subscribe(topic, options=SubscribeOptions(qos=1))
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+    def _on_subscribe(self, reason_codes: list[ReasonCode]) -> None:
         failed = [rc for rc in reason_codes if rc.is_failure]
         if failed:
             logger.error("subscription refused by the broker: %s; check the ACL for the ingest user", failed[0])
@@ -420,23 +427,25 @@ class IngestWorker:
         logger.info("subscribed; consuming")
         self._subscribed.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(self, reason_code: ReasonCode) -> None:
         self._connected.clear()
         self.metrics.broker_up.set(0)
         if not self._stop.is_set():
             logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
-    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, msg: MQTTMessage) -> None:
         try:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "replace")  # brokers refuse such topics; be safe anyway
-        self.inbox.put(Inbound(topic, msg.payload, msg.mid, msg.qos, self._generation, msg.timestamp))
+        self.inbox.put(Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, self._generation, msg.timestamp))
 
     # -- the batch -------------------------------------------------------------------
 
     def _gauges(self) -> None:
         oldest = self.inbox.oldest()
+        if self._transport is not None:
+            self.metrics.broker_unreachable.set(self._transport.unreachable_s)
         self.metrics.pending.set(len(self.inbox) + self._jobs.qsize())
         self.metrics.oldest_pending.set(time.monotonic() - oldest if oldest is not None else 0)
 
@@ -448,7 +457,10 @@ class IngestWorker:
         rejected: list[Rejected] = []
         for inbound in batch:
             out = self.triage.check(inbound)
-            (accepted if isinstance(out, Accepted) else rejected).append(out)
+            if isinstance(out, Accepted):
+                accepted.append(out)
+            else:
+                rejected.append(out)
         return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
 
     def _write_loop(self, stop: threading.Event) -> None:
@@ -462,7 +474,7 @@ class IngestWorker:
             while self._jobs.get() is not None:  # let run() hand over its sentinel
                 pass
 
-    def _reload_registry_if_stale(self, conn: psycopg.Connection) -> bool:
+    def _reload_registry_if_stale(self, conn: DictConnection) -> bool:
         if not self.registry.stale:
             return False
         with conn.transaction():
@@ -505,7 +517,7 @@ class IngestWorker:
         self._account(accepted, rejected, result)
 
     def _retry_misses(
-        self, conn: psycopg.Connection, accepted: list[Accepted], rejected: list[Rejected]
+        self, conn: DictConnection, accepted: list[Accepted], rejected: list[Rejected]
     ) -> tuple[list[Accepted], list[Rejected]]:
         accepted = list(accepted)
         misses = [r for r in rejected if r.retryable]
@@ -520,7 +532,10 @@ class IngestWorker:
         keep = [r for r in rejected if not r.retryable]
         for r in misses:
             out = self.triage.check(r.inbound)
-            (accepted if isinstance(out, Accepted) else keep).append(out)
+            if isinstance(out, Accepted):
+                accepted.append(out)
+            else:
+                keep.append(out)
         return accepted, keep
 
     def _db_failed(self, exc: BaseException, delay: float, *, level: int) -> None:
@@ -529,13 +544,13 @@ class IngestWorker:
         self._drop_connection()
 
     def _ack(self, batch: list[Inbound]) -> None:
-        client = self._client
+        transport = self._transport
         generation = self._generation
         acked = 0
-        if client is not None:
+        if transport is not None:
             for m in batch:
                 if m.qos and m.generation == generation:
-                    client.ack(m.mid, m.qos)
+                    transport.ack(m.mid, m.qos)
                     acked += 1
         self.stats.acked += acked
         self.metrics.acked.inc(acked)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from footfall.core.messages import HeatmapMessage, StatusMessage, TracksMessage
 from footfall.core.topics import Kind
+from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 from footfall.ingest.triage import Accepted, Reason, Rejected
 
@@ -48,14 +50,13 @@ ISOLATABLE = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 def rows_of(accepted: Accepted) -> int:
     """How many rows a message becomes in its table (the unit of `written` and `duplicates`)."""
     m = accepted.message
-    kind = accepted.topic.kind
-    if kind is Kind.STATUS:
+    if isinstance(m, StatusMessage):
         return 1
-    if kind is Kind.HEATMAP:
-        return sum(len(r.cells) for r in m.readings)  # type: ignore[union-attr]
-    if kind is Kind.TRACKS:
-        return sum(len(r.tracks) for r in m.readings)  # type: ignore[union-attr]
-    return len(m.readings)  # type: ignore[union-attr]
+    if isinstance(m, HeatmapMessage):
+        return sum(len(r.cells) for r in m.readings)
+    if isinstance(m, TracksMessage):
+        return sum(len(r.tracks) for r in m.readings)
+    return len(m.readings)
 
 
 @dataclass
@@ -109,7 +110,7 @@ class BatchWriter:
         >>> # result = writer.write(accepted, rejected)   # committed when it returns
     """
 
-    def __init__(self, conn: psycopg.Connection, *, dead_letter_keep_bytes: int) -> None:
+    def __init__(self, conn: DictConnection, *, dead_letter_keep_bytes: int) -> None:
         self.conn = conn
         self.keep_bytes = dead_letter_keep_bytes
         self._q = queries("ingest")

@@ -443,8 +443,9 @@ class _Parse:
 
     def row(self, row: dict[str, Any], n: int, n_header: int) -> None:
         """Take one row; raises _RowError for a bad one."""
-        if None in row:
-            raise _RowError(None, f"{n_header + len(row[None])} fields, the header has {n_header}")
+        extra = row.get(None)  # type: ignore[call-overload]  # csv.DictReader files surplus fields under None
+        if extra is not None:
+            raise _RowError(None, f"{n_header + len(extra)} fields, the header has {n_header}")
         receipt_id = self.reader.cell(row, "receipt_id")
         if receipt_id is None:
             raise _RowError(self.m.columns["receipt_id"], "empty receipt id")

@@ -20,18 +20,15 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from footfall.core.clock import Clock
 from footfall.core.configfile import format_errors
-from footfall.edge.config import BrokerTarget, MqttCounter, TlsOptions
+from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport, TlsOptions
+from footfall.edge.config import MqttCounter
 from footfall.edge.drivers.base import CounterCore, CumulativeReport
 from footfall.edge.errors import OutboxError
-from footfall.edge.publisher import make_client
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +72,19 @@ class MqttCounterDriver:
             keepalive_s=30,
             tls=TlsOptions(),
         )
-        self._client = make_client(target, clean_start=False, manual_ack=True)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_subscribe
-        self._target = target
+        self.transport = MqttTransport(
+            target,
+            clean_start=False,
+            session_expiry_s=SESSION_EXPIRY_S,
+            manual_ack=True,
+            name=f"counter {cfg.id}",
+            hint=f"check that the counter's local broker runs and device {cfg.id}'s host/port in edge.yaml",
+            on_refused=self._on_refused,
+            on_disconnect=self._on_disconnect,
+            on_message=self._on_message,
+            on_subscribe=self._on_subscribe,
+        )
+        self.transport.subscribe(cfg.topic, qos=1)
         self._lock = threading.Lock()
 
     @property
@@ -90,30 +94,23 @@ class MqttCounterDriver:
 
     def start(self) -> None:
         """Connect (persistent session) and consume in paho's thread."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=False, properties=props)
-        self._client.loop_start()
+        self.transport.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Disconnect (the session and anything unacknowledged stay on the broker)."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.transport.stop()
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
-        if rc.is_failure:
-            logger.error(
-                "%s: local broker %s:%d refused the connection: %s; check the device's username/password",
-                self.cfg.id,
-                self.cfg.host,
-                self.cfg.port,
-                rc,
-                extra={"device_id": self.cfg.id},
-            )
-            return
-        client.subscribe(self.cfg.topic, qos=1)
+    def _on_refused(self, rc: ReasonCode) -> None:
+        logger.error(
+            "%s: local broker %s:%d refused the connection: %s; check the device's username/password",
+            self.cfg.id,
+            self.cfg.host,
+            self.cfg.port,
+            rc,
+            extra={"device_id": self.cfg.id},
+        )
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: list, props: Any) -> None:
+    def _on_subscribe(self, codes: list[ReasonCode]) -> None:
         if any(c.is_failure for c in codes):
             logger.error(
                 "%s: local broker refused the subscription to %s: %s; check the broker's ACL for this user",
@@ -126,10 +123,10 @@ class MqttCounterDriver:
         self.core.health.connected = True
         logger.info("%s: subscribed to %s", self.cfg.id, self.cfg.topic, extra={"device_id": self.cfg.id})
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
+    def _on_disconnect(self, rc: ReasonCode) -> None:
         self.core.health.connected = False
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, msg: MQTTMessage) -> None:
         received = self.clock.now()
         if msg.topic != self.cfg.topic:
             # A subscription left in the persistent session by an earlier configuration.
@@ -140,7 +137,7 @@ class MqttCounterDriver:
                 self.cfg.topic,
                 extra={"device_id": self.cfg.id},
             )
-            client.ack(msg.mid, msg.qos)
+            self.transport.ack(msg.mid, msg.qos)
             return
         try:
             payload = CounterPayload.model_validate_json(msg.payload)
@@ -152,7 +149,7 @@ class MqttCounterDriver:
                 format_errors(exc, empty="payload")[0],
                 extra={"device_id": self.cfg.id},
             )
-            client.ack(msg.mid, msg.qos)
+            self.transport.ack(msg.mid, msg.qos)
             return
         report = CumulativeReport(
             device_ts=payload.time,
@@ -172,4 +169,4 @@ class MqttCounterDriver:
             self.core.health.errors += 1
             logger.exception("%s: could not store a report", self.cfg.id, extra={"device_id": self.cfg.id})
             return
-        client.ack(msg.mid, msg.qos)
+        self.transport.ack(msg.mid, msg.qos)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from footfall.api import kpis as k
+from footfall.api import kpis
 from footfall.api.kpis import Comparison, Flag, Kpi
 from footfall.core.calendar import StoreCalendar
 from tests.integration.api.conftest import add_door_minutes, add_receipts, add_store, receipt
@@ -28,11 +28,11 @@ def whole_day_counts(conn: psycopg.Connection, store_id: str, day: date, tz: str
     return minutes
 
 
-def summary(conn: psycopg.Connection, store_id: str, first: date, last: date | None = None, **kw) -> k.Summary:
-    return k.kpi_summary(conn, store=k.store_info(conn, store_id), first=first, last=last or first, **kw)
+def summary(conn: psycopg.Connection, store_id: str, first: date, last: date | None = None, **kw) -> kpis.Summary:
+    return kpis.kpi_summary(conn, store=kpis.store_info(conn, store_id), first=first, last=last or first, **kw)
 
 
-def values(s: k.Summary) -> dict[Kpi, float | None]:
+def values(s: kpis.Summary) -> dict[Kpi, float | None]:
     return {v.kpi: v.value for v in s.values}
 
 
@@ -87,7 +87,7 @@ def test_receipt_on_an_hour_boundary_lands_in_the_hour_it_starts(
 ) -> None:
     add_store(aconn, "a")
     add_receipts(aconn, receipt("a", "r", ts))
-    rows = k.kpi_series(aconn, store=k.store_info(aconn, "a"), first=ts.date(), last=ts.date(), interval="hour")
+    rows = kpis.kpi_series(aconn, store=kpis.store_info(aconn, "a"), first=ts.date(), last=ts.date(), interval="hour")
     by_hour = {r.bucket.local_start.hour: r.kpis[Kpi.TRANSACTIONS] for r in rows}
     assert by_hour[hour] == 1
     assert sum(by_hour.values()) == 1
@@ -107,13 +107,13 @@ def test_dst_days_have_23_or_25_hourly_buckets_with_every_receipt_and_visitor(
     minutes = whole_day_counts(aconn, "a", day)  # one entry a minute
     start, _ = StoreCalendar("Europe/Riga").day_bounds(day)
     add_receipts(aconn, *(receipt("a", f"r{h}", start + timedelta(hours=h, minutes=30)) for h in range(hours)))
-    store = k.store_info(aconn, "a")
-    rows = k.kpi_series(aconn, store=store, first=day, last=day, interval="hour")
+    store = kpis.store_info(aconn, "a")
+    rows = kpis.kpi_series(aconn, store=store, first=day, last=day, interval="hour")
     assert len(rows) == hours
     assert [r.kpis[Kpi.TRANSACTIONS] for r in rows] == [1] * hours
     assert [r.kpis[Kpi.VISITORS] for r in rows] == [60] * hours
     assert all(r.kpis[Kpi.CONVERSION] == pytest.approx(1 / 60) for r in rows)
-    (daily,) = k.kpi_series(aconn, store=store, first=day, last=day, interval="day")
+    (daily,) = kpis.kpi_series(aconn, store=store, first=day, last=day, interval="day")
     assert daily.bucket.hours == hours
     assert daily.kpis[Kpi.TRANSACTIONS] == hours
     assert daily.kpis[Kpi.VISITORS] == minutes == hours * 60
@@ -127,10 +127,10 @@ def test_store_in_utc_plus_13_gets_its_own_local_days(aconn: psycopg.Connection)
         receipt("nuku", "late-28th", datetime(2026, 3, 28, 23, 30, tzinfo=tonga)),  # 10:30 UTC on the 28th
         receipt("nuku", "early-29th", datetime(2026, 3, 29, 0, 10, tzinfo=tonga)),  # 11:10 UTC on the 28th
     )
-    store = k.store_info(aconn, "nuku")
-    rows = k.kpi_series(aconn, store=store, first=date(2026, 3, 28), last=date(2026, 3, 29), interval="day")
+    store = kpis.store_info(aconn, "nuku")
+    rows = kpis.kpi_series(aconn, store=store, first=date(2026, 3, 28), last=date(2026, 3, 29), interval="day")
     assert [r.kpis[Kpi.TRANSACTIONS] for r in rows] == [1, 1]
-    hourly = k.kpi_series(aconn, store=store, first=date(2026, 3, 29), last=date(2026, 3, 29), interval="hour")
+    hourly = kpis.kpi_series(aconn, store=store, first=date(2026, 3, 29), last=date(2026, 3, 29), interval="hour")
     assert hourly[0].bucket.local_start.hour == 0
     assert hourly[0].kpis[Kpi.TRANSACTIONS] == 1
 
@@ -144,7 +144,7 @@ def test_late_receipt_after_the_rollup_and_a_later_void_change_the_numbers(aconn
     add_receipts(aconn, receipt("a", "r1", at(day, 15), "20.00"))  # the POS resends: nothing changes
     v = values(summary(aconn, "a", day))
     assert (v[Kpi.TRANSACTIONS], v[Kpi.REVENUE]) == (2, pytest.approx(25.0))
-    rows = k.kpi_series(aconn, store=k.store_info(aconn, "a"), first=day, last=day, interval="hour")
+    rows = kpis.kpi_series(aconn, store=kpis.store_info(aconn, "a"), first=day, last=day, interval="hour")
     assert {r.bucket.local_start.hour: r.kpis[Kpi.TRANSACTIONS] for r in rows if r.kpis[Kpi.TRANSACTIONS]} == {
         9: 1,
         15: 1,
@@ -169,7 +169,7 @@ def test_incomplete_door_data_withholds_conversion_and_says_why(aconn: psycopg.C
     assert Flag.DOOR_DATA_INCOMPLETE in s.quality.flags
     assert Flag.DOOR_DATA_INVALIDATED in s.quality.flags
     # The morning alone is complete: conversion is computed there.
-    rows = k.kpi_series(aconn, store=k.store_info(aconn, "a"), first=day, last=day, interval="hour")
+    rows = kpis.kpi_series(aconn, store=kpis.store_info(aconn, "a"), first=day, last=day, interval="hour")
     ten = next(r for r in rows if r.bucket.local_start.hour == 10)
     assert ten.quality.door_complete
     assert ten.kpis[Kpi.CONVERSION] == pytest.approx(1 / 60)
@@ -213,13 +213,15 @@ def test_plan_vs_fact_gives_pace_and_projection(aconn: psycopg.Connection) -> No
     add_store(aconn, "a")
     aconn.execute("INSERT INTO plans (store_id, month, revenue_target) VALUES ('a', '2026-06-01', 3000)")
     add_receipts(aconn, *(receipt("a", f"d{d}", at(date(2026, 6, d), 12), "100.00") for d in range(1, 16)))
-    p = k.plan_vs_fact(aconn, store=k.store_info(aconn, "a"), month=date(2026, 6, 1), as_of=date(2026, 6, 10))
+    p = kpis.plan_vs_fact(aconn, store=kpis.store_info(aconn, "a"), month=date(2026, 6, 1), as_of=date(2026, 6, 10))
     assert (p.days_passed, p.days_left, p.revenue_fact) == (10, 20, 1000.0)
     assert p.revenue is not None
     assert p.revenue.achieved == pytest.approx(1 / 3)
     assert p.revenue.pace == pytest.approx(1.0)  # 1000 against 3000 × 10/30
     assert p.revenue.projection == pytest.approx(3000.0)
-    default = k.plan_vs_fact(aconn, store=k.store_info(aconn, "a"), month=date(2026, 6, 1), today=date(2026, 6, 8))
+    default = kpis.plan_vs_fact(
+        aconn, store=kpis.store_info(aconn, "a"), month=date(2026, 6, 1), today=date(2026, 6, 8)
+    )
     assert (default.as_of, default.days_passed, default.revenue_fact) == (date(2026, 6, 7), 7, 700.0)
 
 
@@ -232,7 +234,7 @@ def test_revenue_change_splits_into_parts_that_add_up(aconn: psycopg.Connection)
     add_receipts(
         aconn, *(receipt("a", f"a{i}", at(after, 12, i % 60) + timedelta(seconds=i), "25.00") for i in range(57))
     )
-    e = k.explain_revenue(aconn, store=k.store_info(aconn, "a"), first=after, last=after)
+    e = kpis.explain_revenue(aconn, store=kpis.store_info(aconn, "a"), first=after, last=after)
     assert e.change is not None
     assert e.change.total == pytest.approx(57 * 25 - 36 * 20)
     assert e.change.traffic + e.change.conversion + e.change.atv == pytest.approx(e.change.total)
@@ -250,15 +252,15 @@ def test_shopper_to_staff_capture_rate_and_occupancy(aconn: psycopg.Connection) 
             "INSERT INTO staff_shifts (store_id, shift_id, starts_at, ends_at) VALUES ('a', %s, %s, %s)",
             (f"s{i}", at(day, a), at(day, b)),
         )
-    store = k.store_info(aconn, "a")
-    rows = k.kpi_series(aconn, store=store, first=day, last=day, interval="hour")
+    store = kpis.store_info(aconn, "a")
+    rows = kpis.kpi_series(aconn, store=store, first=day, last=day, interval="hour")
     ten = next(r for r in rows if r.bucket.local_start.hour == 10)
     assert ten.totals.staff_hours == pytest.approx(2.0)
     assert ten.kpis[Kpi.SHOPPER_TO_STAFF] == pytest.approx(120 / 2)  # 120 visitors an hour, 2 on duty
     assert ten.kpis[Kpi.CAPTURE_RATE] == pytest.approx(0.1)
     nine = next(r for r in rows if r.bucket.local_start.hour == 9)
     assert nine.kpis[Kpi.SHOPPER_TO_STAFF] is None  # nobody on duty
-    o = k.occupancy(aconn, store=store, day=day, now=at(day, 11, 30))
+    o = kpis.occupancy(aconn, store=store, day=day, now=at(day, 11, 30))
     assert o.now == 90  # 1 more in than out each minute, for 90 minutes
     assert [p.occupancy for p in o.history][-1] == 90
 
@@ -271,12 +273,12 @@ def test_portfolio_rolls_up_ratios_of_sums_and_ranks_stores(aconn: psycopg.Conne
     whole_day_counts(aconn, "b", day, "Europe/London", entries=lambda i: 1 if i < 300 else 0)  # 300 visitors
     add_receipts(aconn, *(receipt("a", f"a{i}", at(day, 12, i)) for i in range(10)))  # 10 %
     add_receipts(aconn, *(receipt("b", f"b{i}", at(day, 12, i, ZoneInfo("Europe/London"))) for i in range(15)))  # 5 %
-    stores = k.stores_info(aconn, ["a", "b"])
-    p = k.portfolio(aconn, stores=stores, first=day, last=day)
+    stores = kpis.stores_info(aconn, ["a", "b"])
+    p = kpis.portfolio(aconn, stores=stores, first=day, last=day)
     total = {v.kpi: v.value for v in p.total}
     assert total[Kpi.CONVERSION] == pytest.approx(25 / 400)  # not the mean of 10 % and 5 %
-    assert [s.store.store_id for s in k.rank(p, kpi=Kpi.CONVERSION)] == ["a", "b"]
-    assert [s.store.store_id for s in k.rank(p, kpi=Kpi.CONVERSION, descending=False)] == ["b", "a"]
+    assert [s.store.store_id for s in kpis.rank(p, kpi=Kpi.CONVERSION)] == ["a", "b"]
+    assert [s.store.store_id for s in kpis.rank(p, kpi=Kpi.CONVERSION, descending=False)] == ["b", "a"]
 
 
 def test_zone_revenue_per_m2_through_categories(aconn: psycopg.Connection) -> None:
@@ -297,7 +299,7 @@ def test_zone_revenue_per_m2_through_categories(aconn: psycopg.Connection) -> No
         receipt("a", "r1", at(day, 10), None, items=None, lines=lines),
         receipt("a", "r2", at(day, 11), None, items=None, lines=[{**lines[0], "quantity": 1, "is_return": True}]),
     )
-    z = k.zone_revenue(aconn, store=k.store_info(aconn, "a"), first=day, last=day)
+    z = kpis.zone_revenue(aconn, store=kpis.store_info(aconn, "a"), first=day, last=day)
     by = {r.zone_id: r for r in z.zones}
     assert by["bakery"].revenue == pytest.approx(3.0)  # 6.00 sold − 3.00 returned
     assert by["bakery"].revenue_per_m2 == pytest.approx(0.15)
@@ -320,19 +322,19 @@ def test_periods_out_of_bounds_are_refused_with_the_fix(
 
     add_store(aconn, "a")
     with pytest.raises(UnanswerableQuery, match=message):
-        k.kpi_series(aconn, store=k.store_info(aconn, "a"), first=first, last=last, interval=interval)
+        kpis.kpi_series(aconn, store=kpis.store_info(aconn, "a"), first=first, last=last, interval=interval)
 
 
 def test_rollup_choice_follows_the_time_zone(aconn: psycopg.Connection) -> None:
     # India is UTC+5:30: its local hours are not whole UTC hours, so the 15-minute rollup answers.
     kolkata = StoreCalendar("Asia/Kolkata").buckets(date(2026, 6, 1), date(2026, 6, 1), "hour")
     riga = StoreCalendar("Europe/Riga").buckets(date(2026, 6, 1), date(2026, 6, 1), "hour")
-    assert k.choose_rollup([b.start for b in kolkata]) is k.Rollup.QUARTER
-    assert k.choose_rollup([b.start for b in riga]) is k.Rollup.HOUR
+    assert kpis.choose_rollup([b.start for b in kolkata]) is kpis.Rollup.QUARTER
+    assert kpis.choose_rollup([b.start for b in riga]) is kpis.Rollup.HOUR
     add_store(aconn, "in", "Asia/Kolkata")
     add_receipts(aconn, receipt("in", "r", datetime(2026, 6, 1, 9, 45, tzinfo=ZoneInfo("Asia/Kolkata"))))
-    rows = k.kpi_series(
-        aconn, store=k.store_info(aconn, "in"), first=date(2026, 6, 1), last=date(2026, 6, 1), interval="hour"
+    rows = kpis.kpi_series(
+        aconn, store=kpis.store_info(aconn, "in"), first=date(2026, 6, 1), last=date(2026, 6, 1), interval="hour"
     )
     assert next(r for r in rows if r.kpis[Kpi.TRANSACTIONS]).bucket.local_start.hour == 9
     assert datetime(2026, 6, 1, 9, 45, tzinfo=ZoneInfo("Asia/Kolkata")).astimezone(UTC).minute == 15

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from footfall.api import kpis as k
+from footfall.api import kpis
 from footfall.api.access import Role
 from footfall.api.kpis import Kpi
 from footfall.api.receipts import CsvMapping, import_csv
@@ -51,10 +51,10 @@ def test_breadbasket_imports_and_hourly_transactions_match_the_csv(
     expected = Counter((r["Date"], int(r["Time"].split(":")[0])) for r in first_row.values())
     first = min(date.fromisoformat(d) for d, _ in expected)
     last = max(date.fromisoformat(d) for d, _ in expected)
-    store = k.store_info(aconn, "edinburgh-bakery")
+    store = kpis.store_info(aconn, "edinburgh-bakery")
     got = Counter()
     for part_first, part_last in ((first, date(2017, 1, 31)), (date(2017, 2, 1), last)):
-        for r in k.kpi_series(aconn, store=store, first=part_first, last=part_last, interval="hour"):
+        for r in kpis.kpi_series(aconn, store=store, first=part_first, last=part_last, interval="hour"):
             if r.kpis[Kpi.TRANSACTIONS]:
                 got[(r.bucket.local_start.date().isoformat(), r.bucket.local_start.hour)] = int(
                     r.kpis[Kpi.TRANSACTIONS]
@@ -64,7 +64,7 @@ def test_breadbasket_imports_and_hourly_transactions_match_the_csv(
     # Revenue is the stated price list applied to every named item.
     prices = mapping.price_list
     want = sum((prices[r["Item"]].price for r in rows if r["Item"] != "NONE"), Decimal(0))
-    s = k.kpi_summary(aconn, store=store, first=first, last=last, compare=k.Comparison.NONE)
+    s = kpis.kpi_summary(aconn, store=store, first=first, last=last, compare=kpis.Comparison.NONE)
     assert s.value(Kpi.REVENUE).value == pytest.approx(float(want))
     assert s.value(Kpi.ITEMS).value == sum(1 for r in rows if r["Item"] != "NONE")
 
@@ -188,7 +188,9 @@ def test_poslog_sale_return_void_and_loyalty_through_the_api(api: Api) -> None:
         ("Latte", Decimal("4.50"), False),  # quantity × price when no ExtendedAmount
         ("Rye loaf", Decimal("-3.00"), True),
     ]
-    s = k.kpi_summary(api.conn, store=k.store_info(api.conn, "riga-01"), first=date(2026, 6, 1), last=date(2026, 6, 1))
+    s = kpis.kpi_summary(
+        api.conn, store=kpis.store_info(api.conn, "riga-01"), first=date(2026, 6, 1), last=date(2026, 6, 1)
+    )
     v = {x.kpi: x.value for x in s.values}
     assert (v[Kpi.TRANSACTIONS], v[Kpi.REFUNDS], v[Kpi.VOIDS], v[Kpi.REVENUE]) == (1, 1, 1, pytest.approx(7.5))
     assert v[Kpi.LOYALTY_ACTIVATION] == 1.0

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from pydantic import SecretStr
 
 from footfall.core.clock import ScaledClock
 from footfall.core.messages import PayloadError, parse_payload
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.topics import Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
 from footfall.edge.credentials import add_credentials
@@ -104,22 +103,26 @@ class Subscriber:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+        target = BrokerTarget(
+            host=self.host,
+            port=self.port,
+            prefix=self.prefix,
+            username=self.username,
+            password=None if self.password is None else SecretStr(self.password),
             client_id=self.session or f"test-sub-{secrets.token_hex(4)}",
-            protocol=mqtt.MQTTv5,
+            keepalive_s=30,
         )
-        if self.username:
-            self.client.username_pw_set(self.username, self.password)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *a: self._ready.set()
+        self.transport = MqttTransport(
+            target,
+            clean_start=not self.session,
+            session_expiry_s=3600 if self.session else None,
+            name="test subscriber",
+            on_message=self._on_message,
+            on_subscribe=lambda codes: self._ready.set(),
+        )
+        self.transport.subscribe(f"{self.prefix}/v1/#", qos=1)
 
-    def _on_connect(self, client, userdata, flags, rc, props) -> None:
-        if not rc.is_failure:
-            client.subscribe(f"{self.prefix}/v1/#", qos=1)
-
-    def _on_message(self, client, userdata, msg) -> None:
+    def _on_message(self, msg) -> None:
         try:
             topic = Topic.parse(msg.topic, self.prefix)
             parsed = parse_payload(topic.kind, msg.payload)
@@ -131,18 +134,13 @@ class Subscriber:
             self.messages.append(Received(topic, parsed, bool(msg.retain)))
 
     def start(self) -> "Subscriber":
-        props = None
-        if self.session:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = 3600
-        self.client.connect(self.host, self.port, keepalive=30, clean_start=not self.session, properties=props)
-        self.client.loop_start()
+        self._ready.clear()
+        self.transport.start()
         assert self._ready.wait(10), "subscriber did not get its SUBACK"
         return self
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.transport.stop()
 
     def of_kind(self, kind: str) -> list[Received]:
         with self._lock:

@@ -1,6 +1,7 @@
 """The agent against real brokers: status and Last Will, seq across restarts, refusals, TLS."""
 
 import logging
+import secrets
 import shutil
 import subprocess
 import threading
@@ -8,11 +9,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
 from footfall.core.messages import Fault, SensorHealth, StatusMessage, ZonesReading
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import Settings
 from footfall.core.topics import Kind, Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
@@ -29,7 +30,15 @@ def agent_config(tmp_path: Path, *, port: int, prefix: str, store: str = "riga-0
             "device_id": f"{store}-edge",
             "data_dir": str(tmp_path / "edge"),
             "heartbeat_s": 30,
-            "mqtt": {"host": "127.0.0.1", "port": port, "prefix": prefix, "reconnect_max_s": 1, **mqtt_extra},
+            # A client id of this test's own: the shared broker hands a taken id to the newcomer.
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": port,
+                "prefix": prefix,
+                "reconnect_max_s": 1,
+                "client_id": f"edge-{store}-{prefix}",
+                **mqtt_extra,
+            },
             "queue": {"synchronous": "normal"},
         }
     )
@@ -50,12 +59,21 @@ class Running:
 
 
 def clear_retained(port: int, topic: str) -> None:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    c.connect("127.0.0.1", port)
-    c.loop_start()
+    c = MqttTransport(
+        BrokerTarget(
+            host="127.0.0.1",
+            port=port,
+            prefix="test",
+            username=None,
+            password=None,
+            client_id=f"test-clear-{secrets.token_hex(4)}",
+            keepalive_s=10,
+        )
+    )
+    c.start()
+    assert c.wait_connected(10)
     c.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
-    c.disconnect()
-    c.loop_stop()
+    c.stop()
 
 
 def statuses(sub: Subscriber) -> list[tuple[str, int]]:
@@ -72,9 +90,7 @@ def test_status_is_online_the_last_will_says_offline_on_a_crash_and_a_clean_stop
     try:
         assert wait_for(lambda: statuses(sub) == [("online", 1)], 10), statuses(sub)
         # A crash: the connection breaks without DISCONNECT, so the broker publishes the will.
-        sock = run.agent.publisher._client.socket()
-        assert sock is not None
-        sock.close()
+        run.agent.publisher.transport.drop()
         assert wait_for(lambda: len(statuses(sub)) >= 3, 15), statuses(sub)
         assert statuses(sub)[:3] == [("online", 1), ("offline", 2), ("online", 3)]
         run.stop()

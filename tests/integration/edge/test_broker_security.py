@@ -1,47 +1,60 @@
 """The Mosquitto password file and per-store ACL written by `footfall edge credentials`, on a real broker."""
 
-import os
 import secrets
-import signal
 import threading
 from datetime import timedelta
 
-import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import SecretStr
 
 from footfall.core.messages import CountsMessage, CountsReading
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.topics import Kind, Topic, shared_subscription
 from footfall.edge.credentials import add_credentials, remove_credentials
 from tests.integration.edge.conftest import SIM_START, SecureBroker, Subscriber, wait_for
 
 
+def transport(port: int, user: str, password: str, client_id: str, **hooks) -> MqttTransport:
+    """A client of the secure broker as `user`."""
+    target = BrokerTarget(
+        host="127.0.0.1",
+        port=port,
+        prefix="test",
+        username=user,
+        password=SecretStr(password),
+        client_id=client_id,
+        keepalive_s=10,
+    )
+    return MqttTransport(target, name=f"test {user}", **hooks)
+
+
 class Probe:
-    """A bare MQTT v5 client that records its CONNACK and PUBACK reason codes."""
+    """A client that records its first CONNACK and its PUBACK reason codes."""
 
     def __init__(self, port: int, user: str, password: str) -> None:
         self.connack: ReasonCode | None = None
         self.pubacks: dict[int, ReasonCode] = {}
         self._connected = threading.Event()
         self._acked = threading.Condition()
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5
+        self.transport = transport(
+            port,
+            user,
+            password,
+            f"probe-{secrets.token_hex(4)}",
+            on_connect=lambda session_present: self._connack(ReasonCode(PacketTypes.CONNACK, "Success")),
+            on_refused=self._connack,
+            on_publish=self._on_publish,
         )
-        self.client.username_pw_set(user, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_publish
-        self.client.connect(self.port_host(), port, keepalive=10)
-        self.client.loop_start()
+        self.transport.start()
 
-    @staticmethod
-    def port_host() -> str:
-        return "127.0.0.1"
-
-    def _on_connect(self, client, userdata, flags, rc, props) -> None:
-        self.connack = rc
+    def _connack(self, rc: ReasonCode) -> None:
+        if self.connack is None:
+            self.connack = rc
         self._connected.set()
 
-    def _on_publish(self, client, userdata, mid, rc, props) -> None:
+    def _on_publish(self, mid, rc) -> None:
         with self._acked:
             self.pubacks[mid] = rc
             self._acked.notify_all()
@@ -52,14 +65,13 @@ class Probe:
         return self.connack
 
     def publish(self, topic: str, payload: bytes) -> ReasonCode:
-        info = self.client.publish(topic, payload, qos=1)
+        info = self.transport.publish(topic, payload, qos=1)
         with self._acked:
             assert self._acked.wait_for(lambda: info.mid in self.pubacks, 10), "no PUBACK"
             return self.pubacks[info.mid]
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.transport.stop()
 
 
 def counts_payload(device_id: str) -> bytes:
@@ -120,14 +132,17 @@ def test_agent_reads_nothing_and_ingest_reads_everything_through_a_shared_subscr
         ("store-a-edge", f"{prefix}/v1/#"),
         ("ingest", shared_subscription("ingest", prefix)),
     ):
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"r-{user}", protocol=mqtt.MQTTv5)
-        c.username_pw_set(user, secure_broker.passwords[user])
         subacked = threading.Event()
-        c.on_message = lambda cl, ud, msg, user=user: got[user].append(msg.topic)
-        c.on_subscribe = lambda cl, ud, mid, codes, props, ev=subacked: ev.set()
-        c.connect("127.0.0.1", secure_broker.port)
-        c.loop_start()
+        c = transport(
+            secure_broker.port,
+            user,
+            secure_broker.passwords[user],
+            f"r-{user}",
+            on_message=lambda msg, user=user: got[user].append(msg.topic),
+            on_subscribe=lambda codes, ev=subacked: ev.set(),
+        )
         c.subscribe(filt, qos=1)
+        c.start()
         assert subacked.wait(5)
         clients.append(c)
     probe = Probe(secure_broker.port, "store-b-edge", secure_broker.passwords["store-b-edge"])
@@ -140,8 +155,7 @@ def test_agent_reads_nothing_and_ingest_reads_everything_through_a_shared_subscr
     finally:
         probe.close()
         for c in clients:
-            c.disconnect()
-            c.loop_stop()
+            c.stop()
 
 
 def test_credentials_added_while_the_broker_runs_apply_on_sighup(secure_broker: SecureBroker) -> None:
@@ -154,8 +168,8 @@ def test_credentials_added_while_the_broker_runs_apply_on_sighup(secure_broker: 
         acl_file=secure_broker.acl_file,
         prefix=secure_broker.prefix,
     )
-    assert secure_broker.broker._proc is not None
-    os.kill(secure_broker.broker._proc.pid, signal.SIGHUP)
+    assert secure_broker.broker.pid is not None
+    secure_broker.broker.reload()
 
     def accepted() -> bool:
         probe = Probe(secure_broker.port, "store-c-edge", password)
@@ -168,5 +182,5 @@ def test_credentials_added_while_the_broker_runs_apply_on_sighup(secure_broker: 
     assert remove_credentials(
         user="store-c-edge", password_file=secure_broker.password_file, acl_file=secure_broker.acl_file
     )
-    os.kill(secure_broker.broker._proc.pid, signal.SIGHUP)
+    secure_broker.broker.reload()
     assert wait_for(lambda: not accepted(), 5, interval=0.2)

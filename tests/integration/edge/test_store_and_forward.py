@@ -115,7 +115,7 @@ class Rig:
         self.thread.start()
         assert wait_for(lambda: self.agent.cores["riga-01-staff"].health.connected, 10)
         self.mqtt.start()
-        assert wait_for(self.mqtt._client.is_connected, 10)
+        assert wait_for(lambda: self.mqtt.connected, 10)
         assert self.clock.now() < SIM_START, "connecting took longer than the simulated lead time"
 
     def run_until(self, minutes: float) -> None:

@@ -44,4 +44,4 @@ def worker(ingest_settings: Settings) -> Iterator[IngestWorker]:
         yield w
     finally:
         w.stop()
-        assert w._error is None, f"worker crashed: {w._error!r}"
+        assert w.error is None, f"worker crashed: {w.error!r}"

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.settings import DbSettings, MqttSettings, Settings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect
@@ -37,12 +37,12 @@ def _publish(mqtt: MqttSettings, prefix: str, items: list[tuple[str, bytes]], wo
         pub.close()
 
 
-def _huge_queue(seq: int) -> m.HeartbeatMessage:
+def _huge_queue(seq: int) -> messages.HeartbeatMessage:
     hb = heartbeat(seq)
     return hb.model_copy(update={"readings": [hb.readings[0].model_copy(update={"queue_depth": 2**40})]})
 
 
-def _nul_version(seq: int) -> m.HeartbeatMessage:
+def _nul_version(seq: int) -> messages.HeartbeatMessage:
     hb = heartbeat(seq)
     return hb.model_copy(update={"readings": [hb.readings[0].model_copy(update={"agent_version": "v1\x00"})]})
 

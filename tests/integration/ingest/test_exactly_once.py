@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.settings import DbSettings, MqttSettings
 from footfall.db.connect import connect
 from footfall.ingest.worker import IngestWorker
@@ -64,7 +64,7 @@ def test_ten_thousand_messages_with_duplicates_and_malformed_are_written_exactly
     stores_db: DbSettings, mqtt_settings: MqttSettings, mqtt_prefix: str
 ) -> None:
     rng = random.Random(7)
-    valid: list[m.AnyMessage] = [counts(d, s) for d in COUNTERS for s in range(4000)]
+    valid: list[messages.AnyMessage] = [counts(d, s) for d in COUNTERS for s in range(4000)]
     valid += [occupancy(s) for s in range(300)] + [heatmap(s) for s in range(300)] + [tracks(s) for s in range(200)]
     valid += [zones(s) for s in range(300)] + [heartbeat(s) for s in range(250)] + [status(s) for s in range(50)]
     stream = [Sent(topic_for(x, mqtt_prefix), x.to_json()) for x in valid]
@@ -93,10 +93,10 @@ def test_ten_thousand_messages_with_duplicates_and_malformed_are_written_exactly
     finally:
         pub.close()
         worker.stop()
-    assert worker._error is None
+    assert worker.error is None
 
     with connect(stores_db) as conn:
-        assert door_count_keys(conn) == expected_door_counts(x for x in valid if isinstance(x, m.CountsMessage))
+        assert door_count_keys(conn) == expected_door_counts(x for x in valid if isinstance(x, messages.CountsMessage))
         assert count_rows(conn, "occupancy") == 600  # store + one zone per message
         assert count_rows(conn, "heatmap_cells") == 900
         assert count_rows(conn, "tracks") == 400
@@ -106,7 +106,7 @@ def test_ten_thousand_messages_with_duplicates_and_malformed_are_written_exactly
         assert [(r["device_id"], r["seq"]) for r in st] == [(EDGE, 49)]
         # The rollup saw every reading exactly once: duplicates never reached it.
         total = conn.execute("SELECT sum(entries) AS e, sum(readings) AS n FROM door_counts_15m").fetchone()
-        want = [r for x in valid if isinstance(x, m.CountsMessage) for r in x.readings]
+        want = [r for x in valid if isinstance(x, messages.CountsMessage) for r in x.readings]
         assert (total["e"], total["n"]) == (sum(r.entries for r in want), len(want))
         letters = conn.execute(
             "SELECT topic, reason_code, reason, payload, payload_size, payload_sha256 FROM dead_letters"
@@ -120,12 +120,18 @@ def test_ten_thousand_messages_with_duplicates_and_malformed_are_written_exactly
     assert len(big["payload"]) <= settings.ingest.dead_letter_keep_bytes
 
     dup_rows = sum(
-        len(valid[k].readings) if not isinstance(valid[k], m.HeatmapMessage | m.TracksMessage | m.StatusMessage) else 0
+        len(valid[k].readings)
+        if not isinstance(valid[k], messages.HeatmapMessage | messages.TracksMessage | messages.StatusMessage)
+        else 0
         for k in duplicated
     )
-    dup_rows += sum(len(valid[k].readings[0].cells) for k in duplicated if isinstance(valid[k], m.HeatmapMessage))
-    dup_rows += sum(len(valid[k].readings[0].tracks) for k in duplicated if isinstance(valid[k], m.TracksMessage))
-    dup_rows += sum(1 for k in duplicated if isinstance(valid[k], m.StatusMessage))
+    dup_rows += sum(
+        len(valid[k].readings[0].cells) for k in duplicated if isinstance(valid[k], messages.HeatmapMessage)
+    )
+    dup_rows += sum(
+        len(valid[k].readings[0].tracks) for k in duplicated if isinstance(valid[k], messages.TracksMessage)
+    )
+    dup_rows += sum(1 for k in duplicated if isinstance(valid[k], messages.StatusMessage))
     assert worker.stats.duplicate_rows >= dup_rows  # status rows older than the newest also count as duplicates
     assert worker.stats.dead_letters == 100
     assert worker.stats.received == 10_000

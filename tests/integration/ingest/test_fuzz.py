@@ -8,7 +8,7 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.settings import DbSettings, MqttSettings
 from footfall.db.connect import connect
 from footfall.ingest.triage import Accepted, Rejected
@@ -19,21 +19,21 @@ from tests.ingest_support import Publisher, wait_until
 from tests.integration.ingest.conftest import make_settings
 
 
-def _written(conn: psycopg.Connection, msg: m.AnyMessage) -> bool:
+def _written(conn: psycopg.Connection, msg: messages.AnyMessage) -> bool:
     """Whether every row the message stands for is in its table (natural keys)."""
     d = msg.device_id
     one = lambda q, *a: conn.execute(q, a).fetchone() is not None  # noqa: E731
-    if isinstance(msg, m.StatusMessage):
+    if isinstance(msg, messages.StatusMessage):
         return one("SELECT 1 FROM device_status WHERE device_id = %s AND seq >= %s", d, msg.seq)
     checks = []
     for r in msg.readings:
-        if isinstance(r, m.CountsReading):
+        if isinstance(r, messages.CountsReading):
             checks.append(
                 one(
                     "SELECT 1 FROM door_counts WHERE device_id=%s AND door_id=%s AND start_ts=%s", d, r.door_id, r.start
                 )
             )
-        elif isinstance(r, m.OccupancyReading):
+        elif isinstance(r, messages.OccupancyReading):
             checks.append(
                 one(
                     "SELECT 1 FROM occupancy WHERE device_id=%s AND zone_id=%s AND start_ts=%s",
@@ -42,7 +42,7 @@ def _written(conn: psycopg.Connection, msg: m.AnyMessage) -> bool:
                     r.start,
                 )
             )
-        elif isinstance(r, m.HeatmapReading):
+        elif isinstance(r, messages.HeatmapReading):
             checks += [
                 one(
                     "SELECT 1 FROM heatmap_cells WHERE device_id=%s AND floor_id=%s AND start_ts=%s AND x=%s AND y=%s",
@@ -54,7 +54,7 @@ def _written(conn: psycopg.Connection, msg: m.AnyMessage) -> bool:
                 )
                 for c in r.cells
             ]
-        elif isinstance(r, m.TracksReading):
+        elif isinstance(r, messages.TracksReading):
             checks += [
                 one(
                     "SELECT 1 FROM tracks WHERE device_id=%s AND floor_id=%s AND start_ts=%s AND track_no=%s",
@@ -65,13 +65,13 @@ def _written(conn: psycopg.Connection, msg: m.AnyMessage) -> bool:
                 )
                 for i in range(len(r.tracks))
             ]
-        elif isinstance(r, m.ZonesReading):
+        elif isinstance(r, messages.ZonesReading):
             checks.append(
                 one(
                     "SELECT 1 FROM zone_visits WHERE device_id=%s AND zone_id=%s AND start_ts=%s", d, r.zone_id, r.start
                 )
             )
-        elif isinstance(r, m.HeartbeatReading):
+        elif isinstance(r, messages.HeartbeatReading):
             checks.append(one("SELECT 1 FROM heartbeats WHERE device_id=%s AND start_ts=%s", d, r.start))
     return all(checks)
 
@@ -81,7 +81,7 @@ def test_random_input_never_crashes_the_consumer_and_is_written_or_dead_lettered
 ) -> None:
     prefix = f"fz{secrets.token_hex(4)}"
     outcome: dict[tuple[str, bytes], str] = {}
-    accepted_msgs: dict[tuple[str, bytes], m.AnyMessage] = {}
+    accepted_msgs: dict[tuple[str, bytes], messages.AnyMessage] = {}
 
     def on_commit(accepted: list[Accepted], rejected: list[Rejected], result: WriteResult) -> None:
         poisoned = {id(a) for a, _ in result.poison}
@@ -103,9 +103,8 @@ def test_random_input_never_crashes_the_consumer_and_is_written_or_dead_lettered
             pub.publish(topic, payload)
         pub.wait(30)
         wait_until(lambda: worker.stats.acked >= pub.published, 30, "the batch to be acknowledged")
-        assert worker._thread is not None
-        assert worker._thread.is_alive()
-        assert worker._error is None
+        assert worker.alive
+        assert worker.error is None
         with connect(stores_db) as conn:
             letters = {
                 (r["topic"], bytes(r["payload_sha256"]))
@@ -124,5 +123,5 @@ def test_random_input_never_crashes_the_consumer_and_is_written_or_dead_lettered
     finally:
         pub.close()
         worker.stop()
-    assert worker._error is None
+    assert worker.error is None
     assert worker.stats.received == pub.published

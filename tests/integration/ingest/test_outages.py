@@ -92,7 +92,7 @@ def test_postgres_stopped_for_ten_seconds_loses_nothing(
     finally:
         pub.close()
         worker.stop()
-    assert worker._error is None
+    assert worker.error is None
     assert worker.stats.db_retries > 0  # the outage was really hit
     assert written_during_outage < 3000
     with connect(db) as conn:
@@ -126,7 +126,7 @@ def test_broker_restarted_mid_stream_loses_nothing(
     finally:
         pub.close()
         worker.stop()
-    assert worker._error is None
+    assert worker.error is None
     assert worker.stats.connects >= 2  # it really reconnected
     with connect(stores_db) as conn:
         assert door_count_keys(conn) == expected_door_counts(msgs)

@@ -11,18 +11,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from footfall.core.messages import MESSAGE_TYPES, AnyMessage, Reading, parse_payload
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.topics import Kind, Topic, subscription
 
 
-def _client(settings, name: str) -> mqtt.Client:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5)
-    c.connect(settings.host, settings.port)
-    c.loop_start()
-    return c
+def _transport(settings, name: str, **hooks) -> MqttTransport:
+    target = BrokerTarget.from_settings(settings, client_id=f"{name}-{secrets.token_hex(4)}")
+    return MqttTransport(target, name=f"test {name}", **hooks)
 
 
 class MqttSink:
@@ -31,7 +29,9 @@ class MqttSink:
     def __init__(self, settings, prefix: str, store_id: str) -> None:
         self.prefix = prefix
         self.store_id = store_id
-        self.client = _client(settings, "vision-pub")
+        self.transport = _transport(settings, "vision-pub")
+        self.transport.start()
+        assert self.transport.wait_connected(10), "no broker"
         self.seq = itertools.count(1)
 
     def put(self, kind: Kind, device_id: str, readings: Sequence[Reading]) -> None:
@@ -39,12 +39,11 @@ class MqttSink:
             device_id=device_id, seq=next(self.seq), sent_at=datetime.now(UTC), readings=list(readings)
         )
         topic = Topic(self.store_id, device_id, kind).render(self.prefix)
-        info = self.client.publish(topic, msg.to_json(), qos=1)
+        info = self.transport.publish(topic, msg.to_json(), qos=1)
         info.wait_for_publish(timeout=10)
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        self.transport.stop()
 
 
 class Collector:
@@ -56,17 +55,14 @@ class Collector:
         self.errors: list[str] = []
         self._lock = threading.Lock()
         subscribed = threading.Event()
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"vision-sub-{secrets.token_hex(4)}", protocol=mqtt.MQTTv5
+        self.transport = _transport(
+            settings, "vision-sub", on_message=self._on_message, on_subscribe=lambda codes: subscribed.set()
         )
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect(settings.host, settings.port)
-        self.client.loop_start()
-        self.client.subscribe(subscription(prefix), qos=1)
+        self.transport.subscribe(subscription(prefix), qos=1)
+        self.transport.start()
         assert subscribed.wait(10), "broker never acknowledged the subscription"
 
-    def _on_message(self, _client, _userdata, message) -> None:
+    def _on_message(self, message) -> None:
         try:
             topic = Topic.parse(message.topic, self.prefix)
             parsed = parse_payload(topic.kind, message.payload)
@@ -78,8 +74,7 @@ class Collector:
             self.messages.append((topic, parsed))
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        self.transport.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.errors import PayloadError
 from footfall.core.topics import Kind
 from tests.strategies import any_message, message
@@ -38,17 +38,17 @@ def test_every_kind_round_trips_through_json(kind: Kind, data: st.DataObject) ->
     msg = data.draw(message(kind))
     wire = msg.to_json()
     assert json.loads(wire)["schema"] == 1
-    assert m.parse_payload(kind, wire) == msg
+    assert messages.parse_payload(kind, wire) == msg
 
 
 @given(msg=any_message, junk=st.binary(max_size=64))
-def test_random_corruption_is_rejected_with_a_reason_or_parses(msg: m.AnyMessage, junk: bytes) -> None:
+def test_random_corruption_is_rejected_with_a_reason_or_parses(msg: messages.AnyMessage, junk: bytes) -> None:
     wire = msg.to_json()
     cut = len(junk) % max(1, len(wire))
     corrupted = wire[:cut] + junk + wire[cut + len(junk) :]
     outcome: PayloadError | None = None
     try:
-        m.parse_payload(msg.kind, corrupted)
+        messages.parse_payload(msg.kind, corrupted)
     except PayloadError as exc:
         outcome = exc
     if outcome is not None:
@@ -59,7 +59,7 @@ def test_random_corruption_is_rejected_with_a_reason_or_parses(msg: m.AnyMessage
 @given(raw=st.binary(max_size=512), kind=st.sampled_from(list(Kind)))
 def test_random_bytes_never_raise_anything_but_payload_error(raw: bytes, kind: Kind) -> None:
     with pytest.raises(PayloadError):
-        m.parse_payload(kind, raw)
+        messages.parse_payload(kind, raw)
 
 
 json_values = st.recursive(
@@ -72,7 +72,7 @@ json_values = st.recursive(
 @given(value=json_values, kind=st.sampled_from(list(Kind)))
 def test_random_json_is_rejected_with_a_reason(value: object, kind: Kind) -> None:
     with pytest.raises(PayloadError) as info:
-        m.parse_payload(kind, json.dumps(value))
+        messages.parse_payload(kind, json.dumps(value))
     assert info.value.reason
 
 
@@ -82,7 +82,11 @@ def test_random_json_is_rejected_with_a_reason(value: object, kind: Kind) -> Non
         (counts_payload(), None, DoesNotRaise()),  # a plain valid minute
         (counts_payload(passersby=40, valid=False), None, DoesNotRaise()),  # optional fields
         (counts_payload(entries=-1), "invalid_payload", pytest.raises(PayloadError, match="entries")),  # negative
-        (counts_payload(entries=m.MAX_COUNT + 1), "invalid_payload", pytest.raises(PayloadError, match="entries")),
+        (
+            counts_payload(entries=messages.MAX_COUNT + 1),
+            "invalid_payload",
+            pytest.raises(PayloadError, match="entries"),
+        ),
         (counts_payload(end=T0.isoformat()), "invalid_payload", pytest.raises(PayloadError, match="not after start")),
         (
             counts_payload(end=(T0 - timedelta(seconds=1)).isoformat()),
@@ -123,21 +127,21 @@ def test_random_json_is_rejected_with_a_reason(value: object, kind: Kind) -> Non
 )
 def test_counts_validation(payload: dict, code: str | None, expectation) -> None:
     with expectation as info:
-        m.parse_payload(Kind.COUNTS, json.dumps(payload))
+        messages.parse_payload(Kind.COUNTS, json.dumps(payload))
     if code:
         assert info.value.code == code
 
 
 def test_too_many_readings_is_rejected() -> None:
     payload = counts_payload()
-    payload["readings"] = payload["readings"] * (m.MAX_READINGS + 1)
+    payload["readings"] = payload["readings"] * (messages.MAX_READINGS + 1)
     with pytest.raises(PayloadError, match="readings"):
-        m.parse_payload(Kind.COUNTS, json.dumps(payload))
+        messages.parse_payload(Kind.COUNTS, json.dumps(payload))
 
 
 def test_malformed_json_names_it() -> None:
     with pytest.raises(PayloadError) as info:
-        m.parse_payload(Kind.COUNTS, b'{"schema": 1, ')
+        messages.parse_payload(Kind.COUNTS, b'{"schema": 1, ')
     assert info.value.code == "malformed_json"
 
 
@@ -171,24 +175,24 @@ def test_heatmap_rules(cells: list[dict], k: int, match: str) -> None:
         ],
     }
     with pytest.raises(PayloadError, match=match):
-        m.parse_payload(Kind.HEATMAP, json.dumps(payload))
+        messages.parse_payload(Kind.HEATMAP, json.dumps(payload))
 
 
 def test_timestamps_are_normalised_to_utc() -> None:
     payload = counts_payload(start="2026-03-29T13:00:00+03:00", end="2026-03-29T13:01:00+03:00")
-    msg = m.parse_payload(Kind.COUNTS, json.dumps(payload))
+    msg = messages.parse_payload(Kind.COUNTS, json.dumps(payload))
     assert msg.readings[0].start == T0
     assert msg.readings[0].start.utcoffset() == timedelta(0)
 
 
 def test_status_has_no_readings_and_round_trips() -> None:
-    msg = m.StatusMessage(device_id="edge-1", seq=3, sent_at=T0, state="offline")
+    msg = messages.StatusMessage(device_id="edge-1", seq=3, sent_at=T0, state="offline")
     assert "readings" not in json.loads(msg.to_json())
-    assert m.parse_payload(Kind.STATUS, msg.to_json()) == msg
+    assert messages.parse_payload(Kind.STATUS, msg.to_json()) == msg
 
 
 def test_json_schema_per_kind_describes_the_wire_names() -> None:
-    schemas = m.json_schemas()
+    schemas = messages.json_schemas()
     assert set(schemas) == set(Kind)
     assert "schema" in schemas[Kind.COUNTS]["properties"]
     assert "schema_version" not in schemas[Kind.COUNTS]["properties"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from footfall.core import messages as m
+from footfall.core import messages
 from footfall.core.topics import Kind
 from footfall.edge.errors import OutboxError
 from footfall.edge.merging import merge
@@ -19,9 +19,9 @@ from tests.strategies import READINGS
 T0 = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
 
 
-def minute(i: int, *, door: str = "main", entries: int = 1, exits: int = 0, passersby=None) -> m.CountsReading:
+def minute(i: int, *, door: str = "main", entries: int = 1, exits: int = 0, passersby=None) -> messages.CountsReading:
     start = T0 + timedelta(minutes=i)
-    return m.CountsReading(
+    return messages.CountsReading(
         start=start, end=start + timedelta(minutes=1), door_id=door, entries=entries, exits=exits, passersby=passersby
     )
 
@@ -173,11 +173,11 @@ def test_full_queue_never_merges_readings_already_handed_to_the_broker(tmp_path:
 def test_full_queue_drops_tracks_before_merging_anything(tmp_path: Path) -> None:
     ob = Outbox.open(tmp_path / "outbox.db", synchronous="normal")
     try:
-        track = m.TracksReading(
+        track = messages.TracksReading(
             start=T0,
             end=T0 + timedelta(minutes=1),
             floor_id="ground",
-            tracks=[m.Track(points=[m.TrackPoint(t=float(i), x=1.0, y=2.0) for i in range(50)])],
+            tracks=[messages.Track(points=[messages.TrackPoint(t=float(i), x=1.0, y=2.0) for i in range(50)])],
         )
         ob.put(Kind.TRACKS, "cam-1", [track] * 20)
         ob.put(Kind.COUNTS, "door-a", [minute(i) for i in range(10)])
@@ -201,59 +201,65 @@ M = timedelta(minutes=1)
         (
             Kind.COUNTS,
             [
-                m.CountsReading(start=T, end=T + M, door_id="d", entries=2, exits=1, passersby=None),
-                m.CountsReading(start=T + M, end=T + 2 * M, door_id="d", entries=3, exits=0, passersby=4, valid=False),
+                messages.CountsReading(start=T, end=T + M, door_id="d", entries=2, exits=1, passersby=None),
+                messages.CountsReading(
+                    start=T + M, end=T + 2 * M, door_id="d", entries=3, exits=0, passersby=4, valid=False
+                ),
             ],
-            m.CountsReading(start=T, end=T + 2 * M, door_id="d", entries=5, exits=1, passersby=4, valid=False),
+            messages.CountsReading(start=T, end=T + 2 * M, door_id="d", entries=5, exits=1, passersby=4, valid=False),
         ),
         # zones: visits summed, dwell lists joined, occupancy of the last part
         (
             Kind.ZONES,
             [
-                m.ZonesReading(start=T, end=T + M, zone_id="z", entries=1, exits=1, dwell_s=[10.0], occupancy=3),
-                m.ZonesReading(start=T + M, end=T + 2 * M, zone_id="z", entries=2, exits=0, dwell_s=[5.0], occupancy=5),
+                messages.ZonesReading(start=T, end=T + M, zone_id="z", entries=1, exits=1, dwell_s=[10.0], occupancy=3),
+                messages.ZonesReading(
+                    start=T + M, end=T + 2 * M, zone_id="z", entries=2, exits=0, dwell_s=[5.0], occupancy=5
+                ),
             ],
-            m.ZonesReading(start=T, end=T + 2 * M, zone_id="z", entries=3, exits=1, dwell_s=[10.0, 5.0], occupancy=5),
+            messages.ZonesReading(
+                start=T, end=T + 2 * M, zone_id="z", entries=3, exits=1, dwell_s=[10.0, 5.0], occupancy=5
+            ),
         ),
         # occupancy: the last state, the largest peak
         (
             Kind.OCCUPANCY,
             [
-                m.OccupancyReading(start=T, end=T + M, occupancy=7, peak=9),
-                m.OccupancyReading(start=T + M, end=T + 2 * M, occupancy=4, peak=None),
+                messages.OccupancyReading(start=T, end=T + M, occupancy=7, peak=9),
+                messages.OccupancyReading(start=T + M, end=T + 2 * M, occupancy=4, peak=None),
             ],
-            m.OccupancyReading(start=T, end=T + 2 * M, occupancy=4, peak=9),
+            messages.OccupancyReading(start=T, end=T + 2 * M, occupancy=4, peak=9),
         ),
         # heatmap: per-cell sums over the union of cells
         (
             Kind.HEATMAP,
             [
-                m.HeatmapReading(
+                messages.HeatmapReading(
                     start=T,
                     end=T + M,
                     floor_id="g",
                     cell_m=0.5,
-                    cells=[m.HeatmapCell(x=1, y=1, presence_s=30, tracks=3)],
+                    cells=[messages.HeatmapCell(x=1, y=1, presence_s=30, tracks=3)],
                 ),
-                m.HeatmapReading(
+                messages.HeatmapReading(
                     start=T + M,
                     end=T + 2 * M,
                     floor_id="g",
                     cell_m=0.5,
                     cells=[
-                        m.HeatmapCell(x=1, y=1, presence_s=12, tracks=4),
-                        m.HeatmapCell(x=2, y=1, presence_s=9, tracks=3),
+                        messages.HeatmapCell(x=1, y=1, presence_s=12, tracks=4),
+                        messages.HeatmapCell(x=2, y=1, presence_s=9, tracks=3),
                     ],
                 ),
             ],
-            m.HeatmapReading(
+            messages.HeatmapReading(
                 start=T,
                 end=T + 2 * M,
                 floor_id="g",
                 cell_m=0.5,
                 cells=[
-                    m.HeatmapCell(x=1, y=1, presence_s=42, tracks=7),
-                    m.HeatmapCell(x=2, y=1, presence_s=9, tracks=3),
+                    messages.HeatmapCell(x=1, y=1, presence_s=42, tracks=7),
+                    messages.HeatmapCell(x=2, y=1, presence_s=9, tracks=3),
                 ],
             ),
         ),
@@ -261,10 +267,10 @@ M = timedelta(minutes=1)
         (
             Kind.HEARTBEAT,
             [
-                m.HeartbeatReading(start=T, end=T + M, uptime_s=60, queue_depth=10),
-                m.HeartbeatReading(start=T + M, end=T + 2 * M, uptime_s=120, queue_depth=20),
+                messages.HeartbeatReading(start=T, end=T + M, uptime_s=60, queue_depth=10),
+                messages.HeartbeatReading(start=T + M, end=T + 2 * M, uptime_s=120, queue_depth=20),
             ],
-            m.HeartbeatReading(start=T, end=T + 2 * M, uptime_s=120, queue_depth=20),
+            messages.HeartbeatReading(start=T, end=T + 2 * M, uptime_s=120, queue_depth=20),
         ),
     ],
 )
@@ -274,8 +280,8 @@ def test_merge_rule_per_kind(kind, parts, expected) -> None:
 
 def test_merge_leaves_a_group_that_would_break_the_contract_alone() -> None:
     parts = [
-        m.ZonesReading(start=T, end=T + M, zone_id="z", entries=1, exits=1, dwell_s=[1.0] * m.MAX_DWELLS),
-        m.ZonesReading(start=T + M, end=T + 2 * M, zone_id="z", entries=1, exits=1, dwell_s=[1.0]),
+        messages.ZonesReading(start=T, end=T + M, zone_id="z", entries=1, exits=1, dwell_s=[1.0] * messages.MAX_DWELLS),
+        messages.ZonesReading(start=T + M, end=T + 2 * M, zone_id="z", entries=1, exits=1, dwell_s=[1.0]),
     ]
     assert merge(Kind.ZONES, parts) is None
 
@@ -299,6 +305,6 @@ def test_merging_never_changes_totals_whatever_the_budget(tmp_path_factory, coun
         assert totals(queued) == totals(written)
         if sent is not None:
             assert all(r in queued for r in sent.readings)
-        assert all(r.end - r.start <= m.MAX_INTERVAL for r in queued)
+        assert all(r.end - r.start <= messages.MAX_INTERVAL for r in queued)
     finally:
         ob.close()
