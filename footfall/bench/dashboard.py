@@ -29,15 +29,13 @@ import httpx
 import numpy as np
 import uvicorn
 from psycopg import sql
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from footfall.api.access import Role
 from footfall.api.app import create_app
 from footfall.api.users import create_user
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import connect
+from footfall.db.connect import connect, open_pool
 from footfall.db.migrate import migrate
 from footfall.db.stores import apply_store
 from footfall.demo.history import profile_for, seed_plan, seed_store
@@ -177,10 +175,7 @@ def run_bench(
             conn.execute("ANALYZE")
         load_s = time.perf_counter() - t0
         say(f"loaded {days} days: {seeded.door_rows} door rows, {seeded.receipts} receipts in {load_s:.1f} s")
-        pool = ConnectionPool(
-            db.conninfo(), min_size=2, max_size=8, kwargs={"row_factory": dict_row, "autocommit": True}, open=False
-        )
-        pool.open(wait=True, timeout=10)
+        pool = open_pool(db.model_copy(update={"pool_min": 2, "pool_max": 8}), name="bench-dashboard")
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(

@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import paho.mqtt.client as mqtt
 from rich.console import Console
 
 from footfall.api.access import Role
 from footfall.api.errors import ConflictingChange
 from footfall.api.users import create_api_key, create_user, update_user
 from footfall.core.messages import CountsMessage, CountsReading, HeartbeatMessage, HeartbeatReading, SensorHealth
+from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import DeviceKind, StoreConfig
 from footfall.core.topics import Kind, Topic
@@ -180,14 +180,10 @@ class ChainLive:
             )
             _, key = create_api_key(conn, user_id=row["user_id"], name="demo chain POS")
         self.pos = PosClient(url=api_url, api_key=key)
-        m = settings.mqtt
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"footfall-demo-chain-{int(time.time())}", protocol=mqtt.MQTTv5
+        self.transport = MqttTransport(
+            BrokerTarget.from_settings(settings.mqtt, client_id=f"footfall-demo-chain-{settings.mqtt.prefix}")
         )
-        if m.username is not None:
-            self.client.username_pw_set(m.username, m.password.get_secret_value() if m.password else None)
-        self.client.connect(m.host, m.port, keepalive=m.keepalive_s)
-        self.client.loop_start()
+        self.transport.start()
         self.thread = threading.Thread(target=self._run, name="demo-chain", daemon=True)
 
     def start(self) -> "ChainLive":
@@ -234,7 +230,7 @@ class ChainLive:
             for device, readings in by_device.items():
                 msg = CountsMessage(device_id=device, seq=time.time_ns() // 1000, sent_at=sent, readings=readings)
                 topic = Topic(cfg.store.id, device, Kind.COUNTS).render(prefix)
-                self.client.publish(topic, msg.to_json(), qos=1)
+                self.transport.publish(topic, msg.to_json())
             edge = next((d.id for d in cfg.devices if d.kind is DeviceKind.EDGE), None)
             if edge is not None:
                 sensors = [
@@ -259,7 +255,7 @@ class ChainLive:
                         )
                     ],
                 )
-                self.client.publish(Topic(cfg.store.id, edge, Kind.HEARTBEAT).render(prefix), hb.to_json(), qos=1)
+                self.transport.publish(Topic(cfg.store.id, edge, Kind.HEARTBEAT).render(prefix), hb.to_json())
             if receipts:
                 self.pos.send([json.loads(r.model_dump_json()) for r in receipts])
         self.covered = max(self.covered, now)
@@ -269,8 +265,7 @@ class ChainLive:
         self.stop_event.set()
         if self.thread.is_alive():
             self.thread.join(timeout=15)
-        self.client.loop_stop()
-        self.client.disconnect()
+        self.transport.stop()
         self.pos.close()
 
 

@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from psycopg import sql
@@ -52,10 +53,18 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(settings: Setting
             devices = {
                 r["device_id"]
                 for r in conn.execute(
-                    "SELECT DISTINCT device_id FROM door_counts WHERE received_at > now() - interval '10 minutes'"
+                    "SELECT DISTINCT device_id FROM door_counts WHERE store_id = 'riga-01' "
+                    "AND received_at > now() - interval '10 minutes'"
                 )
             }
             assert devices == {"riga-01-beam", "riga-01-stereo", "riga-01-staff"}
+            # The chain's other stores: history for weeks back, their edge heartbeats over MQTT.
+            stores = {r["store_id"] for r in conn.execute("SELECT DISTINCT store_id FROM door_counts")}
+            assert stores == {"riga-01", "lisbon-01", "nyc-01"}
+            oldest = conn.execute("SELECT min(start_ts) AS t FROM door_counts").fetchone()["t"]
+            assert oldest < datetime.now(UTC) - timedelta(days=28)
+            beats = {r["device_id"] for r in conn.execute("SELECT DISTINCT device_id FROM heartbeats")}
+            assert {"lisbon-01-edge", "nyc-01-edge"} <= beats
             assert conn.execute("SELECT count(*) AS n FROM dead_letters").fetchone()["n"] == 0
             status = conn.execute("SELECT state FROM device_status WHERE device_id = 'riga-01-edge'").fetchone()
             assert status is not None

@@ -13,7 +13,7 @@ a store that does not exist; a page the role may not open answers 403.
 import logging
 import re
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -332,6 +332,12 @@ def wall_page(
     today = local_today(zone)
     if month is not None and not re.fullmatch(MONTH_PATTERN, month):
         raise PageError(400, "month must be YYYY-MM, e.g. 2026-06.")
+    note = None
+    if month is None and today.day == 1:
+        # Fact counts whole days: on the 1st nothing of the new month is complete, so the TV shows
+        # how last month ended instead of a board of zeros.
+        month = (today - timedelta(days=1)).strftime("%Y-%m")
+        note = "No day of this month is complete yet: last month's final result."
     return _render(
         request,
         "wall.html",
@@ -340,7 +346,7 @@ def wall_page(
         stores=stores,
         page=Page.WALL,
         store=store,
-        data={"month": month or today.strftime("%Y-%m"), "today": today.isoformat(), "refresh_s": 60},
+        data={"month": month or today.strftime("%Y-%m"), "today": today.isoformat(), "refresh_s": 60, "note": note},
     )
 
 

@@ -22,15 +22,13 @@ import httpx
 import pytest
 import uvicorn
 from psycopg import sql
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from footfall.api.access import Role
 from footfall.api.app import create_app
 from footfall.api.users import create_user
 from footfall.core.settings import DbSettings, Settings
 from footfall.core.storeconfig import StoreConfig
-from footfall.db.connect import connect
+from footfall.db.connect import connect, open_pool
 from footfall.db.stores import apply_store
 from footfall.demo.history import Incident, seed_chain
 from tests.helpers import wait_until
@@ -112,10 +110,7 @@ def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
             create_user(
                 conn, username=username, password=PASSWORD, role=role, stores=stores, all_stores=role is Role.ADMIN
             )
-    pool = ConnectionPool(
-        chain_db.conninfo(), min_size=1, max_size=6, kwargs={"row_factory": dict_row, "autocommit": True}, open=False
-    )
-    pool.open(wait=True, timeout=10)
+    pool = open_pool(chain_db.model_copy(update={"pool_min": 1, "pool_max": 6}), name="test-dashboard")
     app = create_app(settings.model_copy(update={"db": chain_db}), pool=pool)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
