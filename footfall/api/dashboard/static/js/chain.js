@@ -45,8 +45,9 @@
     document.querySelector("#plans .month").textContent = config.month;
     const path = `/v1/plan-vs-fact?month=${config.month}`;
     const p = await api(path);
+    const names = Object.fromEntries((await api("/v1/stores")).data.map((x) => [x.store_id, x.name]));
     fill("#plans .body",
-      table([{ key: "store_id", label: "Store" }, { key: "revenue_plan", label: "Plan", kind: "money" },
+      table([{ label: "Store", value: (x) => names[x.store_id] || x.store_id }, { key: "revenue_plan", label: "Plan", kind: "money" },
              { key: "revenue_fact", label: "Fact", kind: "money" }, { key: "achieved", label: "Achieved", kind: "pct" },
              { key: "pace", label: "Pace", kind: "pct" }, { key: "days_left", label: "Days left", kind: "count" },
              { key: "projection", label: "Projection", kind: "money" }],

@@ -29,6 +29,24 @@
       h("p", { class: "links" }, csvLink(path)));
     document.body.dataset.loaded = "true";
   }
+  async function anomalies() {
+    // Only where the models are installed (404 otherwise).
+    const path = `/v1/stores/${encodeURIComponent(config.store)}/anomalies?first=${window.FF.addDays(config.today, -6)}&last=${config.today}`;
+    let a;
+    try { a = await api(path); } catch (e) {
+      if (e instanceof window.FF.ApiError && e.status === 404) return;
+      throw e;
+    }
+    document.getElementById("anomalies").hidden = false;
+    fill("#anomalies .body", a.data.length
+      ? table([{ key: "subject", label: "Subject" }, { key: "kind", label: "Kind" }, { label: "From", value: (x) => new Date(x.start).toLocaleString("en-GB") },
+               { label: "To", value: (x) => new Date(x.end).toLocaleString("en-GB") }, { key: "score", label: "Score", kind: "dec" }, { key: "reason", label: "Why" }],
+          a.data.map((x, i) => Object.assign({ _key: String(i) }, x)), { id: "anomalies-table" })
+      : h("p", { class: "muted" }, "No anomaly in the last 7 days."),
+      h("p", { class: "links" }, csvLink(path)));
+  }
+  anomalies().catch((e) => failed("#anomalies .body", e));
+
   const tick = () => refresh().catch((e) => failed("#devices .body", e));
   tick();
   setInterval(tick, 30000);

@@ -125,6 +125,39 @@
       h("p", { class: "muted" }, "The three parts add up to the change (log-mean Divisia split)."));
   }
 
+  async function forecast() {
+    // Only where the models are installed (404 otherwise): today's band by hour, staffing, power hours.
+    if (period !== "day") return;
+    let f, st;
+    try {
+      [f, st] = await Promise.all([api(`${base}/forecast?${q}&interval=hour`), api(`${base}/staffing?${q}`)]);
+    } catch (e) {
+      if (e instanceof window.FF.ApiError && e.status === 404) return;
+      throw e;
+    }
+    document.getElementById("forecast").hidden = false;
+    const actual = await api(`${base}/kpis/series?${q}&interval=hour`);
+    const byStart = Object.fromEntries(actual.data.map((r) => [r.start, r.visitors]));
+    const rows = f.data.map((r) => ({ _key: r.local_start, label: bucketLabel(r.local_start, "hour"), actual: byStart[r.start] ?? null,
+      mean: r.entries.mean, lower: r.entries.lower, upper: r.entries.upper }));
+    const staff = st.data.map((r) => Object.assign({ _key: r.local_start, label: bucketLabel(r.local_start, "hour") }, r));
+    fill("#forecast .body",
+      barChart({ title: "Visitors and forecast band", kind: "count", labels: rows.map((r) => r.label),
+        series: [{ name: "Visitors so far", values: rows.map((r) => r.actual) }],
+        band: { name: "Forecast 10–90 %", low: rows.map((r) => r.lower), high: rows.map((r) => r.upper) } }),
+      h("details", { class: "data" }, h("summary", {}, "Table"),
+        table([{ key: "label", label: "Hour" }, { key: "actual", label: "Visitors", kind: "count", name: "visitors" },
+               { key: "mean", label: "Forecast", kind: "count", name: "forecast" }, { key: "lower", label: "Low", kind: "count", name: "forecast_low" },
+               { key: "upper", label: "High", kind: "count", name: "forecast_high" }], rows, { id: "forecast-table" })),
+      h("p", { class: "links" }, csvLink(`${base}/forecast?${q}&interval=hour`), " ", h("span", { class: "muted" }, `model ${f.model_version}`)),
+      h("h3", {}, "Staff to plan"),
+      table([{ key: "label", label: "Hour" }, { key: "visitors", label: "Visitors", kind: "count" },
+             { key: "staff", label: "Staff", kind: "count" }, { key: "staff_busy", label: "If busy", kind: "count" },
+             { key: "scheduled_staff", label: "On shift", kind: "dec" }], staff, { id: "staffing-table" }),
+      h("p", { class: "links" }, csvLink(`${base}/staffing?${q}`), " Power hours: ",
+        st.power_hours.map((p) => bucketLabel(p.local_start, "hour")).join(", ") || "—"));
+  }
+
   async function run() {
     const summaryPath = `${base}/kpis/summary?${q}&compare=${PERIOD.compare}`;
     const summary = api(summaryPath);
@@ -134,6 +167,7 @@
       plan().catch((e) => failed("#plan .body", e)),
       occupancy().catch((e) => failed("#occupancy .body", e)),
       revenueChange().catch((e) => failed("#revenue-change .body", e)),
+      forecast().catch((e) => { document.getElementById("forecast").hidden = false; failed("#forecast .body", e); }),
     ];
     await Promise.all(jobs);
     document.body.dataset.loaded = "true";
