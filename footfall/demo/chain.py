@@ -44,6 +44,8 @@ DEAD_DEVICE = "nyc-01-side"
 DIP_STORE = "lisbon-01"
 LOGIN_PASSWORD = "footfall-demo"  # noqa: S105 - published demo logins on a local demo database
 CHAIN_POS_USER = "demo-chain-pos"
+CATCH_UP = timedelta(hours=3)
+"""With --speed above 1, the other stores start this far back and play it fast."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,10 @@ class ChainSetup:
     others: list[StoreConfig]
     incident: Incident
     seeded_until: datetime
+    """Where the simulated clock starts."""
+    covered: dict[str, datetime] = field(default_factory=dict)
+    """Per other store: up to when its door counts and receipts exist (a previous run may have gone further)."""
+    speed: float = 1.0
     logins: list[Login] = field(default_factory=list)
 
     @property
@@ -101,8 +107,12 @@ def _first_count(conn: DictConnection, store_id: str) -> datetime | None:
     return row["first"] if row else None
 
 
-def prepare_chain(settings: Settings, console: Console, example: StoreConfig) -> ChainSetup:
-    """Apply the other stores, write the history each store lacks, plans, heartbeats and logins."""
+def prepare_chain(settings: Settings, console: Console, example: StoreConfig, *, speed: float = 1.0) -> ChainSetup:
+    """Apply the other stores, write the history each store lacks, plans, heartbeats and logins.
+
+    With `speed` above 1 the other stores' history stops `CATCH_UP` before now; `ChainLive` plays
+    the rest that many times faster than real time.
+    """
     from footfall.db.stores import apply_store
     from footfall.demo.run import example_path
 
@@ -116,6 +126,7 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig) ->
     )
     others = [StoreConfig.from_yaml(example_path(name)) for name in CHAIN_FILES]
     rng = np.random.default_rng(int(now.timestamp()) // 3600)
+    covered: dict[str, datetime] = {}
     t0 = time.monotonic()
     with connect(settings.db, autocommit=True) as conn:
         for cfg in others:
@@ -131,7 +142,7 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig) ->
                 until = min(floor.astimezone(UTC), have) if have else floor.astimezone(UTC)
                 start = None
             else:
-                until = now
+                until = now - CATCH_UP if speed > 1 else now
                 start = _last_count(conn, cfg.store.id)
             if start is None or start < until:
                 s = seed_store(
@@ -147,6 +158,7 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig) ->
                 month = (month + timedelta(days=32)).replace(day=1)
             if cfg is not example:
                 seed_heartbeats(conn, cfg, now=now, incident=incident)
+                covered[cfg.store.id] = max(until, _last_count(conn, cfg.store.id) or until)
         ids = [c.store.id for c in [example, *others]]
         logins = [
             Login("demo-admin", Role.ADMIN, tuple(ids), "/dashboard/chain"),
@@ -158,7 +170,21 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig) ->
             if login.username != "demo":  # the store manager login is footfall.demo.api's
                 _login(conn, login)
     console.print(f"chain ready in {time.monotonic() - t0:.1f} s: {', '.join(ids)}")
-    return ChainSetup(example=example, others=others, incident=incident, seeded_until=now, logins=logins)
+    if speed > 1:
+        console.print(
+            f"simulated clock: {', '.join(c.store.id for c in others)} replay the last "
+            f"{CATCH_UP.total_seconds() / 3600:g} hours at {speed:g}× real time"
+        )
+    until = now - CATCH_UP if speed > 1 else now  # every other store's history stops here
+    return ChainSetup(
+        example=example,
+        others=others,
+        incident=incident,
+        seeded_until=min(covered.values(), default=until),
+        covered=covered,
+        speed=speed,
+        logins=logins,
+    )
 
 
 class ChainLive:
@@ -170,7 +196,7 @@ class ChainLive:
         self.stop_event = threading.Event()
         self.rng = np.random.default_rng(int(time.time()))
         self.started = datetime.now(UTC)
-        self.covered = setup.seeded_until
+        self.covered = dict(setup.covered)
         with connect(settings.db, autocommit=True) as conn:
             _login(conn, Login(CHAIN_POS_USER, Role.MANAGER, tuple(c.store.id for c in setup.others), ""))
             row = conn.execute("SELECT user_id FROM users WHERE username = %s", (CHAIN_POS_USER,)).fetchone()
@@ -191,27 +217,41 @@ class ChainLive:
         self.thread.start()
         return self
 
+    def sim_now(self) -> datetime:
+        """The simulated clock: `speed` times real time from where the history stops, never past now."""
+        real = datetime.now(UTC)
+        elapsed = (real - self.started) * self.setup.speed
+        return min(self.setup.seeded_until + elapsed, real)
+
     def _run(self) -> None:
         while not self.stop_event.is_set():
             try:
-                self.round()
+                self.round(self.sim_now())
             except Exception:  # the demo goes on; the log says what failed
                 logger.exception("demo chain round failed")
-            self.stop_event.wait(60 - datetime.now(UTC).second + 1)
+            behind = datetime.now(UTC) - min(self.covered.values(), default=self.setup.seeded_until) > timedelta(
+                minutes=2
+            )
+            self.stop_event.wait(1.0 if behind else 60 - datetime.now(UTC).second + 1)
 
     def round(self, now: datetime | None = None) -> None:
         """Publish the minutes since the last round (opening hours only) and the edge heartbeats."""
         now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
         prefix = self.settings.mqtt.prefix
         for i, cfg in enumerate(self.setup.others, start=1):
-            rows, receipts = simulate(
-                cfg,
-                profile_for(i),
-                since=self.covered,
-                until=now,
-                rng=self.rng,
-                slot=timedelta(minutes=1),
-                incident=self.setup.incident,
+            since = self.covered.get(cfg.store.id, self.setup.seeded_until)
+            rows, receipts = (
+                ([], [])
+                if since >= now
+                else simulate(
+                    cfg,
+                    profile_for(i),
+                    since=since,
+                    until=now,
+                    rng=self.rng,
+                    slot=timedelta(minutes=1),
+                    incident=self.setup.incident,
+                )
             )
             by_device: dict[str, list[CountsReading]] = {}
             for _store, device, door, start, end, entries, exits, passersby, valid, _seq in rows:
@@ -228,9 +268,12 @@ class ChainLive:
                 )
             sent = datetime.now(UTC)
             for device, readings in by_device.items():
-                msg = CountsMessage(device_id=device, seq=time.time_ns() // 1000, sent_at=sent, readings=readings)
                 topic = Topic(cfg.store.id, device, Kind.COUNTS).render(prefix)
-                self.transport.publish(topic, msg.to_json())
+                for k in range(0, len(readings), 500):
+                    msg = CountsMessage(
+                        device_id=device, seq=time.time_ns() // 1000, sent_at=sent, readings=readings[k : k + 500]
+                    )
+                    self.transport.publish(topic, msg.to_json())
             edge = next((d.id for d in cfg.devices if d.kind is DeviceKind.EDGE), None)
             if edge is not None:
                 sensors = [
@@ -258,7 +301,7 @@ class ChainLive:
                 self.transport.publish(Topic(cfg.store.id, edge, Kind.HEARTBEAT).render(prefix), hb.to_json())
             if receipts:
                 self.pos.send([json.loads(r.model_dump_json()) for r in receipts])
-        self.covered = max(self.covered, now)
+            self.covered[cfg.store.id] = max(since, now)
 
     def stop(self) -> None:
         """Stop the rounds and disconnect."""

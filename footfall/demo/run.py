@@ -60,7 +60,7 @@ def example_store_path() -> Path:
     return example_path("store.yaml")
 
 
-def run_demo(settings: Settings, console: Console, *, minutes: float | None = None) -> None:
+def run_demo(settings: Settings, console: Console, *, minutes: float | None = None, speed: float = 1.0) -> None:
     """Set up the demo database and store, then run the store live.
 
     Args:
@@ -68,6 +68,7 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
         console: where to report.
         minutes: how long to run live; None runs until Ctrl-C when a terminal is attached
             and for two minutes otherwise.
+        speed: the simulated clock speed of the chain's other stores (footfall.demo.chain).
     """
     from footfall.db.connect import connect, ensure_database
     from footfall.db.migrate import info, migrate
@@ -86,7 +87,7 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
     console.print(
         f"database {i.location}: PostgreSQL {i.server_version}, TimescaleDB {i.timescale_version or 'not in use'}"
     )
-    chain = prepare_chain(settings, console, cfg)
+    chain = prepare_chain(settings, console, cfg, speed=speed)
     if minutes is None and not sys.stdin.isatty():
         minutes = NON_INTERACTIVE_MINUTES
     run_store(settings, console, cfg, minutes=minutes, chain=chain)
