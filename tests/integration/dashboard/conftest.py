@@ -60,6 +60,7 @@ class Chain:
     base_url: str
     now: datetime
     tokens: dict[str, str] = field(default_factory=dict)
+    settings: Settings | None = None
 
     def api(self, username: str, path: str) -> Any:
         """GET a JSON API path as a user (bearer token, not the cookie)."""
@@ -111,14 +112,15 @@ def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
                 conn, username=username, password=PASSWORD, role=role, stores=stores, all_stores=role is Role.ADMIN
             )
     pool = open_pool(chain_db.model_copy(update={"pool_min": 1, "pool_max": 6}), name="test-dashboard")
-    app = create_app(settings.model_copy(update={"db": chain_db}), pool=pool)
+    app_settings = settings.model_copy(update={"db": chain_db})
+    app = create_app(app_settings, pool=pool)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
     thread.start()
     try:
         assert wait_until(lambda: server.started, timeout=20), "uvicorn did not start"
-        c = Chain(db=chain_db, base_url=f"http://127.0.0.1:{port}", now=now)
+        c = Chain(db=chain_db, base_url=f"http://127.0.0.1:{port}", now=now, settings=app_settings)
         for username in USERS:
             r = httpx.post(c.base_url + "/v1/auth/token", data={"username": username, "password": PASSWORD})
             assert r.status_code == 200, r.text
