@@ -117,6 +117,26 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Folder to writ
         console.print(f"wrote {path}")
 
 
+@schema_app.command("asyncapi")
+def schema_asyncapi(
+    file: Annotated[Path | None, typer.Argument(help="Write the document here (default: standard output).")] = None,
+    prefix: Annotated[str, typer.Option(help="The deployment's topic prefix.")] = "footfall",
+) -> None:
+    """Write the AsyncAPI 3 document of every MQTT topic and payload (generated from the models)."""
+    from footfall.core.asyncapi import asyncapi_document, dumps_document
+    from footfall.core.topics import check_prefix
+
+    try:
+        text = dumps_document(asyncapi_document(prefix=check_prefix(prefix)))
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    if file is None:
+        sys.stdout.write(text)
+        return
+    file.write_text(text, encoding="utf-8")
+    console.print(f"wrote {file}")
+
+
 @stores_app.command("apply")
 def stores_apply(
     file: Annotated[Path, typer.Argument(help="Store YAML file (see examples/store.yaml).")],
