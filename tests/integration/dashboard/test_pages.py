@@ -80,9 +80,15 @@ def shown(value: float | None, kind: str) -> str:
     raise ValueError(kind)
 
 
-def assert_number(element: WebElement, expected: float | None, kind: str) -> None:
-    """The element carries the API's value and shows it formatted (to the last digit shown)."""
+def assert_number(element: WebElement, expected: float | str | None, kind: str) -> None:
+    """The element carries the API's value and shows it formatted (to the last digit shown).
+
+    Money may come from the API as a decimal string ("12.30"): the page shows the number it is.
+    """
     raw = element.get_attribute("data-value")
+    if isinstance(expected, str):
+        assert raw == expected  # the page keeps the API's own text of the number
+        expected = float(expected)
     text = element.get_attribute("textContent")
     if expected is None:
         assert raw == ""
