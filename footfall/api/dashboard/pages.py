@@ -2,7 +2,7 @@
 
 Example:
     >>> [p.value for p in pages_for(Role.MERCHANDISER)]
-    ['merch']
+    ['merch', 'alerts']
     >>> home_page(Role.MANAGER).value
     'store'
 """
