@@ -263,6 +263,13 @@ def _register_packages() -> None:
     # Groups whose commands come from more than one package:
     edge_cli.edge_app.add_typer(credentials_app, name="credentials")
     vision_cli.vision_app.command("scene")(stubs_cli.vision_scene)  # synthetic scenes live with the simulators
+    # training and serving models needs the database, which the pure models package cannot reach
+    for name, command in (
+        ("train", api_cli.models_train),
+        ("retrain", api_cli.models_retrain),
+        ("list", api_cli.models_list),
+    ):
+        models_cli.models_app.command(name)(command)
     bench_cli.register(app)
     demo_cli.register(app, sim=stubs_cli.sim_app)
 

@@ -4,11 +4,14 @@ Reusable operations are keyword-only functions on a connection that return the A
 response models; the SQL is in `footfall/db/sql/plans.sql`.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from footfall.api.errors import NotFound
+from footfall.api.forecasts import revenue_forecast
 from footfall.api.kpis import StoreInfo, plan_vs_fact
+from footfall.api.schemas.forecasts import BandPublic
 from footfall.api.schemas.plans import PlanFactPublic, PlanFactsPublic, PlanPublic, PlansPublic, PlanUpdate
+from footfall.core.calendar import month_bounds
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 
@@ -50,8 +53,21 @@ def delete_plan(conn: DictConnection, *, store_id: str, month: date) -> None:
 def read_plan_vs_fact(
     conn: DictConnection, *, store: StoreInfo, month: date, as_of: date | None = None
 ) -> PlanFactPublic:
-    """One store's month: plan, fact, pace and projection (see `footfall.api.kpis.plan_vs_fact`)."""
-    return PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of))
+    """One store's month: plan, fact, pace and projection (see `footfall.api.kpis.plan_vs_fact`),
+    and the month-end projected from the revenue forecast when the store has a trained model."""
+    fact = PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of))
+    if fact.days_left > 0:
+        last = month_bounds(month)[1]
+        rest = revenue_forecast(conn, store=store, first=last - timedelta(days=fact.days_left - 1), last=last)
+        if rest is not None:
+            band, label = rest
+            fact.forecast_projection = BandPublic(
+                mean=round(fact.revenue_fact + band.mean, 2),
+                lower=round(fact.revenue_fact + band.lower, 2),
+                upper=round(fact.revenue_fact + band.upper, 2),
+            )
+            fact.forecast_model_version = label
+    return fact
 
 
 def read_wall_chart(

@@ -4,7 +4,8 @@
 - `footfall bench edge` — outbox write and replay against raw paho QoS 1;
 - `footfall bench vision` — the camera pipeline against decode and decode+MOG2;
 - `footfall bench api` — KPI queries at a year × 50 stores against the raw tables;
-- `footfall bench dashboard` — the store manager page for a store-year, against the one-day page.
+- `footfall bench dashboard` — the store manager page for a store-year, against the one-day page;
+- `footfall bench models` — training a year of hourly data × 50 stores, against the seasonal baseline.
 
 Each prints one JSON object as its last line.
 """
@@ -154,4 +155,28 @@ def bench_dashboard(
     from footfall.bench.dashboard import run_bench
 
     result = run_bench(load_settings(), days=days, runs=runs, keep=keep, dbname=dbname, say=err.print)
+    print(json.dumps(result))
+
+
+@bench_app.command("models")
+def bench_models(
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result line.")] = False,
+    stores: Annotated[int, typer.Option(min=1, max=1000, help="Stores to generate.")] = 50,
+    days: Annotated[int, typer.Option(min=28, max=730, help="Days of hourly history per store.")] = 365,
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards.")] = False,
+    dbname: Annotated[
+        str, typer.Option(help="Bench database name (dropped and re-created).")
+    ] = "footfall_bench_models",
+) -> None:
+    """Training time of every store's models (entries, transactions, revenue) for a year of hourly
+    data, against the seasonal baseline's, with the held-out accuracy each buys."""
+    from footfall.bench.models import run_bench
+    from footfall.core.errors import FootfallError
+
+    try:
+        result = run_bench(load_settings(), stores=stores, days=days, keep=keep, dbname=dbname, console=err,
+                           quiet=as_json)  # fmt: skip
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
     print(json.dumps(result))

@@ -144,6 +144,11 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
         "plan vs fact this month": f"{s}/plan-vs-fact?month={today:%Y-%m}&as_of={today}",
         "revenue change explained": f"{s}/kpis/revenue-change?first={yesterday}&last={yesterday}"
         "&compare=same_weekday_last_week",
+        "traffic forecast, next 7 days by hour": f"{s}/forecast?first={today}&last={today + timedelta(days=6)}",
+        "staff per hour tomorrow (15 shoppers each)": (
+            f"{s}/staffing?first={today + timedelta(days=1)}&last={today + timedelta(days=1)}&target_ratio=15"
+        ),
+        "counter and camera anomalies, last 2 days": f"{s}/anomalies?first={yesterday}&last={today}",
     }
     console.print(f"\n[bold]API[/] {base}  —  log in as [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/]")
     console.print(f"  token:  curl -s -d username={DEMO_USER} -d password={DEMO_PASSWORD} {base}/v1/auth/token")

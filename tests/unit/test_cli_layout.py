@@ -17,7 +17,10 @@ EDGE = str(ROOT / "examples" / "edge.yaml")
     ("args", "lists"),
     [
         # the benchmarks, registered from footfall.bench
-        (["bench", "--help"], ["ingest", "edge", "vision", "api"]),
+        (["bench", "--help"], ["ingest", "edge", "vision", "api", "models"]),
+        # the model lifecycle: backtests are pure (footfall.models), training needs the database (api.forecasts)
+        (["models", "--help"], ["backtest", "calit2-csv", "train", "retrain", "list"]),
+        (["eval", "--help"], ["counting", "models"]),
         # the simulators' clock and the demo's store simulation share the sim group
         (["sim", "--help"], ["clock", "store"]),
         # the synthetic scene (firmware_stubs) sits with the camera tools

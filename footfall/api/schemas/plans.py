@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from footfall.api.kpis import PlanFact
+from footfall.api.schemas.forecasts import BandPublic
 from footfall.api.schemas.kpis import QualityPublic
 
 
@@ -50,6 +51,12 @@ class PlanFactPublic(BaseModel):
     achieved: float | None = Field(description="fact / plan.")
     pace: float | None = Field(description="fact / (plan × days passed / days in month); above 1 is ahead.")
     projection: float | None = Field(description="Month-end revenue at the pace so far.")
+    forecast_projection: BandPublic | None = Field(
+        default=None,
+        description="Month-end revenue: the fact so far plus the revenue forecast for the days left, with the "
+        "forecast's 10–90 % band; null without a trained revenue model (`footfall models train`).",
+    )
+    forecast_model_version: str | None = Field(default=None, description="The revenue model behind it.")
     days_passed: int
     days_left: int
     traffic_target: int | None

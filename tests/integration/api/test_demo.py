@@ -14,6 +14,7 @@ from footfall.db.stores import apply_store
 from footfall.demo.api import DEMO_PASSWORD, DEMO_USER, start_api_demo
 from footfall.demo.pos import PosSimulator
 from footfall.devtools.services import free_port
+from tests.integration.api.conftest import add_door_minutes
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "store.yaml"
 
@@ -23,6 +24,8 @@ def test_demo_serves_kpi_urls_with_real_numbers_for_the_demo_login(
 ) -> None:
     cfg = StoreConfig.from_yaml(EXAMPLE)
     apply_store(aconn, cfg)
+    # a day of door counts, as `footfall demo` replays before the API starts, so forecasts answer
+    add_door_minutes(aconn, cfg.store.id, datetime.now(UTC) - timedelta(days=1), 24 * 60, entries=lambda i: i % 3)
     s = settings.model_copy(update={"db": db, "api": settings.api.model_copy(update={"port": free_port()})})
     demo = start_api_demo(s, cfg, Console(file=io.StringIO()))
     try:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from footfall.api.access import Role
-from tests.integration.api.conftest import Api, add_receipts, add_store, receipt
+from tests.integration.api.conftest import Api, add_door_minutes, add_receipts, add_store, receipt
 
 SECRET_REVENUE = "4242.42"
 DAY = "2026-06-01"
@@ -45,6 +45,9 @@ STORE_ROUTES = [
         {"shifts": [{"shift_id": "z", "starts_at": "2026-06-01T10:00:00Z", "ends_at": "2026-06-01T12:00:00Z"}]},
     ),
     ("DELETE", "/v1/stores/{s}/shifts/s1", None),
+    ("GET", "/v1/stores/{s}/forecast?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/staffing?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/anomalies?" + PERIOD, None),
     ("POST", "/v1/receipts", "receipts"),
     ("POST", "/v1/receipts/poslog", "poslog"),
 ]
@@ -94,6 +97,9 @@ def two_stores(api: Api) -> Api:
     """Store `a` (ours) and store `b` (someone else's), b with data worth stealing."""
     add_store(api.conn, "a")
     add_store(api.conn, "b")
+    # an hour of door counts each, so forecasts and staffing have something to answer from
+    for store in ("a", "b"):
+        add_door_minutes(api.conn, store, datetime(2026, 6, 1, 10, tzinfo=ZoneInfo("Europe/Riga")), 60)
     add_receipts(
         api.conn, receipt("b", "secret", datetime(2026, 6, 1, 12, tzinfo=ZoneInfo("Europe/Riga")), SECRET_REVENUE)
     )
