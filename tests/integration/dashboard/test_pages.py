@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -187,6 +188,21 @@ def test_manager_page_numbers_equal_the_api(browser: WebDriver, chain: Chain, ar
     if change["traffic"] is not None:
         for part in ("traffic", "conversion", "atv"):
             assert_number(numbers(browser, f'#revenue-change [data-kpi="{part}"]')[0], change[part], "money")
+
+    forecast = httpx.get(
+        f"{chain.base_url}/v1/stores/riga-01/forecast?{q}&interval=hour",
+        headers={"Authorization": f"Bearer {chain.tokens['manager']}"},
+        timeout=60,
+    )
+    if forecast.status_code != 404:  # the models are installed: the band equals the API's
+        assert forecast.status_code == 200, forecast.text
+        rows = browser.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")
+        assert len(rows) == forecast.json()["count"] > 0
+        for row, f in zip(rows, forecast.json()["data"], strict=True):
+            assert_number(row.find_element(By.CSS_SELECTOR, '[data-kpi="forecast"]'), f["entries"]["mean"], "count")
+            assert_number(
+                row.find_element(By.CSS_SELECTOR, '[data-kpi="forecast_high"]'), f["entries"]["upper"], "count"
+            )
 
     csv = browser.find_element(By.CSS_SELECTOR, "#traffic a.csv").get_attribute("href")
     assert csv.endswith("format=csv")

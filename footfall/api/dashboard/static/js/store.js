@@ -140,7 +140,8 @@
     const byStart = Object.fromEntries(actual.data.map((r) => [r.start, r.visitors]));
     const rows = f.data.map((r) => ({ _key: r.local_start, label: bucketLabel(r.local_start, "hour"), actual: byStart[r.start] ?? null,
       mean: r.entries.mean, lower: r.entries.lower, upper: r.entries.upper }));
-    const staff = st.data.map((r) => Object.assign({ _key: r.local_start, label: bucketLabel(r.local_start, "hour") }, r));
+    const staff = st.data.filter((r) => Number(r.visitors) > 0 || r.staff > 0 || r.scheduled_staff)
+      .map((r) => Object.assign({ _key: r.local_start, label: bucketLabel(r.local_start, "hour") }, r));
     fill("#forecast .body",
       barChart({ title: "Visitors and forecast band", kind: "count", labels: rows.map((r) => r.label),
         series: [{ name: "Visitors so far", values: rows.map((r) => r.actual) }],
