@@ -249,6 +249,7 @@ def credentials_remove(
 
 
 def _register_packages() -> None:
+    from footfall.alerts import cli as alerts_cli
     from footfall.api import cli as api_cli
     from footfall.bench import cli as bench_cli
     from footfall.demo import cli as demo_cli
@@ -258,7 +259,7 @@ def _register_packages() -> None:
     from footfall.ingest import cli as ingest_cli
     from footfall.models import cli as models_cli
 
-    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli):
+    for module in (ingest_cli, edge_cli, vision_cli, stubs_cli, api_cli, models_cli, alerts_cli):
         module.register(app, evaluate=eval_app)
     # Groups whose commands come from more than one package:
     edge_cli.edge_app.add_typer(credentials_app, name="credentials")

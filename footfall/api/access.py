@@ -35,6 +35,10 @@ class Permission(StrEnum):
     MANAGE_PLANS = "manage_plans"
     MANAGE_SHIFTS = "manage_shifts"
     MANAGE_USERS = "manage_users"
+    MANAGE_ALERTS = "manage_alerts"
+    """Create, change and delete alert rules; acknowledge and mute alerts."""
+    SUBSCRIBE_ALERTS = "subscribe_alerts"
+    """Read alerts in scope, subscribe to them, acknowledge them."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -46,10 +50,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_RECEIPTS,
             Permission.MANAGE_PLANS,
             Permission.MANAGE_SHIFTS,
+            Permission.MANAGE_ALERTS,
+            Permission.SUBSCRIBE_ALERTS,
         }
     ),
-    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS}),
-    Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS}),
+    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.SUBSCRIBE_ALERTS}),
+    Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS, Permission.SUBSCRIBE_ALERTS}),
 }
 
 

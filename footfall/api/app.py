@@ -19,7 +19,19 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import dashboard, problems
 from footfall.api.deps import PoolDep
-from footfall.api.routes import auth, devices, forecasts, kpis, plans, portfolio, receipts, shifts, stores, users
+from footfall.api.routes import (
+    alerts,
+    auth,
+    devices,
+    forecasts,
+    kpis,
+    plans,
+    portfolio,
+    receipts,
+    shifts,
+    stores,
+    users,
+)
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
@@ -48,6 +60,7 @@ TAGS = [
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
     {"name": "devices", "description": "Device health: counters, cameras and edge agents."},
     {"name": "forecasts", "description": "Traffic forecasts with bands, staffing and anomalies from trained models."},
+    {"name": "alerts", "description": "Red-zone alert rules, alerts, subscriptions, the live stream."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -99,7 +112,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, devices):
+    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, devices):
         app.include_router(module.router)
     dashboard.install(app)
 

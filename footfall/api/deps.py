@@ -122,3 +122,5 @@ ReceiptWriter = Annotated[Principal, Depends(requires(Permission.WRITE_RECEIPTS)
 PlanManager = Annotated[Principal, Depends(requires(Permission.MANAGE_PLANS))]
 ShiftManager = Annotated[Principal, Depends(requires(Permission.MANAGE_SHIFTS))]
 UserManager = Annotated[Principal, Depends(requires(Permission.MANAGE_USERS))]
+AlertManager = Annotated[Principal, Depends(requires(Permission.MANAGE_ALERTS))]
+AlertSubscriber = Annotated[Principal, Depends(requires(Permission.SUBSCRIBE_ALERTS))]

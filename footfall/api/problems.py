@@ -97,6 +97,26 @@ def kpi_status(exc: KpiError) -> tuple[int, str, str]:
     return 500, "internal", "Internal error"
 
 
+DB_STATUS: dict[type[db_errors.DatabaseError], int] = {
+    db_errors.UnknownAlertRule: 404,
+    db_errors.UnknownAlert: 404,
+    db_errors.UnknownUser: 404,
+    db_errors.UnknownStore: 404,
+    db_errors.Conflict: 409,
+}
+"""The HTTP status of database-layer errors a request can cause; the most specific class listed wins."""
+
+
+def db_status(exc: db_errors.DatabaseError) -> tuple[int, str, str]:
+    """The status, problem slug and title a database-layer error is answered with (500 if unlisted)."""
+    for cls in type(exc).__mro__:
+        if cls in DB_STATUS:
+            status = DB_STATUS[cls]
+            slug, title = _STATUS_SLUGS.get(status, ("conflict", "Conflict"))
+            return status, slug, title
+    return 500, "internal", "Internal error"
+
+
 def _clean_loc(loc: tuple | list) -> list[str | int]:
     return [p if isinstance(p, int) else str(p) for p in loc]
 
@@ -122,6 +142,14 @@ def install(app: FastAPI) -> None:
         status, slug, title = kpi_status(exc)
         if status >= 500:
             logger.error("KPI error without an HTTP status on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(request, status=status, slug=slug, title=title, detail=str(exc))
+
+    @app.exception_handler(db_errors.DatabaseError)
+    async def _db_error(request: Request, exc: db_errors.DatabaseError) -> JSONResponse:
+        status, slug, title = db_status(exc)
+        if status >= 500:
+            logger.error("database error without an HTTP status on %s %s: %r", request.method, request.url.path, exc)
+            return problem_response(request, status=status, slug=slug, title=title, detail="internal error")
         return problem_response(request, status=status, slug=slug, title=title, detail=str(exc))
 
     @app.exception_handler(db_errors.DatabaseUnavailable)

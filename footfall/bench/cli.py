@@ -6,6 +6,7 @@
 - `footfall bench api` — KPI queries at a year × 50 stores against the raw tables;
 - `footfall bench dashboard` — the store manager page for a store-year, against the one-day page;
 - `footfall bench models` — training a year of hourly data × 50 stores, against the seasonal baseline.
+- `footfall bench alerts` — commit-to-webhook latency at 500 rules × 50 stores, cycle cost vs naive.
 
 Each prints one JSON object as its last line.
 """
@@ -179,4 +180,26 @@ def bench_models(
                            quiet=as_json)  # fmt: skip
     except FootfallError as exc:
         raise fail(str(exc)) from None
+    print(json.dumps(result))
+
+
+@bench_app.command("alerts")
+def bench_alerts(
+    *,
+    stores: Annotated[int, typer.Option(min=1, max=1000, help="Stores.")] = 50,
+    rules: Annotated[int, typer.Option(min=1, max=100_000, help="Rules, spread over the stores.")] = 500,
+    crossings: Annotated[int, typer.Option(min=1, help="Border crossings timed (at most one per store).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Only the JSON line on stdout.")] = False,
+) -> None:
+    """p95 from the commit of the reading that crosses a border to the signed webhook received, and the
+    evaluation cost per cycle against a naive one-query-per-rule baseline (database footfall_bench_alerts)."""
+    from footfall.bench.alerts import run_bench
+    from footfall.core.errors import FootfallError
+
+    try:
+        result = run_bench(load_settings(), stores=stores, rules=rules, crossings=crossings, log=not as_json)
+    except FootfallError as exc:
+        raise fail(str(exc)) from None
+    if not as_json:
+        console.print(result)
     print(json.dumps(result))

@@ -130,6 +130,46 @@ class EdgeSettings(_Section):
     heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
 
 
+class AlertsSettings(_Section):
+    """The alerts engine, its delivery worker and its channels."""
+
+    cycle_s: float = Field(default=60.0, gt=0, le=3600, description="Evaluate every rule at least this often.")
+    debounce_s: float = Field(
+        default=0.5, ge=0, le=60, description="After a fresh-data notice, wait this long for more before evaluating."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL of the API as subscribers reach it; links in messages start with it.",
+    )
+    link_secret: SecretStr = Field(
+        default=SecretStr(_INSECURE_SECRET),
+        description="Signs acknowledge/mute links in e-mail and Telegram messages; set a long random value.",
+    )
+    link_days: int = Field(default=7, ge=1, le=90, description="How long a signed link stays valid.")
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for e-mail alerts and digests.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="footfall@localhost", description="From address of alert e-mail.")
+    smtp_username: str | None = Field(default=None)
+    smtp_password: SecretStr | None = Field(default=None)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="Telegram Bot API base URL (tests point it at a local stand-in).",
+    )
+    telegram_bot_token: SecretStr | None = Field(default=None, description="The bot's token from @BotFather.")
+    webhook_allow: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts or CIDR networks webhooks may target although they are private, loopback or link-local "
+            "(e.g. ['127.0.0.1/32', 'hooks.internal']); everything else private is refused (SSRF guard)."
+        ),
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per-attempt timeout of a delivery.")
+    max_attempts: int = Field(default=12, ge=1, le=100, description="Attempts before a message is given up.")
+    backoff_s: float = Field(default=5.0, gt=0, le=3600, description="First retry delay; doubles each attempt.")
+    backoff_max_s: float = Field(default=3600.0, gt=0, le=86400, description="Longest retry delay.")
+
+
 class Settings(BaseSettings):
     """Every setting of every Footfall process.
 
@@ -149,6 +189,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
@@ -160,6 +201,11 @@ class Settings(BaseSettings):
                 )
             if len(self.api.secret_key.get_secret_value()) < 32:
                 raise ValueError("FOOTFALL_API__SECRET_KEY must be at least 32 characters outside development")
+            if self.alerts.link_secret.get_secret_value() == _INSECURE_SECRET:
+                raise ValueError(
+                    "FOOTFALL_ALERTS__LINK_SECRET is the development default; set a long random secret "
+                    "(it signs the acknowledge and mute links in alert messages)"
+                )
         return self
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from footfall.core.alertrules import StoreRule
 from footfall.core.calendar import zone
 from footfall.core.configfile import load_yaml, validate
 from footfall.core.geometry import homography_from_pairs, is_simple_polygon, polygon_area
@@ -179,6 +180,9 @@ class StoreConfig(_Strict):
     doors: list[Door] = Field(min_length=1)
     zones: list[Zone] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
+    alerts: list[StoreRule] = Field(
+        default_factory=list, description="Alert rules of this store as code (`footfall alerts apply FILE`)."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -207,7 +211,22 @@ class StoreConfig(_Strict):
             for zone_id in d.zones:
                 if zone_id not in zones:
                     raise ValueError(f"device {d.id}: unknown zone {zone_id!r}")
+        self._check_alerts(doors, zones, {d.id for d in self.devices})
         return self
+
+    def _check_alerts(self, doors: set[str], zones: set[str], devices: set[str]) -> None:
+        keys = [r.id for r in self.alerts]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"alert ids appear twice: {', '.join(sorted(dup))}")
+        for r in self.alerts:
+            s = r.scope
+            if s.store is not None and s.store != self.store.id:
+                raise ValueError(f"alert {r.id}: scope.store is {s.store!r}, but this file is store {self.store.id!r}")
+            for name, known in (("zone", zones), ("door", doors), ("device", devices)):
+                value = getattr(s, name)
+                if value is not None and value not in known:
+                    raise ValueError(f"alert {r.id}: unknown {name} {value!r}")
 
     @classmethod
     def from_yaml(cls, path: Path) -> "StoreConfig":

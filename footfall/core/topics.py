@@ -113,3 +113,11 @@ def shared_subscription(group: str, prefix: str = DEFAULT_PREFIX) -> str:
     if problem:
         raise TopicError(f"share group {group!r} {problem}")
     return f"$share/{group}/{subscription(prefix)}"
+
+
+def alerts_topic(prefix: str, store_id: str) -> str:
+    """The retained alert state of a store, for in-store screens: `{prefix}/v1/{store_id}/alerts`.
+
+    One level shorter than device topics, so `subscription()` (and ingest) never sees it.
+    """
+    return f"{prefix}/{VERSION}/{store_id}/alerts"

@@ -21,3 +21,23 @@ class Conflict(DatabaseError):
 
 class UnknownDevice(DatabaseError):
     """The device is not in the database; apply the store file that declares it first."""
+
+
+class UnknownAlertRule(DatabaseError):
+    """No such alert rule (it may have been deleted); list the rules to find its id."""
+
+
+class UnknownAlert(DatabaseError):
+    """No such alert (rule × store × subject); list the alerts to find its id."""
+
+
+class UnknownUser(DatabaseError):
+    """No such user (a signed link may name a user deleted since)."""
+
+
+class UnknownStore(DatabaseError):
+    """The store is not in the database; apply its store file first (`footfall stores apply`)."""
+
+
+class AlertConflict(Conflict):
+    """The alert or rule is not in a state that allows the change (the message says which)."""

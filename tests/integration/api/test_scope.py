@@ -50,6 +50,8 @@ STORE_ROUTES = [
     ("GET", "/v1/stores/{s}/anomalies?" + PERIOD, None),
     ("POST", "/v1/receipts", "receipts"),
     ("POST", "/v1/receipts/poslog", "poslog"),
+    ("POST", "/v1/alert-rules", "alert_rule"),  # the store is in the body's scope
+    ("POST", "/v1/alert-subscriptions", "alert_subscription"),
 ]
 # Routes that name no store: they answer with the caller's stores only, or are the caller's own.
 OWN_ROUTES = [
@@ -61,6 +63,23 @@ OWN_ROUTES = [
     ("GET", "/v1/users/me/api-keys"),
     ("POST", "/v1/users/me/api-keys"),
     ("DELETE", "/v1/users/me/api-keys/{key}"),
+    # Alerts: rules, alerts and events are looked up and filtered by the caller's scope
+    # (tests/integration/alerts/test_api.py covers each against another store's data).
+    ("GET", "/v1/alert-rules"),
+    ("GET", "/v1/alert-rules/{rule_id}"),
+    ("PUT", "/v1/alert-rules/{rule_id}"),
+    ("DELETE", "/v1/alert-rules/{rule_id}"),
+    ("POST", "/v1/alert-rules/{rule_id}/mute"),
+    ("DELETE", "/v1/alert-rules/{rule_id}/mute"),
+    ("GET", "/v1/alerts"),
+    ("GET", "/v1/alerts/stream"),
+    ("GET", "/v1/alerts/act"),
+    ("POST", "/v1/alerts/act"),
+    ("GET", "/v1/alerts/{state_id}"),
+    ("POST", "/v1/alerts/{state_id}/ack"),
+    ("GET", "/v1/alert-audit"),
+    ("GET", "/v1/alert-subscriptions"),
+    ("DELETE", "/v1/alert-subscriptions/{subscription_id}"),
 ]
 ADMIN_ROUTES = [
     ("GET", "/v1/users"),
@@ -115,6 +134,12 @@ def _call(api: Api, method: str, path: str, body, headers: dict[str, str], store
     url = path.replace("{s}", store)
     if body == "receipts":
         return api.client.post(url, json=receipt_body(store), headers=headers)
+    if body == "alert_rule":
+        rule = {"name": "r", "metric": "visitors", "comparator": "<", "threshold": 1, "scope": {"store": store}}
+        return api.client.post(url, json=rule, headers=headers)
+    if body == "alert_subscription":
+        sub = {"channel": "email", "target": "m@example.test", "store_id": store}
+        return api.client.post(url, json=sub, headers=headers)
     if body == "poslog":
         return api.client.post(
             url, content=POSLOG.replace(b"{s}", store.encode()), headers={**headers, "Content-Type": "application/xml"}

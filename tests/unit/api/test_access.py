@@ -20,6 +20,10 @@ def who(role: Role, stores: set[str] = frozenset({"a"}), *, all_stores: bool = F
         (Role.MERCHANDISER, Permission.MANAGE_USERS, False),
         (Role.ALERT_SUBSCRIBER, Permission.READ_KPIS, True),
         (Role.ALERT_SUBSCRIBER, Permission.READ_RECEIPTS, False),
+        (Role.ALERT_SUBSCRIBER, Permission.SUBSCRIBE_ALERTS, True),  # what the role is for
+        (Role.ALERT_SUBSCRIBER, Permission.MANAGE_ALERTS, False),  # borders are set by managers
+        (Role.MANAGER, Permission.MANAGE_ALERTS, True),
+        (Role.MERCHANDISER, Permission.MANAGE_ALERTS, False),
     ],
 )
 def test_role_permissions(role: Role, permission: Permission, allowed: bool) -> None:

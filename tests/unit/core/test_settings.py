@@ -24,7 +24,9 @@ def test_password_in_url_is_refused() -> None:
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="FOOTFALL_API__SECRET_KEY"):
         Settings(environment="production")
-    Settings(environment="production", api={"secret_key": "x" * 40})
+    with pytest.raises(ValidationError, match="FOOTFALL_ALERTS__LINK_SECRET"):
+        Settings(environment="production", api={"secret_key": "x" * 40})
+    Settings(environment="production", api={"secret_key": "x" * 40}, alerts={"link_secret": "y" * 40})
 
 
 def test_bad_topic_prefix_is_refused() -> None:
