@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from rich.console import Console
 
+from footfall.alerts.engine import Engine
 from footfall.api.access import Role
 from footfall.api.errors import ConflictingChange
 from footfall.api.users import create_api_key, create_user, update_user
@@ -113,6 +114,7 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig, *,
     With `speed` above 1 the other stores' history stops `CATCH_UP` before now; `ChainLive` plays
     the rest that many times faster than real time.
     """
+    from footfall.db.alerts import apply_store_rules
     from footfall.db.stores import apply_store
     from footfall.demo.run import example_path
 
@@ -131,6 +133,10 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig, *,
     with connect(settings.db, autocommit=True) as conn:
         for cfg in others:
             apply_store(conn, cfg)
+        rules = 0
+        for cfg in [example, *others]:
+            applied = apply_store_rules(conn, cfg)
+            rules += applied.created + applied.updated
         for i, cfg in enumerate([example, *others]):
             zone = ZoneInfo(cfg.store.timezone)
             today = now.astimezone(zone).date()
@@ -169,7 +175,7 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig, *,
         for login in logins:
             if login.username != "demo":  # the store manager login is footfall.demo.api's
                 _login(conn, login)
-    console.print(f"chain ready in {time.monotonic() - t0:.1f} s: {', '.join(ids)}")
+    console.print(f"chain ready in {time.monotonic() - t0:.1f} s: {', '.join(ids)} (alert rules from the store files)")
     if speed > 1:
         console.print(
             f"simulated clock: {', '.join(c.store.id for c in others)} replay the last "
@@ -211,10 +217,17 @@ class ChainLive:
         )
         self.transport.start()
         self.thread = threading.Thread(target=self._run, name="demo-chain", daemon=True)
+        # The alerts engine evaluates every store's rules (the planted incident fires them); its
+        # events reach the dashboard over Server-Sent Events.
+        self.engine = Engine(settings, name="demo-alerts")
+        self.engine_thread = threading.Thread(
+            target=self.engine.run, args=(self.stop_event,), name="demo-alerts", daemon=True
+        )
 
     def start(self) -> "ChainLive":
-        """Catch up to now, then one round a minute."""
+        """Catch up to now, then one round a minute; the alerts engine beside it."""
         self.thread.start()
+        self.engine_thread.start()
         return self
 
     def sim_now(self) -> datetime:
@@ -306,8 +319,10 @@ class ChainLive:
     def stop(self) -> None:
         """Stop the rounds and disconnect."""
         self.stop_event.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=15)
+        for t in (self.thread, self.engine_thread):
+            if t.is_alive():
+                t.join(timeout=15)
+        self.engine.close()
         self.transport.stop()
         self.pos.close()
 

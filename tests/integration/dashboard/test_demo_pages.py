@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from footfall.core.settings import Settings
 from footfall.db.connect import connect
@@ -82,6 +83,11 @@ def test_demo_shows_every_page_with_data_within_two_minutes(
                 open_page(browser, chain, path)
                 assert not browser.find_elements(By.CSS_SELECTOR, ".page-error, .error"), (username, path)
                 values = [e.get_attribute("data-value") for e in browser.find_elements(By.CSS_SELECTOR, ".num")]
+                if path == "/dashboard/alerts":  # the planted incident's alert is there
+                    WebDriverWait(browser, 90).until(
+                        lambda d: d.find_elements(By.CSS_SELECTOR, '#alerts-table [data-state="firing"]')
+                    )
+                    assert DEAD_DEVICE in browser.find_element(By.ID, "alerts-table").text
                 if "devices" in path:
                     assert browser.find_elements(By.CSS_SELECTOR, "#devices-table tbody tr"), path
                 elif "alerts" not in path:
@@ -100,6 +106,9 @@ def test_demo_shows_every_page_with_data_within_two_minutes(
         browser.set_window_size(1920, 1080)
         open_page(browser, chain, "/dashboard/wall")
         browser.save_screenshot(str(artefacts / "demo-wall.png"))
+        browser.set_window_size(1280, 1000)
+        open_page(browser, chain, "/dashboard/alerts")
+        screenshot(browser, artefacts / "demo-alerts.png")
         browser.set_window_size(1280, 1000)
     finally:
         demo.terminate()  # Ctrl-C's cousin: the demo stops everything and exits
