@@ -11,6 +11,7 @@ sends it once.
 
 import logging
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from footfall.alerts.messages import fmt_value
 from footfall.api.kpis import Comparison, Kpi, StoreInfo, kpi_summary, plan_vs_fact, stores_info
+from footfall.api.kpis.numbers import Number, kpi_number
 from footfall.core.alertrules import Metric
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import WEEKDAYS
@@ -39,6 +41,11 @@ DIGEST_KPIS = (
 DEVICE_METRICS = {Metric.DEVICE_SILENCE.value, Metric.CAMERA_HEALTH.value}
 
 
+def _json(value: Number | None) -> str | float | None:
+    """A figure as the API sends it in JSON: money as a decimal string, other numbers as they are."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
 def _q(name: str) -> str:
     return queries("alerts")[name]
 
@@ -48,15 +55,18 @@ def digest_payload(
 ) -> dict[str, Any]:
     """The digest of a store for local dates `first`..`last` (kind `daily` or `weekly`)."""
     summary = kpi_summary(conn, store=store, first=first, last=last, compare=Comparison.SAME_WEEKDAY_LAST_WEEK)
-    plan = plan_vs_fact(conn, store=store, month=last, as_of=last, today=last + timedelta(days=1))
+    plan = plan_vs_fact(conn, store=store, month=last, as_of=last)
     lo, hi = store.calendar.period_bounds(first, last)
     events = conn.execute(_q("day_events"), {"store_id": store.store_id, "lo": lo, "hi": hi}).fetchall()
     cal = store.calendar
-    kpis: dict[str, dict[str, float | None]] = {}
+    kpis: dict[str, dict[str, str | float | None]] = {}
     lines = []
     for k in DIGEST_KPIS:
         v = summary.value(k)
-        kpis[k.value] = {"value": v.value, "last_week": v.comparison}
+        kpis[k.value] = {
+            "value": _json(kpi_number(k, v.value, store.currency)),
+            "last_week": _json(kpi_number(k, v.comparison, store.currency)),
+        }
         m = Metric(k.value)
         lines.append(
             f"  {k.value}: {fmt_value(m, v.value, store.currency)} "

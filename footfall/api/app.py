@@ -1,7 +1,8 @@
 """The FastAPI application: `create_app()` builds it, `footfall api run` serves it.
 
 Example:
-    >>> from footfall.core.settings import Settings
+    >>> from footfall.core.clock import Clock, SystemClock
+from footfall.core.settings import Settings
     >>> app = create_app(Settings(environment="test"), pool=None)  # doctest: +SKIP
 """
 
@@ -11,14 +12,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from footfall import __version__
 from footfall.api import dashboard, problems
-from footfall.api.deps import PoolDep
+from footfall.api.deps import PoolDep, check_request
 from footfall.api.routes import (
     alerts,
     auth,
@@ -32,6 +34,7 @@ from footfall.api.routes import (
     stores,
     users,
 )
+from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.db.connect import DictPool, open_pool
 from footfall.db.errors import DatabaseUnavailable
@@ -65,6 +68,12 @@ TAGS = [
 ]
 
 
+ROUTERS = tuple(
+    m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, devices)
+)
+"""Every router of the API, in the order they are included (the access table reads them too)."""
+
+
 class Health(BaseModel):
     """Whether the service and its database answer."""
 
@@ -73,13 +82,15 @@ class Health(BaseModel):
     version: str
 
 
-def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
+def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app.
 
     Args:
         settings: the process settings.
         pool: a pool to use (tests pass their own); by default one is opened at start-up
             from `settings.db` and closed at shutdown.
+        clock: what "now" is for "today so far" answers (tests pass a `ManualClock`);
+            by default the system clock.
     """
 
     @asynccontextmanager
@@ -94,16 +105,19 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
                 app.state.pool.close()
                 app.state.pool = None
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="Footfall API",
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        dependencies=[Depends(check_request)],
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
     )
     app.state.settings = settings
     app.state.pool = pool
+    app.state.clock = clock or SystemClock()
     problems.install(app)
     if settings.api.cors_origins:
         app.add_middleware(
@@ -112,8 +126,8 @@ def create_app(settings: Settings, *, pool: DictPool | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    for module in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, devices):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     dashboard.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))

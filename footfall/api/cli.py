@@ -25,6 +25,8 @@ from footfall.core.cli import console, err, fail, load_settings
 
 if TYPE_CHECKING:
     from footfall.api.receipts import CsvMapping
+    from footfall.api.receipts.poslog import PosLogResult
+    from footfall.api.receipts.save import SaveResult
 
 api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles, store scope and API keys.", no_args_is_help=True)
@@ -153,7 +155,7 @@ def users_key(
 
 
 def _mapping_from_flags(
-    columns: list[str], store: str | None, timezone: str | None, price_list: Path | None, skip: list[str]
+    columns: list[str], flags: dict[str, str | None], price_list: Path | None, skip: list[str]
 ) -> "CsvMapping":
     from footfall.api.receipts import CsvMapping, load_price_list
 
@@ -171,12 +173,24 @@ def _mapping_from_flags(
         skip_values.setdefault(field, []).append(value)
     return CsvMapping.model_validate(
         {
-            "store_id": store,
-            "timezone": timezone,
+            **{k: v for k, v in flags.items() if v is not None},
             "columns": cols,
             "price_list": load_price_list(price_list) if price_list else {},
             "skip_values": skip_values,
         }
+    )
+
+
+def _report_poslog(file: Path, result: "PosLogResult", saved: "SaveResult") -> None:
+    for issue in result.issues:
+        err.print(f"[yellow]skipped[/] {file}: {issue}")
+    for conflict in saved.conflicts:
+        err.print(f"[yellow]not saved[/] {file}: {conflict.message}")
+    console.print(
+        f"{file}: {len(result.receipts)} receipts ({saved.created} new, {saved.updated} updated, "
+        f"{saved.unchanged} unchanged, {saved.duplicates} duplicate copies, "
+        f"{len(saved.conflicts)} conflicting and not saved), {len(result.issues)} skipped, "
+        f"{result.skipped_non_retail} non-retail transactions ignored"
     )
 
 
@@ -190,6 +204,10 @@ def receipts_import(
     ] = None,
     store: Annotated[str | None, typer.Option(help="Store of every receipt (overrides the mapping's).")] = None,
     timezone: Annotated[str | None, typer.Option(help="Zone of timestamps without offset.")] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="strptime format of the date column, e.g. %m/%d/%Y (overrides the mapping's).")
+    ] = None,
+    time_format: Annotated[str | None, typer.Option(help="strptime format of the time column, e.g. %I:%M %p.")] = None,
     price_list: Annotated[Path | None, typer.Option(help="Price list (YAML or CSV item,price[,category]).")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="FIELD=VALUE meaning 'no item' (repeat).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, poslog, or auto (by extension).")] = "auto",
@@ -211,21 +229,14 @@ def receipts_import(
         with connect(settings.db, autocommit=True) as conn:
             if kind == "poslog":
                 result = parse_poslog(file, store_id=store)
-                for issue in result.issues:
-                    err.print(f"[yellow]skipped[/] {file}: {issue}")
                 saved = save_receipts(conn, result.receipts, source="poslog")
-                console.print(
-                    f"{file}: {len(result.receipts)} receipts ({saved.created} new, {saved.updated} updated, "
-                    f"{saved.unchanged} unchanged), {len(result.issues)} skipped, "
-                    f"{result.skipped_non_retail} non-retail transactions ignored"
-                )
+                _report_poslog(file, result, saved)
                 return
+            flags = {"store_id": store, "timezone": timezone, "date_format": date_format, "time_format": time_format}
             if mapping is not None:
-                m = CsvMapping.from_yaml(mapping)
-                if store or timezone:
-                    m = m.model_copy(update={k: v for k, v in (("store_id", store), ("timezone", timezone)) if v})
+                m = CsvMapping.from_yaml(mapping, overrides=flags)
             elif column:
-                m = _mapping_from_flags(column, store, timezone, price_list, skip or [])
+                m = _mapping_from_flags(column, flags, price_list, skip or [])
             else:
                 raise fail("give --mapping FILE or --column FIELD=COLUMN flags (see docs/api.md)")
             with Progress(
@@ -254,8 +265,9 @@ def receipts_import(
         err.print(f"… and {len(report.issues) - 200} more problems")
     s = report.saved
     console.print(
-        f"{file}: {report.rows} rows → {report.receipts} receipts ({s.created} new, {s.updated} updated, "
-        f"{s.unchanged} unchanged); {report.skipped_rows} rows skipped, {len(report.issues)} problems"
+        f"{file}: {report.rows} rows read, {report.imported_rows} imported, {report.skipped_rows} skipped "
+        f"→ {report.receipts} receipts ({s.created} new, {s.updated} updated, {s.unchanged} unchanged); "
+        f"{len(report.issues)} problems"
     )
     if report.issues:
         raise typer.Exit(2)

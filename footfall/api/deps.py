@@ -10,14 +10,17 @@ Authentication accepts, in this order:
 """
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from footfall.api.access import Permission, Principal
-from footfall.api.errors import Forbidden, Unauthenticated
+from footfall.api.errors import Forbidden, NotAcceptable, Unauthenticated
 from footfall.api.security import CSRF_HEADER, KEY_PREFIX, SESSION_COOKIE, check_csrf, read_token
 from footfall.api.users import principal, principal_from_api_key
 from footfall.core.settings import Settings
@@ -32,6 +35,77 @@ api_key_header = APIKeyHeader(
 )
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    names: set[str] = set()
+    stack = [dependant]
+    while stack:
+        d = stack.pop()
+        names.update(f.alias for f in d.query_params)
+        stack.extend(d.dependencies)
+    return frozenset(names)
+
+
+_KNOWN_QUERY: dict[int, frozenset[str]] = {}
+
+
+def _accepts(accept: str, media: set[str]) -> bool:
+    """Whether an `Accept` header allows one of `media` (types like `text/csv`)."""
+    for part in accept.split(","):
+        bits = [b.strip().lower() for b in part.split(";")]
+        if any(b.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for b in bits[1:]):
+            continue
+        want = bits[0]
+        if want in ("", "*/*", "*"):
+            return True
+        kind = want.split("/")[0]
+        if want in media or any(want == f"{kind}/*" and m.startswith(f"{kind}/") for m in media):
+            return True
+    return False
+
+
+def check_request(request: Request) -> None:
+    """Refuse what an endpoint would otherwise quietly get wrong: query parameters it does not
+    take (`zone=bakery` would be ignored and answer another question), and an `Accept` header
+    that allows none of its formats (only table-shaped answers come as CSV).
+
+    Raises:
+        RequestValidationError: an unknown query parameter (a 422 problem naming it).
+        NotAcceptable: no acceptable format (406).
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not getattr(route, "include_in_schema", True):
+        return  # the docs pages (and Swagger's OAuth2 redirect with its own parameters) are not API answers
+    accept = request.headers.get("accept")
+    if accept:
+        ok = getattr(route, "responses", {}).get(200, {}).get("content", {})
+        media = {"application/json", "application/problem+json", *ok}
+        if not _accepts(accept, media):
+            raise NotAcceptable(
+                f"this endpoint answers in {', '.join(sorted(media - {'application/problem+json'}))}, "
+                f"not {accept}; CSV is offered only by table-shaped answers"
+            )
+    known = _KNOWN_QUERY.get(id(route))
+    if known is None:
+        names = _query_names(dependant)
+        if "text/csv" in getattr(route, "responses", {}).get(200, {}).get("content", {}):
+            names = names | {"format"}  # `format=csv`: what a plain link (the dashboard's CSV links) can ask
+        known = _KNOWN_QUERY[id(route)] = names
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter; this endpoint takes: {takes}",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown
+            ]
+        )
+
+
 def get_settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
@@ -42,7 +116,13 @@ def get_pool(request: Request) -> DictPool:
     return request.app.state.pool
 
 
+def get_now(request: Request) -> datetime:
+    """The app clock's "now" (aware, UTC): where a running day is cut."""
+    return request.app.state.clock.now()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
 PoolDep = Annotated[DictPool, Depends(get_pool)]
 
 
@@ -113,6 +193,7 @@ def requires(permission: Permission) -> Callable[[Principal], Principal]:
         caller.require(permission)
         return caller
 
+    _check.permission = permission  # type: ignore[attr-defined]  # read by footfall.api.accessdoc
     return _check
 
 

@@ -61,6 +61,14 @@ class ConflictingChange(ApiError):
     title = "Conflict"
 
 
+class NotAcceptable(ApiError):
+    """The endpoint cannot answer in any format the `Accept` header allows (only tables come as CSV)."""
+
+    status = 406
+    type_slug = "not-acceptable"
+    title = "Not acceptable"
+
+
 class UnsupportedMediaType(ApiError):
     """The body is in a format this endpoint does not read; the detail names the right one."""
 

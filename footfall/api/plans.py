@@ -4,7 +4,7 @@ Reusable operations are keyword-only functions on a connection that return the A
 response models; the SQL is in `footfall/db/sql/plans.sql`.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from footfall.api.errors import NotFound
 from footfall.api.forecasts import revenue_forecast
@@ -51,28 +51,33 @@ def delete_plan(conn: DictConnection, *, store_id: str, month: date) -> None:
 
 
 def read_plan_vs_fact(
-    conn: DictConnection, *, store: StoreInfo, month: date, as_of: date | None = None
+    conn: DictConnection, *, store: StoreInfo, month: date, as_of: date | None = None, now: datetime | None = None
 ) -> PlanFactPublic:
     """One store's month: plan, fact, pace and projection (see `footfall.api.kpis.plan_vs_fact`),
     and the month-end projected from the revenue forecast when the store has a trained model."""
-    fact = PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of))
+    fact = PlanFactPublic.from_plan_fact(plan_vs_fact(conn, store=store, month=month, as_of=as_of, now=now))
     if fact.days_left > 0:
         last = month_bounds(month)[1]
         rest = revenue_forecast(conn, store=store, first=last - timedelta(days=fact.days_left - 1), last=last)
         if rest is not None:
             band, label = rest
             fact.forecast_projection = BandPublic(
-                mean=round(fact.revenue_fact + band.mean, 2),
-                lower=round(fact.revenue_fact + band.lower, 2),
-                upper=round(fact.revenue_fact + band.upper, 2),
+                mean=round(float(fact.revenue_fact) + band.mean, 2),
+                lower=round(float(fact.revenue_fact) + band.lower, 2),
+                upper=round(float(fact.revenue_fact) + band.upper, 2),
             )
             fact.forecast_model_version = label
     return fact
 
 
 def read_wall_chart(
-    conn: DictConnection, *, stores: list[StoreInfo], month: date, as_of: date | None = None
+    conn: DictConnection,
+    *,
+    stores: list[StoreInfo],
+    month: date,
+    as_of: date | None = None,
+    now: datetime | None = None,
 ) -> PlanFactsPublic:
     """Plan vs fact of each store for one month, in the order given."""
-    rows = [read_plan_vs_fact(conn, store=s, month=month, as_of=as_of) for s in stores]
+    rows = [read_plan_vs_fact(conn, store=s, month=month, as_of=as_of, now=now) for s in stores]
     return PlanFactsPublic(data=rows, count=len(rows))

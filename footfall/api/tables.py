@@ -87,19 +87,30 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> 
     return buf.getvalue()
 
 
-def table_response(request: Request, model: TableModel, *, filename: str) -> TableModel:
-    """The model itself (JSON), or its `data` rows as CSV when the client asked for CSV.
+def table_response(
+    request: Request, model: TableModel, *, filename: str, rows: Iterable[Any] | None = None
+) -> TableModel:
+    """The model itself (JSON), or its rows as CSV when the client asked for CSV.
 
     Typed as the model on purpose: a route declares its JSON model as its return type (that is
     its OpenAPI schema), and FastAPI sends a `Response` it is handed unchanged, so the CSV answer
     travels through the same return.
+
+    Args:
+        request: the request (its `Accept` header decides).
+        model: the JSON answer.
+        filename: the CSV attachment's name, without `.csv`.
+        rows: the CSV rows, when they are not `model.data` (a one-row answer passes `[model]`;
+            a model with a `csv_rows()` method gives its own).
     """
     if not wants_csv(request):
         return model
-    data: Iterable[Any] = getattr(model, "data")  # noqa: B009 - every table-shaped model has `data`
-    rows = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in data]
+    if rows is None:
+        csv_rows = getattr(model, "csv_rows", None)
+        rows = csv_rows() if callable(csv_rows) else getattr(model, "data")  # noqa: B009 - table models have `data`
+    flat = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in rows]
     csv = Response(
-        to_csv(rows),
+        to_csv(flat),
         media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )

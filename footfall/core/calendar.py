@@ -126,6 +126,8 @@ class StoreCalendar:
         """
         interval = Interval(interval)
         start, end = self.period_bounds(first, last)
+        if end <= start:
+            return []  # a local date the zone skipped (Pacific/Apia, 2011-12-30) has no time in it
         if interval in (Interval.MIN15, Interval.HOUR):
             step_min = 15 if interval is Interval.MIN15 else 60
             edges = [start]

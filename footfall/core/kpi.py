@@ -164,17 +164,18 @@ class PlanVsFact:
     """fact / (plan × days passed / days in month): above 1 is ahead of plan."""
     projection: float | None
     """fact extrapolated to month end at the pace so far."""
-    days_passed: int
-    days_left: int
+    days_passed: float
+    days_left: float
 
 
-def plan_vs_fact(*, plan: Number, fact: Number, days_passed: int, days_in_month: int) -> PlanVsFact:
+def plan_vs_fact(*, plan: Number, fact: Number, days_passed: float, days_in_month: int) -> PlanVsFact:
     """Compare revenue so far with the month's target.
 
     Args:
         plan: the month's target.
         fact: revenue so far this month.
-        days_passed: complete days so far (0..days_in_month).
+        days_passed: days so far (0..days_in_month); a day under way counts with the
+            share of it that has passed (its elapsed opening time), so pace is fair at noon.
         days_in_month: days in the month.
 
     Raises:

@@ -5,7 +5,8 @@ simulators read the same file for doors, zones and camera calibration. See
 `examples/store.yaml`.
 """
 
-from datetime import time
+from collections.abc import Mapping
+from datetime import datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
@@ -71,6 +72,29 @@ class StoreInfo(_Strict):
             if hours is not None and hours[0] == hours[1]:
                 raise ValueError(f"{day}: opening and closing time are the same")
         return value
+
+
+def is_open(opening_hours: Mapping[str, tuple[time, time] | None], local: datetime) -> bool:
+    """Whether a store with these opening hours is open at a local wall-clock time.
+
+    No hours configured means always open; a missing or null weekday is closed; hours that
+    close at or before they open run past midnight into the next day.
+
+    Example:
+        >>> h = {"mon": (time(9), time(21)), "tue": (time(22), time(2))}
+        >>> [is_open(h, datetime(2026, 6, d, hh)) for d, hh in ((1, 8), (1, 9), (2, 23), (3, 1), (3, 3))]
+        [False, True, True, True, False]
+    """
+    if not opening_hours:
+        return True
+    t = local.time().replace(tzinfo=None)
+    today = opening_hours.get(WEEKDAYS[local.weekday()])
+    if today is not None:
+        o, c = today
+        if (o <= t < c) if c > o else t >= o:
+            return True
+    yesterday = opening_hours.get(WEEKDAYS[(local.weekday() - 1) % 7])
+    return yesterday is not None and yesterday[1] <= yesterday[0] and t < yesterday[1]
 
 
 class Floor(_Strict):
@@ -177,7 +201,11 @@ class StoreConfig(_Strict):
 
     store: StoreInfo
     floors: list[Floor] = Field(default_factory=list)
-    doors: list[Door] = Field(min_length=1)
+    doors: list[Door] = Field(
+        default_factory=list,
+        description="Entrances. A store without doors (or without customer doors) is receipts-only: "
+        "it reports sales, and visitors and conversion are null.",
+    )
     zones: list[Zone] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     alerts: list[StoreRule] = Field(

@@ -115,7 +115,7 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
             raise RuntimeError(f"the API did not start on {base}")
         time.sleep(0.05)
 
-    sim = PosSimulator(store_id=store_id, timezone=cfg.store.timezone, seed=42)
+    sim = PosSimulator(store_id=store_id, timezone=cfg.store.timezone, opening_hours=cfg.store.opening_hours, seed=42)
     demo.pos = PosClient(url=base, api_key=key)
     backfill_from = cal.day_start(today - BACKFILL)
     console.print(f"POS simulator: posting {store_id}'s receipts of the last {BACKFILL.days} days, then live …")

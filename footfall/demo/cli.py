@@ -85,6 +85,13 @@ def sim_store(
     minutes: Annotated[float, typer.Option(min=0.1, max=7 * 24 * 60, help="Minutes of traffic.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Traffic seed.")] = 0,
     customer_rate: Annotated[float, typer.Option(min=0, help="People per minute per customer door.")] = 6.0,
+    keep_hours: Annotated[
+        bool,
+        typer.Option(
+            "--keep-hours/--any-hour",
+            help="Shoppers come only in the store's opening hours (staff any time), or at any hour.",
+        ),
+    ] = True,
     truth: Annotated[Path | None, typer.Option(help="Write the ground truth (JSON) here.")] = None,
     sim_clock: Annotated[
         str | None,
@@ -117,6 +124,7 @@ def sim_store(
             minutes=minutes,
             seed=seed,
             rates=TrafficRates(customer=customer_rate),
+            keep_hours=keep_hours,
         )
         sim.start_all()
     except (FootfallError, OSError) as exc:

@@ -17,11 +17,13 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
+
+from footfall.core.storeconfig import is_open
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +56,15 @@ class PosSimulator:
     loyalty_share: float = 0.3
     refund_share: float = 0.01
     void_share: float = 0.005
+    opening_hours: dict[str, tuple[time, time] | None] = field(default_factory=dict)
+    """The store's hours (`footfall.core.storeconfig`): no sale outside them; none configured is always open."""
     _voids: list[tuple[datetime, dict]] = field(default_factory=list, repr=False)
 
     def rate(self, t: datetime) -> float:
         """Expected receipts per minute at an instant (zero while the store is closed)."""
         local = t.astimezone(ZoneInfo(self.timezone))
+        if not is_open(self.opening_hours, local):
+            return 0.0
         shape = HOUR_SHAPE.get(local.hour, 0.0)
         return self.receipts_per_hour / 60 * shape * WEEKDAY_SHAPE[local.weekday()]
 
@@ -216,7 +222,12 @@ def run_pos_simulator(
     if r.status_code != 200:
         console.print(f"[bold red]error:[/] store {store_id} is not reachable with this key ({r.status_code})")
         raise SystemExit(1)
-    sim = PosSimulator(store_id=store_id, timezone=r.json()["timezone"], seed=seed)
+    store = r.json()
+    hours = {
+        day: None if h is None else (time.fromisoformat(h[0]), time.fromisoformat(h[1]))
+        for day, h in (store.get("opening_hours") or {}).items()
+    }
+    sim = PosSimulator(store_id=store_id, timezone=store["timezone"], opening_hours=hours, seed=seed)
     stop = threading.Event()
     if minutes:
         threading.Timer(minutes * 60, stop.set).start()

@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -187,7 +188,9 @@ def history_readings(
     from footfall.core.messages import CountsReading
     from footfall.demo.pos import PosSimulator
 
-    pos = PosSimulator(store_id=cfg.store.id, timezone=cfg.store.timezone, seed=42)
+    pos = PosSimulator(
+        store_id=cfg.store.id, timezone=cfg.store.timezone, opening_hours=cfg.store.opening_hours, seed=42
+    )
     doors = _door_plan(cfg, edge)
     out: dict[str, list[CountsReading]] = {d.device_id: [] for d in doors}
     t = start.replace(second=0, microsecond=0)
@@ -315,7 +318,8 @@ def _summary_line(body: dict) -> str:
     ):
         row = rows.get(key, {})
         value, ratio = row.get("value"), row.get("change_ratio")
-        text = "—" if value is None else fmt.format(value)
+        # money comes as a decimal string ("283.40"): format it as a Decimal, never through float
+        text = "—" if value is None else fmt.format(Decimal(value) if isinstance(value, str) else value)
         if ratio is not None:
             text += f" ({ratio:+.1%})"
         parts.append(f"{key} {text}")

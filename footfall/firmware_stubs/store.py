@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from footfall.core.calendar import zone
 from footfall.core.clock import Clock
-from footfall.core.storeconfig import DoorKind, StoreConfig
+from footfall.core.storeconfig import DoorKind, StoreConfig, is_open
 from footfall.firmware_stubs.beam import BeamCounterStub
 from footfall.firmware_stubs.firmware import FaultPlan
 from footfall.firmware_stubs.mqtt_counter import MqttCounterStub
@@ -65,14 +66,24 @@ class SimStore:
     faults: dict[str, FaultPlan] = field(default_factory=dict)
     seed: int = 0
     rates: TrafficRates = field(default_factory=TrafficRates)
+    keep_hours: bool = True
+    """Shoppers come only in the store's opening hours (staff doors any time); False: at any hour
+    (tests that need traffic whenever they run)."""
     stubs: dict[str, Stub] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         doors = {d.id: d for d in self.store.doors}
         rates = {d.id: self.rates.staff if d.kind is DoorKind.STAFF else self.rates.customer for d in doors.values()}
         past = {d.id: self.rates.passersby for d in doors.values() if d.outward_counter}
+        hours, tz = self.store.store.opening_hours, zone(self.store.store.timezone)
+
+        def open_now(t: datetime) -> bool:
+            return is_open(hours, t.astimezone(tz))
+
+        # Shoppers come only while the store is open; staff come and go before and after.
+        gates = {d.id: open_now for d in doors.values() if d.kind is not DoorKind.STAFF} if self.keep_hours else {}
         self.script = TrafficScript.generate(
-            start=self.start, minutes=self.minutes, rates=rates, passersby_rates=past, seed=self.seed
+            start=self.start, minutes=self.minutes, rates=rates, passersby_rates=past, seed=self.seed, open_at=gates
         )
 
     def build(self) -> None:

@@ -12,7 +12,7 @@ clock-sync error, so a crossing 5 ms before a minute's end is legitimately ambig
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -97,6 +97,7 @@ class TrafficScript:
         passersby_rates: Mapping[str, float] | None = None,
         seed: int = 0,
         margin_s: float = 2.0,
+        open_at: Mapping[str, Callable[[datetime], bool]] | None = None,
     ) -> "TrafficScript":
         """Random traffic: Poisson arrivals per door, each person later leaving by the same door.
 
@@ -107,6 +108,8 @@ class TrafficScript:
             passersby_rates: door → people walking past per minute.
             seed: the random seed (same seed, same script).
             margin_s: no crossing within this many seconds of a minute boundary.
+            open_at: door → whether people arrive at an instant (customer doors follow the
+                store's opening hours; doors not listed, like staff doors, always take people).
         """
         rng = random.Random(seed)
         end = start + timedelta(minutes=minutes)
@@ -123,7 +126,10 @@ class TrafficScript:
                 yield _keep_off_boundary(t, margin_s)
 
         for door, rate in rates.items():
+            gate = (open_at or {}).get(door)
             for t in instants(rate):
+                if gate is not None and not gate(t):
+                    continue
                 out.append(Crossing(t, door, Direction.IN))
                 leave = t + timedelta(seconds=rng.uniform(30, 600))
                 if leave < end:

@@ -1,7 +1,7 @@
 """Traffic and sales by local hour of day."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from psycopg import sql
 
@@ -20,21 +20,46 @@ class HourOfDay:
     hour: int
     entries: int
     exits: int
-    avg_entries_per_day: float
+    days: int
+    """Days of the period in which this hour is over (today's hours still to come are not counted)."""
+    avg_entries_per_day: float | None
+    """entries / days; None when the hour has not ended on any day yet."""
     transactions: int
     revenue: float
     conversion: float | None
 
 
-def traffic_by_hour(conn: DictConnection, *, store: StoreInfo, first: date, last: date) -> list[HourOfDay]:
+def _hour_days(store: StoreInfo, first: date, last: date, end: datetime) -> list[int]:
+    """For each local hour 0–23, the days of `first`..`last` on which that hour ended by `end`."""
+    tz = store.calendar.tz
+    days = [0] * 24
+    d = first
+    while d <= last:
+        for h in range(24):
+            if datetime.combine(d, time(h), tzinfo=tz).astimezone(UTC) + timedelta(hours=1) <= end:
+                days[h] += 1
+        d += timedelta(days=1)
+    return days
+
+
+def traffic_by_hour(
+    conn: DictConnection, *, store: StoreInfo, first: date, last: date, now: datetime | None = None
+) -> list[HourOfDay]:
     """Entries, exits, transactions and conversion by local hour of day (0–23) over a period.
+
+    With `now` inside the period, only hours that have ended count: the running hour and
+    the rest of today are left out of both the sums and the days each hour is averaged
+    over (hour 20 of a week that ends today is averaged over the days it has happened).
 
     Raises:
         UnanswerableQuery: the period is out of bounds.
     """
     check_period(first, last)
     start, end = store.calendar.period_bounds(first, last)
-    offsets = {store.calendar.local(t).utcoffset() for t in (start, end - timedelta(seconds=1))}
+    if now is not None and start <= now < end:
+        local = store.calendar.local(now)
+        end = max(start, local.replace(minute=0, second=0, microsecond=0).astimezone(UTC))
+    offsets = {store.calendar.local(t).utcoffset() for t in (start, max(start, end - timedelta(seconds=1)))}
     whole = all(o is not None and o.total_seconds() % 3600 == 0 for o in offsets)
     rollup = choose_rollup([start, end]) if whole else Rollup.QUARTER
     params = {
@@ -55,7 +80,7 @@ def traffic_by_hour(conn: DictConnection, *, store: StoreInfo, first: date, last
             sql.SQL(q["receipts_by_local_hour"]).format(receipts=sql.Identifier(rollup.receipts)), params
         )
     }
-    days = (last - first).days + 1
+    days = _hour_days(store, first, last, end)
     out = []
     for h in range(24):
         d, s = doors.get(h), sales.get(h)
@@ -66,7 +91,8 @@ def traffic_by_hour(conn: DictConnection, *, store: StoreInfo, first: date, last
                 hour=h,
                 entries=entries,
                 exits=d["exits"] if d else 0,
-                avg_entries_per_day=entries / days,
+                days=days[h],
+                avg_entries_per_day=entries / days[h] if days[h] else None,
                 transactions=tx,
                 revenue=float(s["revenue"]) if s else 0.0,
                 conversion=formulas.conversion(transactions=tx, visitors=entries),

@@ -1,7 +1,7 @@
 """Several stores at once: the roll-up of a portfolio, and rankings."""
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from footfall.api.kpis.errors import UnanswerableQuery
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Flag, Kpi, KpiOptions, Quality, kpis, quality
@@ -45,6 +45,7 @@ def portfolio(
     last: date,
     compare: Comparison = Comparison.NONE,
     options: KpiOptions = DEFAULT_OPTIONS,
+    now: datetime | None = None,
 ) -> Portfolio:
     """Each store's KPIs over its own local dates `first`..`last`, and the roll-up of all.
 
@@ -56,7 +57,9 @@ def portfolio(
         UnanswerableQuery: the period is out of bounds.
     """
     check_period(first, last)
-    rows = [kpi_summary(conn, store=s, first=first, last=last, compare=compare, options=options) for s in stores]
+    rows = [
+        kpi_summary(conn, store=s, first=first, last=last, compare=compare, options=options, now=now) for s in stores
+    ]
     combined = _combined_store(stores)
     now_t = Totals.sum([r.totals for r in rows])
     then_t = (

@@ -1,7 +1,7 @@
 """A revenue change split into traffic, conversion and ATV."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from footfall.api.kpis.errors import UnanswerableQuery
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Flag, Kpi, KpiOptions
@@ -35,6 +35,7 @@ def explain_revenue(
     last: date,
     compare: Comparison = Comparison.PREVIOUS_PERIOD,
     options: KpiOptions = DEFAULT_OPTIONS,
+    now: datetime | None = None,
 ) -> RevenueExplained:
     """Split the revenue change between a period and its comparison into traffic, conversion and ATV.
 
@@ -43,7 +44,7 @@ def explain_revenue(
     """
     if compare is Comparison.NONE:
         raise UnanswerableQuery("a revenue change needs a comparison period; set `compare`")
-    s = kpi_summary(conn, store=store, first=first, last=last, compare=compare, options=options)
+    s = kpi_summary(conn, store=store, first=first, last=last, compare=compare, options=options, now=now)
 
     def drivers(values: dict[Kpi, float | None]) -> formulas.RevenueDrivers | None:
         t, c, a = values[Kpi.VISITORS], values[Kpi.CONVERSION], values[Kpi.ATV]
@@ -51,11 +52,11 @@ def explain_revenue(
             return None
         return formulas.RevenueDrivers(traffic=t, conversion=c, atv=a)
 
-    now = drivers({v.kpi: v.value for v in s.values})
+    current = drivers({v.kpi: v.value for v in s.values})
     then = drivers({v.kpi: v.comparison for v in s.values})
     reason = None
     change = None
-    if now is None or then is None:
+    if current is None or then is None:
         incomplete = Flag.DOOR_DATA_INCOMPLETE in s.quality.flags or (
             s.comparison_quality is not None and Flag.DOOR_DATA_INCOMPLETE in s.comparison_quality.flags
         )
@@ -65,7 +66,7 @@ def explain_revenue(
             else "one of the periods has no traffic or no sales"
         )
     else:
-        change = formulas.explain_revenue_change(then, now)
+        change = formulas.explain_revenue_change(then, current)
         if change is None:
             reason = "a driver is zero in one of the periods (the log split is undefined)"
     revenue = float(s.totals.revenue)

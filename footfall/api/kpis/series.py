@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from footfall.api.kpis.metrics import DEFAULT_OPTIONS, Kpi, KpiOptions, Quality, kpis, quality
-from footfall.api.kpis.period import check_period
+from footfall.api.kpis.period import check_period, slot_floor
 from footfall.api.kpis.store import StoreInfo, store_info
 from footfall.api.kpis.totals import Totals, bucket_totals
 from footfall.core.calendar import Bucket, Interval
@@ -29,8 +29,12 @@ def kpi_series(
     last: date,
     interval: Interval | str,
     options: KpiOptions = DEFAULT_OPTIONS,
+    now: datetime | None = None,
 ) -> list[SeriesRow]:
     """Every KPI per store-local bucket over local dates `first`..`last` (empty buckets included).
+
+    With `now`, opening time after it (floored to the quarter hour) has not happened yet:
+    coverage of a running bucket is judged on its elapsed opening time only.
 
     Raises:
         UnanswerableQuery: the period or the number of buckets is out of bounds.
@@ -38,7 +42,8 @@ def kpi_series(
     check_period(first, last, Interval(interval))
     buckets = store.calendar.buckets(first, last, interval)
     out = []
-    for b, t in zip(buckets, bucket_totals(conn, store, buckets), strict=True):
+    as_of = slot_floor(now) if now is not None else None
+    for b, t in zip(buckets, bucket_totals(conn, store, buckets, as_of=as_of), strict=True):
         q = quality(t, store, options)
         out.append(SeriesRow(bucket=b, totals=t, kpis=kpis(t, store, options, q), quality=q))
     return out

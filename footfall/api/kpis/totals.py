@@ -115,13 +115,18 @@ def _bucket_query(rollup: Rollup) -> str:
     )
 
 
-def bucket_totals(conn: DictConnection, store: StoreInfo, buckets: list[Bucket]) -> list[Totals]:
+def bucket_totals(
+    conn: DictConnection, store: StoreInfo, buckets: list[Bucket], *, as_of: datetime | None = None
+) -> list[Totals]:
     """The totals of each bucket (empty buckets give zeros), from the rollups.
 
     Args:
         conn: a connection.
         store: the store.
         buckets: contiguous buckets in time order (from `StoreCalendar.buckets`).
+        as_of: where elapsed time ends (a quarter-hour edge): opening time after it has not
+            happened yet, so it is neither expected of the counters (coverage is judged on
+            elapsed opening time only) nor checked for POS gaps. None: all of it happened.
 
     Returns:
         One `Totals` per bucket, in the same order.
@@ -129,7 +134,7 @@ def bucket_totals(conn: DictConnection, store: StoreInfo, buckets: list[Bucket])
     if not buckets:
         return []
     lo, hi = buckets[0].start, buckets[-1].end
-    opens = store.open_intervals(lo, hi)
+    opens = store.open_intervals(lo, hi if as_of is None else max(lo, min(hi, as_of)))
     open_edges = [t for pair in opens for t in pair] or [hi, hi]
     open_ends = [b for _, b in opens]
     rollup = choose_rollup([b.start for b in buckets] + [hi] + open_edges)
@@ -196,7 +201,13 @@ def period_totals(conn: DictConnection, store: StoreInfo, start: datetime, end: 
     return bucket_totals(conn, store, [Bucket(start, end, start.astimezone(store.calendar.tz))])[0]
 
 
-def local_period_totals(conn: DictConnection, store: StoreInfo, first: date, last: date) -> Totals:
-    """Totals over the store-local dates `first`..`last`."""
+def local_period_totals(
+    conn: DictConnection, store: StoreInfo, first: date, last: date, *, until: datetime | None = None
+) -> Totals:
+    """Totals over the store-local dates `first`..`last`, or over their part before `until`."""
     start, end = store.calendar.period_bounds(first, last)
+    if until is not None:
+        end = max(start, min(end, until))
+    if end <= start:
+        return Totals()
     return period_totals(conn, store, start, end)

@@ -6,8 +6,13 @@ row is one line and rows with the same receipt id (which must be next to each ot
 every POS export writes them) make one receipt; otherwise each row is a whole receipt.
 
 A bad row is reported with its line number and column and skipped; the rest of the file
-is imported. Timestamps without an offset are read in the store's time zone (or the
-mapping's `timezone`). A price list gives prices to exports without them.
+is imported. A line with a byte that is not valid in the file's encoding is reported and
+skipped; a quote that is never closed is reported at its line and the lines it would have
+swallowed are read on their own, so no row is ever lost silently. Timestamps without an
+offset are read in the store's time zone (or the mapping's `timezone`). A price list gives
+prices to exports without them. Money with more than two decimals (tax-inclusive totals
+such as 548.9715) is rounded half-to-even to cents unless `money_rounding: refuse`.
+`values` maps a column's values to Footfall's (a branch `A` → store `yangon-01`).
 
 Example mapping (YAML):
 
@@ -26,9 +31,9 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Self
+from typing import Annotated, Any, BinaryIO, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -57,6 +62,8 @@ RECEIPT_FIELDS = (
     "currency",
 )
 LINE_FIELDS = ("sku", "description", "category", "quantity", "unit_price", "amount", "is_return")
+MONEY_FIELDS = ("total", "amount")
+CENT = Decimal("0.01")
 TRUE = frozenset({"1", "true", "t", "yes", "y", "x"})
 FALSE = frozenset({"", "0", "false", "f", "no", "n"})
 
@@ -92,6 +99,16 @@ class CsvMapping(BaseModel):
         description="Line fields whose listed values mean 'no item' (the receipt is kept, the line is not).",
     )
     default_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="field → {CSV value → value}: e.g. `store_id: {A: yangon-01, B: mandalay-01}`. "
+        "A value not listed is kept as it is.",
+    )
+    money_rounding: Literal["half_even", "refuse"] = Field(
+        default="half_even",
+        description="Totals and line amounts with more than 2 decimals: rounded half-to-even to cents "
+        "(`half_even`, 0.125 → 0.12, 0.135 → 0.14), or reported as bad rows (`refuse`).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -99,6 +116,9 @@ class CsvMapping(BaseModel):
         unknown = sorted(set(self.columns) - known)
         if unknown:
             raise ValueError(f"unknown field(s) in columns: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        unmapped = sorted(set(self.values) - set(self.columns))
+        if unmapped:
+            raise ValueError(f"values: {', '.join(unmapped)} is not mapped to a column in columns")
         if "receipt_id" not in self.columns:
             raise ValueError("columns must map receipt_id")
         if "timestamp" not in self.columns and "date" not in self.columns:
@@ -120,8 +140,14 @@ class CsvMapping(BaseModel):
         return any(f in self.columns for f in LINE_FIELDS)
 
     @classmethod
-    def from_yaml(cls, path: Path) -> "CsvMapping":
+    def from_yaml(cls, path: Path, *, overrides: dict[str, Any] | None = None) -> "CsvMapping":
         """Load a mapping file; `price_list_file` (YAML or CSV `item,price[,category]`) is read too.
+
+        Args:
+            path: the YAML file.
+            overrides: settings given on the command line (`store_id`, `timezone`, `date_format`…),
+                which win over the file's before it is checked (so `--store` stands in for a
+                store column the file does not map).
 
         Raises:
             ConfigError: the file or its price list is missing or invalid.
@@ -129,6 +155,7 @@ class CsvMapping(BaseModel):
         data = load_yaml(path) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a mapping file is a YAML mapping")
+        data.update({k: v for k, v in (overrides or {}).items() if v is not None})
         prices = data.pop("price_list_file", None)
         if prices:
             data.setdefault("price_list", {}).update(load_price_list(path.parent / prices))
@@ -184,13 +211,20 @@ class RowIssue:
 
 @dataclass
 class ImportReport:
-    """The outcome of an import."""
+    """The outcome of an import: every data row read is either imported or skipped, with a reason."""
 
     rows: int = 0
+    """Data rows read (a line the file could not decode, or a broken quote, counts as one row)."""
     receipts: int = 0
     saved: SaveResult = field(default_factory=SaveResult)
     skipped_rows: int = 0
+    """Rows not imported: bad rows, and every row of a receipt that failed as a whole."""
     issues: list[RowIssue] = field(default_factory=list)
+
+    @property
+    def imported_rows(self) -> int:
+        """Rows that made it into a receipt."""
+        return self.rows - self.skipped_rows
 
 
 class _RowError(Exception):
@@ -201,18 +235,40 @@ class _RowError(Exception):
 
 
 class _CountingLines:
-    """Decoded lines of a binary file, counting the bytes read (for a progress bar)."""
+    """Decoded lines of a binary file, counting the bytes read (for a progress bar).
+
+    A line with bytes that are not valid in the encoding is decoded with replacement
+    characters and its number kept in `undecodable`, so the reader reports that row and
+    goes on (a decoding error must not end the file early). The lines since `mark()` are
+    kept, so a row swallowed by an unterminated quote can be read again line by line.
+    """
 
     def __init__(self, raw: BinaryIO, encoding: str) -> None:
         self.raw = raw
         self.encoding = encoding
         self.bytes_read = 0
+        self.line_no = 0
+        self.undecodable: dict[int, str] = {}
+        self.recent: list[tuple[int, str]] = []
+
+    def mark(self) -> None:
+        """Forget the lines read so far (they made a good row)."""
+        self.recent.clear()
 
     def __iter__(self) -> Iterator[str]:
         for chunk in self.raw:
             self.bytes_read += len(chunk)
-            yield chunk.decode(self.encoding)
+            self.line_no += 1
+            try:
+                text = chunk.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                text = chunk.decode(self.encoding, errors="replace")
+                self.undecodable[self.line_no] = (
+                    f"byte {chunk[exc.start : exc.start + 1]!r} at position {exc.start + 1}"
+                )
             self.encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+            self.recent.append((self.line_no, text))
+            yield text
 
 
 class _Reader:
@@ -229,6 +285,8 @@ class _Reader:
         if v is None:
             raise _RowError(col, "missing (the row has too few fields)")
         v = v.strip()
+        if v and name in self.m.values:
+            v = self.m.values[name].get(v, v)
         return v or None
 
     def decimal(self, row: dict[str, str], name: str) -> Decimal | None:
@@ -245,6 +303,12 @@ class _Reader:
             raise _RowError(self.m.columns[name], f"{v!r} is not a number") from None
         if not d.is_finite():
             raise _RowError(self.m.columns[name], f"{v!r} is not a number")
+        if name in MONEY_FIELDS and d != d.quantize(CENT, rounding=ROUND_HALF_EVEN):
+            if self.m.money_rounding == "refuse":
+                raise _RowError(
+                    self.m.columns[name], f"{v!r} has more than 2 decimals; set `money_rounding: half_even` to round"
+                )
+            d = d.quantize(CENT, rounding=ROUND_HALF_EVEN)
         return d
 
     def flag(self, row: dict[str, str], name: str) -> bool:
@@ -380,6 +444,7 @@ class _Parse:
         self.batch: list[Receipt] = []
         self.done: set[tuple[str, str]] = set()
         self.current: tuple[tuple[str, str], dict[str, Any], list[ReceiptLine], int] | None = None
+        self.current_rows = 0
 
     def take(self) -> list[Receipt]:
         """The receipts built so far, counted in the report."""
@@ -391,12 +456,14 @@ class _Parse:
         if self.current is None:
             return
         key, head, lines, first_line = self.current
-        self.current = None
+        rows, self.current, self.current_rows = self.current_rows, None, 0
         self.done.add(key)
         try:
             self.batch.append(_build(self.m, head, lines))
         except _RowError as exc:
-            self.report.issues.append(RowIssue(first_line, exc.column, f"receipt {key[1]!r}: {exc.message}"))
+            what = f"receipt {key[1]!r}" + (f" ({rows} rows)" if rows > 1 else "")
+            self.report.issues.append(RowIssue(first_line, exc.column, f"{what}: {exc.message}"))
+            self.report.skipped_rows += rows
 
     def head(self, row: dict[str, str], receipt_id: str, store_id: str) -> dict[str, Any]:
         r = self.reader
@@ -414,25 +481,31 @@ class _Parse:
         }
 
     def consume(
-        self, rows: "csv.DictReader[str]", n_header: int, *, batch_size: int, progress: Callable[[], None]
+        self,
+        rows: "csv.DictReader[str]",
+        lines: _CountingLines,
+        header: list[str],
+        *,
+        batch_size: int,
+        progress: Callable[[], None],
     ) -> Iterator[list[Receipt]]:
         """Read every row, yielding batches of about `batch_size` receipts; bad rows become issues."""
         report = self.report
+        lines.mark()
         while True:
             try:
                 row = next(rows)
             except StopIteration:
                 break
-            except (csv.Error, UnicodeDecodeError) as exc:
-                report.issues.append(RowIssue(rows.line_num, None, f"unreadable: {exc}"))
-                report.skipped_rows += 1
+            except csv.Error as exc:
+                if not self.recover(lines, header, str(exc)):
+                    report.rows += 1
+                    report.issues.append(RowIssue(rows.line_num, None, f"unreadable: {exc}"))
+                    report.skipped_rows += 1
+                lines.mark()
                 continue
-            report.rows += 1
-            try:
-                self.row(row, rows.line_num, n_header)
-            except _RowError as exc:
-                report.issues.append(RowIssue(rows.line_num, exc.column, exc.message))
-                report.skipped_rows += 1
+            self.take_row(row, rows.line_num, lines, header)
+            lines.mark()
             if report.rows % 500 == 0:
                 progress()
             if len(self.batch) >= batch_size:
@@ -440,6 +513,68 @@ class _Parse:
         self.close_current()
         if self.batch:
             yield self.take()
+
+    def take_row(self, row: dict[str, Any], line_num: int, lines: _CountingLines, header: list[str]) -> None:
+        """One row from the csv reader: checked for bad bytes and swallowed lines, then taken."""
+        report = self.report
+        span = [n for n, _ in lines.recent]
+        bad = [n for n in span if n in lines.undecodable]
+        if bad:
+            report.rows += 1
+            report.skipped_rows += 1
+            n = bad[0]
+            report.issues.append(
+                RowIssue(
+                    n, None, f"not {self.m.encoding} text ({lines.undecodable[n]}); fix the byte or set `encoding`"
+                )
+            )
+            return
+        if len(span) > 1:
+            try:
+                self.row(row, line_num, len(header))
+            except _RowError:
+                if self.recover(lines, header, "the row runs over several lines"):
+                    return
+            else:
+                report.rows += 1
+                return
+        report.rows += 1
+        try:
+            self.row(row, line_num, len(header))
+        except _RowError as exc:
+            report.issues.append(RowIssue(line_num, exc.column, exc.message))
+            report.skipped_rows += 1
+
+    def recover(self, lines: _CountingLines, header: list[str], why: str) -> bool:
+        """A row spread over several lines by a quote that is never closed: report its first
+        line and read each line after it as a row of its own. False when there is nothing to redo."""
+        recent = list(lines.recent)
+        if len(recent) < 2 or '"' not in recent[0][1]:
+            return False
+        report = self.report
+        first, _ = recent[0]
+        report.rows += 1
+        report.skipped_rows += 1
+        report.issues.append(
+            RowIssue(
+                first,
+                None,
+                f"a quote opened on this line is never closed ({why}); this line is skipped, "
+                "the lines after it are read on their own",
+            )
+        )
+        for n, text in recent[1:]:
+            lines.recent = [(n, text)]
+            fields = next(csv.reader([text], delimiter=self.m.delimiter), [])
+            if not fields:
+                continue
+            row: dict[str | None, Any] = dict(zip(header, fields, strict=False))
+            if len(fields) > len(header):
+                row[None] = fields[len(header) :]
+            for name in header[len(fields) :]:
+                row[name] = None
+            self.take_row(row, n, lines, header)  # type: ignore[arg-type]
+        return True
 
     def row(self, row: dict[str, Any], n: int, n_header: int) -> None:
         """Take one row; raises _RowError for a bad one."""
@@ -457,6 +592,7 @@ class _Parse:
             line = self.reader.line(row)
             if line is not None:
                 self.current[2].append(line)
+            self.current_rows += 1
             return
         if key in self.done:
             raise _RowError(
@@ -468,6 +604,7 @@ class _Parse:
         line = self.reader.line(row) if self.m.line_mode else None
         self.close_current()
         self.current = (key, head, [line] if line else [], n)
+        self.current_rows = 1
         if not self.m.line_mode:
             self.close_current()
 
@@ -521,7 +658,8 @@ def parse_csv(
             )
         yield from job.consume(
             rows,
-            len(header),
+            lines_in,
+            list(header),
             batch_size=batch_size,
             progress=lambda: on_progress(lines_in.bytes_read, size) if on_progress else None,
         )

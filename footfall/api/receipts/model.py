@@ -19,6 +19,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_FUTURE = timedelta(days=1)
 MAX_LINES = 1000
 MAX_AMOUNT = Decimal("999999999.99")
+LINE_TOLERANCE = Decimal("0.01")
+"""How far a receipt's total may be from the sum of its lines, per line (rounding of each line)."""
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 """No control characters (PostgreSQL text cannot hold NUL; the others are never meant)."""
@@ -95,6 +97,15 @@ class Receipt(_Strict):
             raise ValueError(f"ts {self.ts.isoformat()} is in the future")
         if self.total is None and not self.lines:
             raise ValueError("a receipt needs a total or lines")
+        if self.total is not None and self.lines:
+            lines = sum((ln.signed_amount for ln in self.lines), Decimal(0))
+            tolerance = LINE_TOLERANCE * len(self.lines)
+            if abs(abs(self.total) - abs(lines)) > tolerance:
+                raise ValueError(
+                    f"total {self.total} disagrees with the sum of its lines ({lines}) by more than {tolerance} "
+                    f"({LINE_TOLERANCE} per line): send every line the customer paid for (discounts and tax not "
+                    "in the line amounts as lines of their own), or leave `total` out to use the lines' sum"
+                )
         return self
 
     @property

@@ -59,6 +59,8 @@ def import_poslog(
             "created": saved.created,
             "updated": saved.updated,
             "unchanged": saved.unchanged,
+            "duplicates": saved.duplicates,
+            "conflicts": saved.conflicts,
             "skipped_non_retail": result.skipped_non_retail,
             "issues": result.issues,
         }

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from footfall.api import kpis
-from footfall.api.deps import ConnDep, KpiReader
+from footfall.api.deps import ConnDep, KpiReader, NowDep
 from footfall.api.problems import responses
 from footfall.api.routes.common import CompareQ, First, Last, StoresQ, stores_in_scope
 from footfall.api.schemas.kpis import PortfolioPublic, RankingPublic
@@ -20,6 +20,7 @@ def read_portfolio(
     request: Request,
     conn: ConnDep,
     caller: KpiReader,
+    now: NowDep,
     first: First,
     last: Last,
     compare: CompareQ = kpis.Comparison.NONE,
@@ -29,7 +30,7 @@ def read_portfolio(
     them (ratios of sums: conversion of all stores is Σ transactions / Σ visitors). Stores
     outside your scope are left out."""
     stores = stores_in_scope(conn, caller, store)
-    p = kpis.portfolio(conn, stores=stores, first=first, last=last, compare=compare)
+    p = kpis.portfolio(conn, stores=stores, first=first, last=last, compare=compare, now=now)
     return table_response(request, PortfolioPublic.from_portfolio(p), filename=f"stores-{first}-{last}")
 
 
@@ -39,6 +40,7 @@ def read_ranking(
     request: Request,
     conn: ConnDep,
     caller: KpiReader,
+    now: NowDep,
     first: First,
     last: Last,
     kpi: Annotated[kpis.Kpi, Query(description="The KPI to rank by.")] = kpis.Kpi.CONVERSION,
@@ -50,7 +52,7 @@ def read_ranking(
     """Stores in scope ordered by a KPI's value or its change against the comparison period
     (e.g. conversion change week on week). Stores whose number is unknown come last."""
     stores = stores_in_scope(conn, caller, store)
-    p = kpis.portfolio(conn, stores=stores, first=first, last=last, compare=compare)
+    p = kpis.portfolio(conn, stores=stores, first=first, last=last, compare=compare, now=now)
     ranked = kpis.rank(p, kpi=kpi, by=by, descending=order == "desc")
     body = RankingPublic.from_ranking(ranked, p=p, kpi=kpi, by=by)
     return table_response(request, body, filename=f"ranking-{kpi.value}-{first}-{last}")

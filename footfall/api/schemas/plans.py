@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from footfall.api.kpis import PlanFact
 from footfall.api.schemas.forecasts import BandPublic
-from footfall.api.schemas.kpis import QualityPublic
+from footfall.api.schemas.kpis import Money, QualityPublic, count
+from footfall.core.money import optional_money
 
 
 class PlanBase(BaseModel):
@@ -45,22 +46,29 @@ class PlanFactPublic(BaseModel):
 
     store_id: str
     month: date
-    as_of: date | None = Field(description="Last local date counted as fact.")
-    revenue_plan: float | None
-    revenue_fact: float
+    as_of: date | None = Field(description="Last local date counted as fact (today, so far, by default).")
+    as_of_time: datetime | None = Field(
+        description="When `as_of` is today: fact is counted up to this instant (now, floored to the quarter hour)."
+    )
+    revenue_plan: Money | None
+    revenue_fact: Money
     achieved: float | None = Field(description="fact / plan.")
-    pace: float | None = Field(description="fact / (plan × days passed / days in month); above 1 is ahead.")
-    projection: float | None = Field(description="Month-end revenue at the pace so far.")
+    pace: float | None = Field(
+        description="fact / (plan × days elapsed / days in month); above 1 is ahead. Today counts by the share "
+        "of its opening hours that has passed."
+    )
+    projection: Money | None = Field(description="Month-end revenue at the pace so far.")
     forecast_projection: BandPublic | None = Field(
         default=None,
         description="Month-end revenue: the fact so far plus the revenue forecast for the days left, with the "
         "forecast's 10–90 % band; null without a trained revenue model (`footfall models train`).",
     )
     forecast_model_version: str | None = Field(default=None, description="The revenue model behind it.")
-    days_passed: int
+    days_passed: int = Field(description="Local days counted as fact, today included when `as_of` is today.")
     days_left: int
+    days_elapsed: float = Field(description="days_passed with today counted by its elapsed share of opening time.")
     traffic_target: int | None
-    traffic_fact: float | None
+    traffic_fact: int | float | None = Field(description="Visitors; null for a store without door counters.")
     conversion_target: float | None
     conversion_fact: float | None
     quality: QualityPublic
@@ -69,20 +77,23 @@ class PlanFactPublic(BaseModel):
     def from_plan_fact(cls, p: PlanFact) -> Self:
         """One store's month from the KPI layer (`plan_vs_fact`)."""
         r = p.revenue
+        cur = p.store.currency
         return cls.model_validate(
             {
                 "store_id": p.store.store_id,
                 "month": p.month,
                 "as_of": p.as_of,
-                "revenue_plan": r.plan if r else None,
-                "revenue_fact": p.revenue_fact,
+                "as_of_time": p.as_of_time,
+                "revenue_plan": optional_money(r.plan, cur) if r else None,
+                "revenue_fact": optional_money(p.revenue_fact, cur),
                 "achieved": r.achieved if r else None,
                 "pace": r.pace if r else None,
-                "projection": r.projection if r else None,
+                "projection": optional_money(r.projection, cur) if r else None,
                 "days_passed": p.days_passed,
                 "days_left": p.days_left,
+                "days_elapsed": p.days_elapsed,
                 "traffic_target": p.traffic_target,
-                "traffic_fact": p.traffic_fact,
+                "traffic_fact": count(p.traffic_fact),
                 "conversion_target": p.conversion_target,
                 "conversion_fact": p.conversion_fact,
                 "quality": p.quality,

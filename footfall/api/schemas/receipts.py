@@ -21,6 +21,17 @@ class ReceiptsCreate(BaseModel):
     receipts: list[ReceiptCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class BatchConflictPublic(BaseModel):
+    """A receipt id sent several times in one batch with different content (not saved)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    store_id: str
+    receipt_id: str
+    positions: list[int] = Field(description="1-based positions of the copies in the batch.")
+    message: str
+
+
 class ReceiptsSaved(BaseModel):
     """What a batch did."""
 
@@ -28,8 +39,18 @@ class ReceiptsSaved(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     created: int = Field(description="New receipts.")
-    updated: int = Field(description="Receipts whose facts changed (e.g. a later void).")
+    updated: int = Field(
+        description="Receipts already stored whose facts changed (a later resend replaces: a void, a corrected total)."
+    )
     unchanged: int = Field(description="Resent receipts identical to the stored ones.")
+    duplicates: int = Field(
+        default=0, description="Extra identical copies of a receipt within this batch (saved once)."
+    )
+    conflicts: list[BatchConflictPublic] = Field(
+        default_factory=list,
+        description="Receipt ids sent more than once in this batch with different content: none of their copies "
+        "was saved. Send one copy.",
+    )
 
 
 class PosLogIssuePublic(BaseModel):

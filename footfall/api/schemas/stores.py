@@ -1,6 +1,9 @@
 """Stores."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class StorePublic(BaseModel):
@@ -16,6 +19,21 @@ class StorePublic(BaseModel):
     currency: str
     customer_doors: list[str]
     outward_doors: list[str] = Field(description="Customer doors whose counter also counts passers-by.")
+    opening_hours: dict[str, list[str] | None] = Field(
+        default_factory=dict,
+        description='Weekday (mon..sun) → ["HH:MM", "HH:MM"] local opening and closing time; null: closed; '
+        "none given: always open.",
+    )
+
+    @field_validator("opening_hours", mode="before")
+    @classmethod
+    def _hhmm(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {
+            day: None if h is None else [t.strftime("%H:%M") if isinstance(t, time) else t for t in h]
+            for day, h in value.items()
+        }
 
 
 class StoresPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -36,14 +37,14 @@ def test_demo_serves_kpi_urls_with_real_numbers_for_the_demo_login(
             values = {v["kpi"]: v for v in summary["data"]}
             assert values["transactions"]["value"] > 50
             assert values["transactions"]["comparison"] > 50
-            assert values["revenue"]["value"] > 0
+            assert Decimal(values["revenue"]["value"]) > 0  # money is a decimal string
             for label, url in demo.urls.items():
                 r = http.get(url, headers=headers)
                 assert r.status_code == 200, (label, r.text)
             csv = http.get(demo.urls["last 7 days by day (CSV)"], headers={**headers, "Accept": "text/csv"})
-            assert csv.text.startswith("visitors,")
+            assert csv.text.startswith("date,visitors,")
             plan = http.get(demo.urls["plan vs fact this month"], headers=headers).json()
-            assert plan["revenue_plan"] == 150000
+            assert plan["revenue_plan"] == "150000.00"
     finally:
         demo.stop()
     assert demo.pos is not None

@@ -219,10 +219,12 @@ def test_plan_vs_fact_gives_pace_and_projection(aconn: psycopg.Connection) -> No
     assert p.revenue.achieved == pytest.approx(1 / 3)
     assert p.revenue.pace == pytest.approx(1.0)  # 1000 against 3000 × 10/30
     assert p.revenue.projection == pytest.approx(3000.0)
+    # by default "as of" is now: today's receipt (12:00) counts, and today by its elapsed share
     default = kpis.plan_vs_fact(
-        aconn, store=kpis.store_info(aconn, "a"), month=date(2026, 6, 1), today=date(2026, 6, 8)
+        aconn, store=kpis.store_info(aconn, "a"), month=date(2026, 6, 1), now=at(date(2026, 6, 8), 15)
     )
-    assert (default.as_of, default.days_passed, default.revenue_fact) == (date(2026, 6, 7), 7, 700.0)
+    assert (default.as_of, default.days_passed, default.revenue_fact) == (date(2026, 6, 8), 8, 800.0)
+    assert default.days_elapsed == pytest.approx(7 + 15 / 24)  # no opening hours: open all day
 
 
 def test_revenue_change_splits_into_parts_that_add_up(aconn: psycopg.Connection) -> None:

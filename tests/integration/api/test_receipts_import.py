@@ -232,13 +232,17 @@ def test_json_receipts_are_idempotent_and_refuse_other_stores_whole(api: Api) ->
         "created": 2,
         "updated": 0,
         "unchanged": 0,
+        "duplicates": 0,
+        "conflicts": [],
     }
     assert api.client.post("/v1/receipts", json=batch, headers=headers).json()["unchanged"] == 2
     batch["receipts"][0]["voided"] = True
     assert api.client.post("/v1/receipts", json=batch, headers=headers).json() == {
         "created": 0,
-        "updated": 1,
+        "updated": 1,  # a later resend replaces
         "unchanged": 1,
+        "duplicates": 0,
+        "conflicts": [],
     }
     other = {"receipts": [{**batch["receipts"][1], "receipt_id": "x"}, {**batch["receipts"][1], "store_id": "b"}]}
     r = api.client.post("/v1/receipts", json=other, headers=headers)

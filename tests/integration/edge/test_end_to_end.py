@@ -228,6 +228,7 @@ def test_three_counters_through_outage_and_agent_kill_land_in_the_database_exact
         run_minutes=13,
         seed=2026,
         rates=TrafficRates(customer=7, staff=2, passersby=15),
+        keep_hours=False,  # the test runs at any hour of the day and needs shoppers
         faults={
             # 40 s fast and drifting, reboots at 3:30, sends a record twice at 5:00, drops the connection at 7:00
             "riga-01-beam": FaultPlan(
