@@ -110,6 +110,12 @@ def local_today(timezone: str, now: datetime | None = None) -> date:
     return (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).date()
 
 
+def _now(request: Request) -> datetime:
+    """The app's "now" (the API answers "today so far" by the same clock)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock.now() if clock is not None else datetime.now(ZoneInfo("UTC"))
+
+
 def _render(
     request: Request,
     template: str,
@@ -132,7 +138,7 @@ def _render(
     ]
     page_data: dict[str, Any] = {"page": page.value}
     if store is not None:
-        today = local_today(store.timezone)
+        today = local_today(store.timezone, _now(request))
         page_data |= {
             "store": store.store_id,
             "timezone": store.timezone,
@@ -301,7 +307,8 @@ def chain_page(*, request: Request, conn: ConnDep, settings: SettingsDep, caller
     """Every store in scope, ranked."""
     _allow(caller, Page.CHAIN)
     stores = _stores(conn, caller)
-    today = max((local_today(s.timezone) for s in stores), default=date.today())
+    now = _now(request)
+    today = max((local_today(s.timezone, now) for s in stores), default=now.date())
     return _render(
         request,
         "chain.html",
@@ -329,7 +336,7 @@ def wall_page(
     stores = _stores(conn, caller)
     store = _store(stores, store_id) if store_id else None
     zone = store.timezone if store else (stores[0].timezone if stores else "UTC")
-    today = local_today(zone)
+    today = local_today(zone, _now(request))
     if month is not None and not re.fullmatch(MONTH_PATTERN, month):
         raise PageError(400, "month must be YYYY-MM, e.g. 2026-06.")
     note = None
