@@ -253,6 +253,7 @@ def _register_packages() -> None:
     from footfall.api import cli as api_cli
     from footfall.bench import cli as bench_cli
     from footfall.demo import cli as demo_cli
+    from footfall.doctor import cli as doctor_cli
     from footfall.edge import cli as edge_cli
     from footfall.edge.vision import cli as vision_cli
     from footfall.firmware_stubs import cli as stubs_cli
@@ -273,6 +274,7 @@ def _register_packages() -> None:
         models_cli.models_app.command(name)(command)
     bench_cli.register(app)
     demo_cli.register(app, sim=stubs_cli.sim_app)
+    doctor_cli.register(app)
 
 
 _register_packages()

@@ -242,6 +242,12 @@ class HeartbeatReading(Reading):
     queue_bytes: int = Field(default=0, ge=0, description="Bytes the queue uses on disk.")
     queue_oldest: UtcDatetime | None = Field(default=None, description="Start of the oldest queued reading.")
     merged_intervals: int = Field(default=0, ge=0, description="Readings merged because the queue was full.")
+    broker_unreachable_s: float = Field(
+        default=0.0, ge=0, description="How long the upstream broker had been unreachable when this was made."
+    )
+    session_takeovers: int = Field(
+        default=0, ge=0, description="Times another client with the agent's client id took its broker session."
+    )
     sensors: list[SensorHealth] = Field(default_factory=list, max_length=1000)
     agent_version: str = Field(default="", max_length=64)
 

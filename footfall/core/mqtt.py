@@ -19,11 +19,14 @@ ingest worker, the MQTT counter stub, the benchmarks) goes through `MqttTranspor
 Topic grammar stays in `footfall.core.topics`.
 """
 
+import hashlib
 import logging
+import re
 import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +48,38 @@ MQTTMessage = mqtt.MQTTMessage
 MQTTMessageInfo = mqtt.MQTTMessageInfo
 MQTT_ERR_SUCCESS = mqtt.MQTT_ERR_SUCCESS
 MQTT_ERR_NO_CONN = mqtt.MQTT_ERR_NO_CONN
+
+
+SESSION_TAKEN_OVER = 142
+"""MQTT v5 DISCONNECT reason: another connection came with the same client id."""
+
+MAX_CLIENT_ID = 64
+FLAP_S = 10.0
+"""A connection lost this soon after it was made is a flap."""
+FLAPS = 3
+FLAP_WINDOW_S = 60.0
+"""`FLAPS` flaps within this window are reported as a session takeover."""
+TAKEOVER_LOG_EVERY_S = 30.0
+
+
+def deployment_client_id(role: str, *, prefix: str, install_id: str, name: str) -> str:
+    """A default client id unique per deployment: `footfall-<role>-<prefix>-<install>-<name>`.
+
+    The persistent session is keyed by the client id alone, so two deployments on one
+    broker (other topic prefixes, other databases) must never build the same one: the
+    prefix and the deployment's stable install id are part of it. Ids longer than 64
+    characters keep their start and end a digest of the whole.
+
+    Example:
+        >>> deployment_client_id("ingest", prefix="shop/eu", install_id="9f2c41aa77", name="host1")
+        'footfall-ingest-shop_eu-9f2c41aa-host1'
+    """
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", prefix)
+    full = f"footfall-{role}-{slug}-{install_id[:8]}-{name}"
+    if len(full) <= MAX_CLIENT_ID:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:12]
+    return f"{full[: MAX_CLIENT_ID - 13]}-{digest}"
 
 
 class _Strict(BaseModel):
@@ -168,6 +203,7 @@ class TransportState:
     unreachable_s: float
     connects: int
     last_error: str | None
+    takeovers: int = 0
 
 
 ConnectHook = Callable[[bool], None]
@@ -246,6 +282,11 @@ class MqttTransport:
         self.on_publish = on_publish
         self.on_subscribe = on_subscribe
         self.connects = 0
+        self.takeovers = 0
+        """Times the broker ended our connection because another one used our client id."""
+        self._connected_at: float | None = None
+        self._flaps: deque[float] = deque()
+        self._takeover_logged: float | None = None
         self.last_error: str | None = None
         self._connected = threading.Event()
         self._stopping = threading.Event()
@@ -305,7 +346,7 @@ class MqttTransport:
     @property
     def state(self) -> TransportState:
         """A snapshot of the public state."""
-        return TransportState(self.connected, self.unreachable_s, self.connects, self.last_error)
+        return TransportState(self.connected, self.unreachable_s, self.connects, self.last_error, self.takeovers)
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected (real seconds); returns whether it is."""
@@ -416,6 +457,7 @@ class MqttTransport:
                 )
             return
         self.connects += 1
+        self._connected_at = time.monotonic()
         self.last_error = None
         if self._warned_at is not None:
             logger.info("%s: broker %s reachable again", self.name, self.address)
@@ -438,8 +480,46 @@ class MqttTransport:
             self._down_since = time.monotonic()
         if not self._stopping.is_set() and rc.is_failure:
             self.last_error = f"disconnected: {rc}"
+        if not self._stopping.is_set() and self._taken_over(rc):
+            self.takeovers += 1
+            self.last_error = "session taken over by another connection with our client id"
+            now = time.monotonic()
+            if self._takeover_logged is None or now - self._takeover_logged >= TAKEOVER_LOG_EVERY_S:
+                self._takeover_logged = now
+                how = (
+                    "another client connected with the same client id and took over the persistent session"
+                    if rc.value == SESSION_TAKEN_OVER
+                    else f"the connection was dropped {len(self._flaps)} times within {FLAP_WINDOW_S:.0f} s right "
+                    "after connecting: most likely another client with the same client id took over the session"
+                )
+                # Both keep taking the session from each other (each reconnects), and whoever
+                # holds it receives, and may acknowledge, the other's messages.
+                logger.error(
+                    "%s: broker %s, client id %r: %s (%d time(s) so far); two processes or deployments share "
+                    "this id — give each its own (leave client_id unset for a default unique per deployment: "
+                    "topic prefix + install id)",
+                    self.name,
+                    self.address,
+                    self.target.client_id,
+                    how,
+                    self.takeovers,
+                )
         if self.on_disconnect is not None:
             self.on_disconnect(rc)
+
+    def _taken_over(self, rc: ReasonCode) -> bool:
+        """Whether this disconnect is a session takeover: said by the broker (MQTT v5 reason
+        142), or, for brokers that just close the socket (Mosquitto 2.0.11), a connection
+        dropped right after it was made, again and again while the broker answers at once."""
+        if rc.value == SESSION_TAKEN_OVER:
+            return True
+        now = time.monotonic()
+        if not rc.is_failure or self._connected_at is None or now - self._connected_at > FLAP_S:
+            return False
+        self._flaps.append(now)
+        while self._flaps and now - self._flaps[0] > FLAP_WINDOW_S:
+            self._flaps.popleft()
+        return len(self._flaps) >= FLAPS
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if self.on_message is not None:

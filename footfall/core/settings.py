@@ -108,6 +108,29 @@ class IngestSettings(_Section):
     max_payload_bytes: int = Field(default=1_048_576, ge=1024, description="Bigger payloads are dead-lettered.")
     dead_letter_keep_bytes: int = Field(default=65_536, ge=0, description="Raw bytes kept per dead letter.")
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="Prometheus port; 0 turns it off.")
+    max_future_s: float = Field(
+        default=600.0,
+        ge=0,
+        le=7 * 24 * 3600,
+        title="Future skew",
+        description="Readings ending this far after the receiver's clock are dead-lettered (`future_reading`).",
+    )
+    max_age_days: float | None = Field(
+        default=None,
+        gt=0,
+        title="Oldest reading",
+        description=(
+            "Readings starting longer ago are dead-lettered (`expired_reading`); the TimescaleDB retention "
+            "policies set a shorter horizon per table by themselves."
+        ),
+    )
+    min_heatmap_k: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        title="Server-side k",
+        description="Heatmap cells seen by fewer distinct tracks are dropped at ingest, whatever the edge's k.",
+    )
 
 
 class ApiSettings(_Section):

@@ -39,11 +39,24 @@ def demo(
     ] = 1.0,
 ) -> None:
     """Run the demo: a chain of three stores, the API and the dashboard; prints the URL and a login per role."""
+    import os
+
     from footfall.core.errors import FootfallError
     from footfall.demo.run import run_demo
+    from footfall.devtools.services import ServiceError, ensure_broker
 
+    settings = load_settings()
     try:
-        run_demo(load_settings(), console, minutes=minutes, speed=speed)
+        # A broker configured as Footfall needs (no queue limit), unless one is given.
+        env = ensure_broker(settings.mqtt.host, settings.mqtt.port)
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
+    if env:
+        os.environ.update(env)  # the demo's child processes and tools see it too
+        mqtt = {"host": env["FOOTFALL_MQTT__HOST"], "port": int(env["FOOTFALL_MQTT__PORT"])}
+        settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update=mqtt)})
+    try:
+        run_demo(settings, console, minutes=minutes, speed=speed)
     except FootfallError as exc:
         raise fail(str(exc)) from None
 

@@ -279,7 +279,9 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
             time.sleep(0.5)
     console.print(
         f"[yellow]no door counts arrived for {STALL_S:.0f} s: check that the agent and ingest use the same broker "
-        "and topic prefix (FOOTFALL_MQTT__*); the numbers below may be incomplete[/]"
+        "and topic prefix (FOOTFALL_MQTT__*), that no other process uses their MQTT client ids (an ERROR "
+        "'took over the session' in the log), and `footfall doctor` for the broker's queue limit; "
+        "the numbers below may be incomplete[/]"
     )
 
 

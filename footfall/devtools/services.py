@@ -169,6 +169,9 @@ class PrivateMosquitto:
     port: int = MQTT_PRIVATE_PORT
     extra: str = ""
     anonymous: bool = True
+    max_queued: int = 0
+    """Queued QoS 1 messages per offline session; 0 (no limit) is what Footfall needs (a
+    default Mosquitto keeps 1,000 and drops the rest; tests set that to show the loss)."""
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     @property
@@ -193,7 +196,7 @@ class PrivateMosquitto:
             "log_type error",
             "log_type warning",
             "log_type notice",
-            "max_queued_messages 0",
+            f"max_queued_messages {self.max_queued}",
             "max_inflight_messages 0",
             "user root" if os.geteuid() == 0 else "",
             self.extra,
@@ -298,6 +301,40 @@ def _mqtt_answers(host: str, port: int) -> bool:
         transport.stop()
 
 
+BROKER_GIVEN = ("FOOTFALL_MQTT__HOST", "FOOTFALL_MQTT__PORT")
+"""A broker is given in settings when one of these is set; otherwise Footfall's own is used."""
+
+
+def ensure_broker(host: str, port: int, *, force: bool = False) -> dict[str, str]:
+    """A broker configured as Footfall needs, unless one is given in the environment.
+
+    The machine's default Mosquitto keeps 1,000 queued messages per offline session and
+    drops the rest (a SIGKILLed ingest lost 511 of 2,000 that way): without
+    `FOOTFALL_MQTT__HOST`/`__PORT`, the demo and the test command use a private Mosquitto
+    with docker/mosquitto's settings (no queue limit, persistence), on the loopback,
+    started here when it does not run yet. A given broker is used as it is (`footfall
+    doctor` says what it lacks), or replaced by the private one when it does not answer.
+
+    Returns:
+        The variables to export (empty when the given broker is used).
+    """
+    given = any(os.environ.get(k) for k in BROKER_GIVEN)
+    if given and not force and _mqtt_answers(host, port):
+        return {}
+    broker = PrivateMosquitto(LOCAL / "mosquitto")
+    if not broker.running():
+        if force:
+            why = "FOOTFALL_PRIVATE_SERVICES=1"
+        elif given:
+            why = f"no MQTT broker answers at {host}:{port}"
+        else:
+            why = "no broker given in FOOTFALL_MQTT__HOST/PORT"
+        print(f"{why}: starting Footfall's private Mosquitto on 127.0.0.1:{broker.port}", file=sys.stderr)
+        broker.start()
+        broker.detach()  # the broker outlives this helper process
+    return {"FOOTFALL_MQTT__HOST": "127.0.0.1", "FOOTFALL_MQTT__PORT": str(broker.port)}
+
+
 def ensure(env_file: Path) -> dict[str, str]:
     """Make sure PostgreSQL and Mosquitto answer; start private ones where they do not.
 
@@ -316,16 +353,7 @@ def ensure(env_file: Path) -> dict[str, str]:
             print(f"{why}: starting a private PostgreSQL on port {pg.port}", file=sys.stderr)
             pg.start()
         env["FOOTFALL_DB__URL"] = f"postgresql://postgres@127.0.0.1:{pg.port}/footfall"
-    host, port = settings.mqtt.host, settings.mqtt.port
-    if force or not _mqtt_answers(host, port):
-        broker = PrivateMosquitto(LOCAL / "mosquitto")
-        if not broker.running():
-            why = "FOOTFALL_PRIVATE_SERVICES=1" if force else f"no MQTT broker answers at {host}:{port}"
-            print(f"{why}: starting a private Mosquitto on port {broker.port}", file=sys.stderr)
-            broker.start()
-            broker.detach()  # the broker outlives this helper process
-        env["FOOTFALL_MQTT__HOST"] = "127.0.0.1"
-        env["FOOTFALL_MQTT__PORT"] = str(broker.port)
+    env.update(ensure_broker(settings.mqtt.host, settings.mqtt.port, force=force))
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.write_text("".join(f"export {k}={v!r}\n" for k, v in env.items()))
     return env

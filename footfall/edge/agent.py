@@ -26,6 +26,7 @@ from footfall.edge.drivers.base import CounterCore
 from footfall.edge.drivers.http import HttpPushServer
 from footfall.edge.drivers.mqtt import MqttCounterDriver
 from footfall.edge.drivers.tcp import TcpBeamDriver
+from footfall.edge.identity import install_id
 from footfall.edge.outbox import Outbox
 from footfall.edge.publisher import AGENT_VERSION, Publisher
 from footfall.edge.sink import ReadingSink
@@ -70,8 +71,9 @@ class Agent:
         settings = settings or Settings()
         self.cfg = cfg
         self.clock = clock or SystemClock()
-        self.target = cfg.broker(settings.mqtt)
         self.data_dir = cfg.resolved_data_dir(settings.edge)
+        self.install_id = install_id(self.data_dir)
+        self.target = cfg.broker(settings.mqtt, install_id=self.install_id)
         self.heartbeat_s = cfg.heartbeat_period(settings.edge)
         self.outbox = Outbox.open(
             self.data_dir / "outbox.db",
@@ -103,7 +105,7 @@ class Agent:
             if isinstance(dev, TcpCounter):
                 self.drivers.append(TcpBeamDriver(dev, core, self.clock))
             elif isinstance(dev, MqttCounter):
-                self.drivers.append(MqttCounterDriver(dev, core, self.clock, agent_id=cfg.device_id))
+                self.drivers.append(MqttCounterDriver(dev, core, self.clock, agent_id=self.target.client_id))
             else:
                 if self.http is None:
                     self.http = HttpPushServer(cfg.http, self.clock)
@@ -237,6 +239,8 @@ class Agent:
             queue_bytes=stats.bytes,
             queue_oldest=stats.oldest,
             merged_intervals=stats.merged,
+            broker_unreachable_s=round(self.publisher.unreachable_s, 1),
+            session_takeovers=self.publisher.transport.takeovers,
             sensors=sensors,
             agent_version=AGENT_VERSION,
         )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from footfall.core.configfile import load_yaml, validate
 from footfall.core.errors import ConfigError
 from footfall.core.ids import Id
-from footfall.core.mqtt import BrokerTarget, TlsOptions
+from footfall.core.mqtt import BrokerTarget, TlsOptions, deployment_client_id
 from footfall.core.settings import EdgeSettings, MqttSettings
 from footfall.core.storeconfig import DeviceKind, StoreConfig
 from footfall.core.topics import check_prefix
@@ -50,7 +50,10 @@ class MqttOptions(_Strict):
         default=None, title="Password file", description="A file holding only the password (mode 0600)."
     )
     client_id: str | None = Field(
-        default=None, max_length=128, title="Client id", description="Default: footfall-edge-{device_id}."
+        default=None,
+        max_length=128,
+        title="Client id",
+        description="Default: footfall-edge-{prefix}-{install id}-{device_id}, unique per deployment.",
     )
     keepalive_s: int | None = Field(default=None, ge=5, le=3600, title="Keep-alive", description="Seconds.")
     reconnect_max_s: int = Field(
@@ -197,7 +200,7 @@ class MqttCounter(_Counter):
         default=None,
         max_length=128,
         title="Client id",
-        description="The agent's persistent session on the local broker; default footfall-edge-{agent}-{device}.",
+        description="The agent's session on the local broker; default: the agent's client id, then -{device}.",
     )
 
     @model_validator(mode="after")
@@ -305,8 +308,12 @@ class EdgeConfig(_Strict):
         if problems:
             raise ConfigError("edge config does not match the store file:\n  " + "\n  ".join(problems))
 
-    def broker(self, defaults: MqttSettings) -> BrokerTarget:
+    def broker(self, defaults: MqttSettings, *, install_id: str = "noinstall") -> BrokerTarget:
         """The upstream broker: this file's `mqtt` section over `FOOTFALL_MQTT__*`.
+
+        Args:
+            defaults: the process's MQTT settings.
+            install_id: this box's install id (`footfall.edge.identity`), part of the default client id.
 
         Raises:
             ConfigError: the password file cannot be read.
@@ -316,13 +323,15 @@ class EdgeConfig(_Strict):
         if password is None and defaults.password is not None:
             password = defaults.password.get_secret_value()
         tls = o.tls or TlsOptions.from_settings(defaults)
+        prefix = o.prefix or defaults.prefix
         return BrokerTarget(
             host=o.host or defaults.host,
             port=o.port or defaults.port,
-            prefix=o.prefix or defaults.prefix,
+            prefix=prefix,
             username=o.username if o.username is not None else defaults.username,
             password=None if password is None else SecretStr(password),
-            client_id=o.client_id or f"footfall-edge-{self.device_id}",
+            client_id=o.client_id
+            or deployment_client_id("edge", prefix=prefix, install_id=install_id, name=self.device_id),
             keepalive_s=o.keepalive_s or defaults.keepalive_s,
             reconnect_max_s=o.reconnect_max_s,
             tls=tls,

@@ -44,6 +44,27 @@ class IngestMetrics:
         self.dead_letters = Counter(
             "footfall_ingest_dead_letters", "Messages dead-lettered, by reason.", ["reason"], registry=r
         )
+        self.conflicts = Counter(
+            "footfall_ingest_conflicting_rows",
+            "Rows received again under a stored natural key with other values (kept as stored, dead-lettered).",
+            ["table"],
+            registry=r,
+        )
+        self.suppressed_cells = Counter(
+            "footfall_ingest_heatmap_cells_suppressed",
+            "Heatmap cells dropped for fewer distinct tracks than ingest.min_heatmap_k.",
+            registry=r,
+        )
+        self.takeovers = Counter(
+            "footfall_ingest_session_takeovers",
+            "Times the broker ended our connection because another client connected with our client id.",
+            registry=r,
+        )
+        self.foreign = Counter(
+            "footfall_ingest_foreign_messages",
+            "Messages of another deployment's subscription found in our session (left unacknowledged).",
+            registry=r,
+        )
         self.acked = Counter("footfall_ingest_messages_acked", "Messages acknowledged to the broker.", registry=r)
         self.batch_size = Histogram(
             "footfall_ingest_batch_messages",

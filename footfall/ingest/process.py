@@ -7,7 +7,7 @@ import threading
 from types import FrameType
 
 from footfall.core.settings import Settings
-from footfall.ingest.worker import IngestWorker, worker_client_id
+from footfall.ingest.worker import IngestWorker, worker_client_id, worker_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,11 @@ def _child(settings: Settings, index: int, count: int, log_level: str, log_forma
     )
     stop = threading.Event()
     _stop_on_signals(stop)
-    IngestWorker(settings, client_id=worker_client_id(settings.ingest.client_id, index, count)).run(stop)
+    IngestWorker(
+        settings,
+        client_id=worker_client_id(settings.ingest.client_id, index, count),
+        client_suffix=worker_suffix(index, count),
+    ).run(stop)
 
 
 def run_workers(settings: Settings, *, workers: int = 1) -> int:

@@ -3,11 +3,18 @@
 Checks run cheapest first, so junk costs little: size, topic, the device's registration
 (exists, active, in the topic's store, allowed to publish this kind), then the payload
 against the core models, then that the payload's device, doors, zones and floors belong
-to that device and store. Nothing here touches the network.
+to that device and store, then the readings' times against the receiver's clock (the
+device's own `sent_at` proves nothing: a device whose clock says 2030 says so there too).
+Readings too far in the future or older than the table's retention horizon are split
+off into a dead letter; the message's other readings are stored. Heatmap cells seen by
+fewer tracks than the server's minimum k are dropped (counted, not stored). Nothing here
+touches the network.
 """
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from footfall.core.errors import PayloadError, TopicError
@@ -16,6 +23,7 @@ from footfall.core.messages import (
     CountsMessage,
     HeatmapMessage,
     OccupancyMessage,
+    StatusMessage,
     TracksMessage,
     ZonesMessage,
     parse_payload,
@@ -40,7 +48,10 @@ class Reason(StrEnum):
     UNKNOWN_DOOR = "unknown_door"
     UNKNOWN_ZONE = "unknown_zone"
     UNKNOWN_FLOOR = "unknown_floor"
+    FUTURE_READING = "future_reading"
+    EXPIRED_READING = "expired_reading"
     DB_REJECTED = "db_rejected"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
 COUNTERS = frozenset({"counter_tcp", "counter_http", "counter_mqtt"})
@@ -82,6 +93,10 @@ class Accepted:
     inbound: Inbound
     topic: Topic
     message: AnyMessage
+    split_off: "Rejected | None" = None
+    """Readings of this message that were refused (too far in the future, past retention)."""
+    suppressed_cells: int = 0
+    """Heatmap cells dropped because fewer than the server's minimum k tracks saw them."""
 
 
 @dataclass(slots=True)
@@ -121,6 +136,11 @@ def clean_text(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+def utcnow() -> datetime:
+    """The receiver's clock."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class Triage:
     """Sorts inbound messages into accepted and rejected.
@@ -135,6 +155,27 @@ class Triage:
     prefix: str
     registry: DeviceRegistry
     max_payload_bytes: int
+    max_future: timedelta = timedelta(minutes=10)
+    """How far a reading may end after the receiver's clock (`ingest.max_future_s`)."""
+    horizons: dict[Kind, timedelta] = field(default_factory=dict)
+    """Per kind, how old a reading may be: the table's retention (nothing for kinds absent)."""
+    min_k: int = 2
+    """Heatmap cells seen by fewer tracks are dropped (`ingest.min_heatmap_k`)."""
+    clock: Callable[[], datetime] = utcnow
+
+    def sort(self, batch: Sequence[Inbound]) -> tuple[list[Accepted], list[Rejected]]:
+        """Decide a batch: the accepted messages, and every dead letter (split-off readings included)."""
+        accepted: list[Accepted] = []
+        rejected: list[Rejected] = []
+        for inbound in batch:
+            out = self.check(inbound)
+            if isinstance(out, Accepted):
+                accepted.append(out)
+                if out.split_off is not None:
+                    rejected.append(out.split_off)
+            else:
+                rejected.append(out)
+        return accepted, rejected
 
     def check(self, inbound: Inbound) -> Accepted | Rejected:  # noqa: PLR0911 - one return per check, in order
         """Decide one message."""
@@ -193,7 +234,78 @@ class Triage:
         problem = self._places(message, device.doors, store_id)
         if problem is not None:
             return Rejected(inbound, problem[0], problem[1], store_id, device_id)
-        return Accepted(inbound, topic, message)
+        accepted = self._times(Accepted(inbound, topic, message))
+        if isinstance(accepted, Accepted) and isinstance(accepted.message, HeatmapMessage):
+            self._k(accepted)
+        return accepted
+
+    def _times(self, a: Accepted) -> Accepted | Rejected:
+        """Split off readings the receiver's clock says are in the future or past retention."""
+        m = a.message
+        now = self.clock()
+        latest = now + self.max_future
+        store_id, device_id = a.topic.store_id, a.topic.device_id
+        if isinstance(m, StatusMessage):
+            if m.sent_at > latest:
+                detail = self._future_detail(m.sent_at, now)
+                return Rejected(a.inbound, Reason.FUTURE_READING, detail, store_id, device_id)
+            return a
+        horizon = self.horizons.get(a.topic.kind)
+        earliest = now - horizon if horizon is not None else None
+        future: list[int] = []
+        expired: list[int] = []
+        for i, r in enumerate(m.readings):
+            if r.end > latest:
+                future.append(i)
+            elif earliest is not None and r.start < earliest:
+                expired.append(i)
+        if not future and not expired:
+            return a
+        n = len(m.readings)
+        kept = n - len(future) - len(expired)
+        parts: list[str] = []
+        if future:
+            parts.append(f"{_which(future, n)}: {self._future_detail(m.readings[future[0]].end, now)}")
+        if expired:
+            assert horizon is not None
+            assert earliest is not None
+            parts.append(
+                f"{_which(expired, n)}: start {m.readings[expired[0]].start.isoformat()} is older than the "
+                f"{a.topic.kind.value} retention of {_days(horizon)} (before {earliest.isoformat(timespec='seconds')})"
+                "; such rows would be dropped by retention, or stay forever without it"
+            )
+        reason = Reason.FUTURE_READING if future else Reason.EXPIRED_READING
+        if kept == 0:
+            return Rejected(a.inbound, reason, "; ".join(parts), store_id, device_id)
+        gone = set(future) | set(expired)
+        kept_readings = [r for i, r in enumerate(m.readings) if i not in gone]
+        detail = "; ".join(parts) + f"; the other {kept} reading(s) were stored"
+        a.message = m.model_copy(update={"readings": kept_readings})
+        a.split_off = Rejected(a.inbound, reason, detail, store_id, device_id)
+        return a
+
+    def _future_detail(self, when: datetime, now: datetime) -> str:
+        ahead = (when - now).total_seconds()
+        return (
+            f"ends {when.isoformat()}, {ahead:.0f} s after the receiver's clock ({now.isoformat(timespec='seconds')}), "
+            f"more than the {self.max_future.total_seconds():.0f} s allowed (ingest.max_future_s): "
+            "set the device's clock (NTP)"
+        )
+
+    def _k(self, a: Accepted) -> None:
+        """Drop heatmap cells seen by fewer than `min_k` tracks (an edge configured with a lower k)."""
+        m = a.message
+        assert isinstance(m, HeatmapMessage)
+        if all(r.min_tracks >= self.min_k for r in m.readings):
+            return  # the edge already suppressed below a k at least ours
+        readings = []
+        dropped = 0
+        for r in m.readings:
+            cells = [c for c in r.cells if c.tracks >= self.min_k]
+            dropped += len(r.cells) - len(cells)
+            readings.append(r.model_copy(update={"cells": cells, "min_tracks": max(r.min_tracks, self.min_k)}))
+        a.message = m.model_copy(update={"readings": readings})
+        a.suppressed_cells = dropped
 
     def _places(self, message: AnyMessage, doors: frozenset[str], store_id: str) -> tuple[Reason, str] | None:
         if isinstance(message, CountsMessage):
@@ -218,3 +330,12 @@ class Triage:
                 if floor_id not in floors:
                     return Reason.UNKNOWN_FLOOR, f"readings.{i}.floor_id: {floor_id!r} is not a floor of {store_id!r}"
         return None
+
+
+def _which(indexes: list[int], total: int) -> str:
+    shown = ", ".join(str(i) for i in indexes[:5]) + (", …" if len(indexes) > 5 else "")
+    return f"{len(indexes)} of {total} reading(s) (readings.{shown})"
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} days" if span.days and not span.seconds else f"{span.total_seconds():.0f} s"

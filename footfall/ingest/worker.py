@@ -33,14 +33,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
 from paho.mqtt.reasoncodes import ReasonCode
 
 from footfall.core.messages import CountsMessage
-from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport
+from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport, deployment_client_id
 from footfall.core.settings import Settings
-from footfall.core.topics import shared_subscription
+from footfall.core.topics import Kind, shared_subscription
 from footfall.db.connect import DictConnection, connect, scalar
 from footfall.db.errors import DatabaseUnavailable
 from footfall.db.queries import queries
@@ -49,7 +50,7 @@ from footfall.ingest.metrics import IngestMetrics
 from footfall.ingest.refresh import RollupRefresher
 from footfall.ingest.registry import DeviceRegistry
 from footfall.ingest.triage import Accepted, Inbound, Reason, Rejected, Triage
-from footfall.ingest.writer import BatchWriter, Staged, WriteResult
+from footfall.ingest.writer import TABLES, BatchWriter, Staged, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,27 @@ _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 10.0
 
 
-def default_client_id() -> str:
-    """A stable client id for this host: the persistent session survives restarts."""
-    return f"footfall-ingest-{socket.gethostname()}"[:64]
+def horizons(policies: dict[str, timedelta] | None, max_age_days: float | None) -> dict[Kind, timedelta]:
+    """How old a reading of each kind may be: the table's retention policy, capped by `ingest.max_age_days`."""
+    out: dict[Kind, timedelta] = {}
+    cap = timedelta(days=max_age_days) if max_age_days is not None else None
+    for kind, table in TABLES.items():
+        if kind is Kind.STATUS:
+            continue
+        found = (policies or {}).get(table)
+        limits = [x for x in (found, cap) if x is not None]
+        if limits:
+            out[kind] = min(limits)
+    return out
+
+
+def default_client_id(prefix: str, install_id: str, suffix: str = "") -> str:
+    """The default client id: this deployment's prefix and install id, this host (and worker).
+
+    Stable across restarts (the persistent session survives them), and never the same for
+    two deployments on one broker (each would take over the other's session).
+    """
+    return deployment_client_id("ingest", prefix=prefix, install_id=install_id, name=socket.gethostname() + suffix)
 
 
 class Inbox:
@@ -153,7 +172,9 @@ class IngestWorker:
 
     Args:
         settings: mqtt, db and ingest sections are used.
-        client_id: overrides `settings.ingest.client_id` (default: `footfall-ingest-<host>`).
+        client_id: overrides `settings.ingest.client_id` (default: `default_client_id`, built
+            once the database, which holds the install id, is reachable).
+        client_suffix: appended to the default client id (`ingest run --workers N`).
         on_commit: called after each committed batch (after its acknowledgements).
         registry: a pre-built device registry (tests); loaded from the database otherwise.
     """
@@ -163,12 +184,18 @@ class IngestWorker:
         settings: Settings,
         *,
         client_id: str | None = None,
+        client_suffix: str = "",
         on_commit: CommitHook | None = None,
         registry: DeviceRegistry | None = None,
         receive_maximum: int | None = None,
     ) -> None:
         self.settings = settings
-        self.client_id = client_id or settings.ingest.client_id or default_client_id()
+        self.client_id: str = client_id or settings.ingest.client_id or ""
+        """The MQTT client id; empty until the default one is built (after the database opened)."""
+        self.client_suffix = client_suffix
+        self.install_id: str | None = None
+        self.foreign = 0
+        """Messages received for another deployment's subscription (left unacknowledged)."""
         self.on_commit = on_commit
         self.registry = registry or DeviceRegistry()
         ing = settings.ingest
@@ -176,7 +203,12 @@ class IngestWorker:
         # being written; also the bound on what waits in memory while the database is down.
         self.receive_maximum = receive_maximum or min(65_535, max(4 * ing.batch_size, 1000))
         self.triage = Triage(
-            prefix=settings.mqtt.prefix, registry=self.registry, max_payload_bytes=ing.max_payload_bytes
+            prefix=settings.mqtt.prefix,
+            registry=self.registry,
+            max_payload_bytes=ing.max_payload_bytes,
+            max_future=timedelta(seconds=ing.max_future_s),
+            horizons=horizons(None, ing.max_age_days),
+            min_k=ing.min_heatmap_k,
         )
         self.metrics = IngestMetrics()
         self.metrics_port = 0
@@ -196,6 +228,8 @@ class IngestWorker:
         self._error: BaseException | None = None
         self._writer_error: BaseException | None = None
         self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
+        self._own = settings.mqtt.prefix + "/"
+        self._takeovers_seen = 0
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -206,7 +240,9 @@ class IngestWorker:
             TimeoutError: not subscribed within `wait_ready_s`.
         """
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run_guarded, name=f"ingest-{self.client_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run_guarded, name=f"ingest-{self.client_id or 'default'}", daemon=True
+        )
         self._thread.start()
         if wait_ready_s is not None and not self.wait_ready(wait_ready_s):
             raise TimeoutError(f"ingest worker {self.client_id} not subscribed after {wait_ready_s} s: {self._error}")
@@ -346,9 +382,13 @@ class IngestWorker:
                         f"database schema is at migration {version}, ingest needs {SCHEMA_NEEDED}: "
                         "run `footfall db migrate`"
                     )
+                self.install_id = str(scalar(conn, q["install_id"]))
                 row = conn.execute(q["flavour"]).fetchone()
                 self.flavour = row["value"] if row else "plain"
                 self.registry.load(conn)
+                if self.flavour == "timescale" and scalar(conn, q["has_retention_jobs"]):
+                    policies = {r["table_name"]: r["drop_after"] for r in conn.execute(q["retention_horizons"])}
+                    self.triage.horizons = horizons(policies, self.settings.ingest.max_age_days)
             writer = BatchWriter(conn, dead_letter_keep_bytes=self.settings.ingest.dead_letter_keep_bytes)
             writer.prepare()
         except BaseException:
@@ -376,6 +416,8 @@ class IngestWorker:
 
     def _start_mqtt(self) -> None:
         m = self.settings.mqtt
+        if not self.client_id:
+            self.client_id = default_client_id(m.prefix, self.install_id or "noinstall", self.client_suffix)
         # Retry every 1–2 s: Mosquitto does not restore shared subscriptions from its
         # persistence file, so after a broker restart messages published before we
         # resubscribe have no subscriber. Be back before the edge agents (docs/ingest.md).
@@ -430,6 +472,10 @@ class IngestWorker:
     def _on_disconnect(self, reason_code: ReasonCode) -> None:
         self._connected.clear()
         self.metrics.broker_up.set(0)
+        transport = self._transport
+        if transport is not None and transport.takeovers > self._takeovers_seen:
+            self.metrics.takeovers.inc(transport.takeovers - self._takeovers_seen)  # the transport logs the fix
+            self._takeovers_seen = transport.takeovers
         if not self._stop.is_set():
             logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
@@ -438,7 +484,30 @@ class IngestWorker:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "replace")  # brokers refuse such topics; be safe anyway
+        if not topic.startswith(self._own):
+            self._foreign(topic)
+            return
         self.inbox.put(Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, self._generation, msg.timestamp))
+
+    def _foreign(self, topic: str) -> None:
+        """A message of a subscription we never made: this session was another client's.
+
+        Left unacknowledged, so the broker gives it back to the session's owner when it
+        reconnects; never dead-lettered (it is not ours to judge).
+        """
+        self.foreign += 1
+        self.metrics.foreign.inc()
+        if self.foreign == 1 or self.foreign % 1000 == 0:
+            logger.error(
+                "received %d message(s) outside our prefix %r (e.g. %s): the persistent session of client id %r "
+                "holds another deployment's subscription, so another client uses our client id; they are left "
+                "unacknowledged for their owner. Give each deployment its own client id (leave "
+                "FOOTFALL_INGEST__CLIENT_ID unset for one built from the prefix and install id)",
+                self.foreign,
+                self.settings.mqtt.prefix,
+                topic,
+                self.client_id,
+            )
 
     # -- the batch -------------------------------------------------------------------
 
@@ -453,14 +522,7 @@ class IngestWorker:
         if count:
             self.stats.received += len(batch)
             self.metrics.received.inc(len(batch))
-        accepted: list[Accepted] = []
-        rejected: list[Rejected] = []
-        for inbound in batch:
-            out = self.triage.check(inbound)
-            if isinstance(out, Accepted):
-                accepted.append(out)
-            else:
-                rejected.append(out)
+        accepted, rejected = self.triage.sort(batch)
         return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
 
     def _write_loop(self, stop: threading.Event) -> None:
@@ -530,13 +592,8 @@ class IngestWorker:
         if not looked:
             return accepted, rejected
         keep = [r for r in rejected if not r.retryable]
-        for r in misses:
-            out = self.triage.check(r.inbound)
-            if isinstance(out, Accepted):
-                accepted.append(out)
-            else:
-                keep.append(out)
-        return accepted, keep
+        again, refused = self.triage.sort([r.inbound for r in misses])
+        return accepted + again, keep + refused
 
     def _db_failed(self, exc: BaseException, delay: float, *, level: int) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -573,6 +630,16 @@ class IngestWorker:
             if id(a) in poisoned:
                 continue
             mt.written.labels(a.topic.kind.value).inc()
+            if a.suppressed_cells:
+                mt.suppressed_cells.inc(a.suppressed_cells)
+                logger.warning(
+                    "dropped %d heatmap cell(s) seen by fewer than %d tracks (ingest.min_heatmap_k); "
+                    "set privacy.k >= %d on the camera",
+                    a.suppressed_cells,
+                    self.triage.min_k,
+                    self.triage.min_k,
+                    extra={"store_id": a.topic.store_id, "device_id": a.topic.device_id},
+                )
             mt.lag_seconds.observe(max(0.0, now - a.message.sent_at.timestamp()))
             if cutoff is not None and isinstance(a.message, CountsMessage):
                 late.extend((r.start, r.end) for r in a.message.readings if r.start < cutoff)
@@ -583,7 +650,16 @@ class IngestWorker:
                 mt.duplicates.labels(table).inc(k)
         for reason, k in result.dead_letters.items():
             mt.dead_letters.labels(reason).inc(k)
-        for r in [*rejected, *(Rejected(a.inbound, Reason.DB_REJECTED, err) for a, err in result.poison)]:
+        for table, k in result.conflicting_rows.items():
+            mt.conflicts.labels(table).inc(k)
+        for r in [
+            *rejected,
+            *(Rejected(a.inbound, Reason.DB_REJECTED, err) for a, err in result.poison),
+            *(
+                Rejected(a.inbound, Reason.CONFLICTING_DUPLICATE, err, a.topic.store_id, a.topic.device_id)
+                for a, err in result.conflicts
+            ),
+        ]:
             logger.warning(
                 "dead letter (%s): %s",
                 r.reason.value,
@@ -604,7 +680,16 @@ class IngestWorker:
             self.on_commit(accepted, rejected, result)
 
 
-def worker_client_id(base: str | None, index: int, count: int) -> str:
-    """Client id of worker `index` of `count` (each worker needs its own persistent session)."""
-    root = base or default_client_id()
-    return root if count == 1 else f"{root}-{index}"[:64]
+def worker_client_id(base: str | None, index: int, count: int) -> str | None:
+    """Client id of worker `index` of `count` (each worker needs its own persistent session).
+
+    None when no id is configured: the worker builds its default (with `worker_suffix`).
+    """
+    if base is None:
+        return None
+    return base if count == 1 else f"{base}-{index}"[:64]
+
+
+def worker_suffix(index: int, count: int) -> str:
+    """What tells worker `index` of `count` apart in a default client id."""
+    return "" if count == 1 else f"-{index}"

@@ -43,6 +43,15 @@ _INSERTS: dict[Kind, str] = {
     Kind.STATUS: "upsert_status",
 }
 
+_CONFLICTS: dict[Kind, str] = {
+    Kind.COUNTS: "conflicts_counts",
+    Kind.OCCUPANCY: "conflicts_occupancy",
+    Kind.ZONES: "conflicts_zones",
+}
+"""Kinds whose duplicates are compared with what is stored (the others are dropped as plain duplicates)."""
+
+MAX_CONFLICTS_SHOWN = 3
+
 ISOLATABLE = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 """Errors caused by one message's values (SQLSTATE classes 22 and 23), not by the database's state."""
 
@@ -97,6 +106,11 @@ class WriteResult:
     dead_letter_repeats: int = 0
     poison: list[tuple[Accepted, str]] = field(default_factory=list)
     """Messages the database itself refused, with its reason; dead-lettered as `db_rejected`."""
+    conflicts: list[tuple[Accepted, str]] = field(default_factory=list)
+    """Messages with readings whose key was stored with other values, with the stored and
+    the new values; the stored row stays, the message is dead-lettered as `conflicting_duplicate`."""
+    conflicting_rows: Counter[str] = field(default_factory=Counter)
+    """Such readings, per table (also counted in `duplicates`)."""
     commit_s: float = 0.0
     committed_at: float = 0.0
     """`time.monotonic()` right after the commit returned."""
@@ -141,11 +155,16 @@ class BatchWriter:
                     with self.conn.transaction():
                         self._facts(staged, result)
                 except ISOLATABLE as exc:
+                    result.conflicts.clear()
+                    result.conflicting_rows.clear()
                     logger.warning("batch refused by the database (%s); isolating the message that caused it", exc)
                     self._bisect(staged.accepted, result)
             poison = [
                 Rejected(a.inbound, Reason.DB_REJECTED, err, a.topic.store_id, a.topic.device_id)
                 for a, err in result.poison
+            ] + [
+                Rejected(a.inbound, Reason.CONFLICTING_DUPLICATE, detail, a.topic.store_id, a.topic.device_id)
+                for a, detail in result.conflicts
             ]
             self._dead_letters([*rejected, *poison], result)
         result.committed_at = time.monotonic()
@@ -163,9 +182,48 @@ class BatchWriter:
             for kind in staged.kinds:
                 cur.execute(self._q[_INSERTS[kind]])
                 inserted[TABLES[kind]] += max(cur.rowcount, 0)
+            for kind in staged.kinds:
+                table = TABLES[kind]
+                # Only a batch with duplicates can hold a conflicting one: the common path pays nothing.
+                if kind in _CONFLICTS and staged.expected[table] > inserted[table]:
+                    cur.execute(self._q[_CONFLICTS[kind]])
+                    self._conflicts(kind, cur.fetchall(), staged, result)
         for table, n in staged.expected.items():
             result.inserted[table] += inserted[table]
             result.duplicates[table] += n - inserted[table]
+
+    @staticmethod
+    def _conflicts(kind: Kind, rows: list, staged: Staged, result: WriteResult) -> None:
+        if not rows:
+            return
+        by_key: dict[tuple[str, int], Accepted] = {}
+        for a in staged.accepted:
+            if a.topic.kind is kind:
+                by_key.setdefault((a.topic.device_id, a.message.seq), a)
+        found: dict[int, tuple[Accepted, list[str]]] = {}
+        for row in rows:
+            hit = by_key.get((row["device_id"], row["seq"]))
+            if hit is None:
+                continue
+            a = hit
+            place = "door" if kind is Kind.COUNTS else "zone"
+            shown = (
+                f"{place} {row['place'] or '(store)'} at {row['start'].isoformat()}: "
+                f"stored {_values(row['stored'])}, received {_values(row['received'])}"
+            )
+            found.setdefault(id(a), (a, []))[1].append(shown)
+        table = TABLES[kind]
+        for a, lines in found.values():
+            result.conflicting_rows[table] += len(lines)
+            more = f"; and {len(lines) - MAX_CONFLICTS_SHOWN} more" if len(lines) > MAX_CONFLICTS_SHOWN else ""
+            result.conflicts.append(
+                (
+                    a,
+                    f"{len(lines)} reading(s) already stored with other values, kept as stored: "
+                    + "; ".join(lines[:MAX_CONFLICTS_SHOWN])
+                    + more,
+                )
+            )
 
     def _bisect(self, accepted: list[Accepted], result: WriteResult) -> None:
         try:
@@ -174,6 +232,8 @@ class BatchWriter:
                 self._facts(Staged.from_accepted(accepted), part, clear=True)
             result.inserted.update(part.inserted)
             result.duplicates.update(part.duplicates)
+            result.conflicts.extend(part.conflicts)
+            result.conflicting_rows.update(part.conflicting_rows)
         except ISOLATABLE as exc:
             if len(accepted) == 1:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -192,3 +252,7 @@ class BatchWriter:
         for r in rejected:
             result.dead_letters[r.reason.value] += 1
         result.dead_letter_repeats += len(rejected) - stored
+
+
+def _values(values: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in values.items())

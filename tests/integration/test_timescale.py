@@ -50,3 +50,20 @@ def test_timescale_rollups_match_the_plain_semantics(timescale_db: DbSettings) -
         row = conn.execute("SELECT * FROM door_counts_1h").fetchone()
         assert (row["entries"], row["exits"], row["readings"]) == (5, 2, 3)
         assert (row["valid_s"], row["invalid_s"]) == (120, 60)
+
+
+@pytest.mark.timescale
+def test_ingest_reads_each_tables_retention_horizon_from_the_policies(timescale_db: DbSettings) -> None:
+    from footfall.core.topics import Kind
+    from footfall.db.queries import queries
+    from footfall.ingest.worker import horizons
+
+    mig.migrate(timescale_db, flavour="timescale")
+    with connect(timescale_db, autocommit=True) as conn:
+        policies = {r["table_name"]: r["drop_after"] for r in conn.execute(queries("ingest")["retention_horizons"])}
+    found = horizons(policies, None)
+    assert found[Kind.TRACKS] == timedelta(days=30)
+    assert found[Kind.HEARTBEAT] == timedelta(days=90)
+    assert found[Kind.HEATMAP] == timedelta(days=400)
+    assert found[Kind.COUNTS] >= timedelta(days=3 * 360)
+    assert horizons(policies, 7)[Kind.COUNTS] == timedelta(days=7)

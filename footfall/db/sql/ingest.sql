@@ -13,6 +13,30 @@ SELECT coalesce(max(version), 0) AS version FROM schema_migrations;
 -- name: flavour
 SELECT value FROM footfall_meta WHERE key = 'flavour';
 
+-- name: install_id
+-- This deployment's stable id (made on first use): part of the default MQTT client ids,
+-- so two deployments on one broker never share a persistent session.
+WITH made AS (
+    INSERT INTO footfall_meta (key, value) VALUES ('install_id', substr(md5(random()::text || clock_timestamp()::text), 1, 16))
+    ON CONFLICT (key) DO NOTHING
+    RETURNING value
+)
+SELECT value FROM made
+UNION ALL
+SELECT value FROM footfall_meta WHERE key = 'install_id'
+LIMIT 1;
+
+-- name: has_retention_jobs
+SELECT to_regclass('timescaledb_information.jobs') IS NOT NULL AS ok;
+
+-- name: retention_horizons
+-- The drop_after of each fact table's TimescaleDB retention policy (none on the plain path).
+SELECT h.hypertable_name AS table_name, (j.config ->> 'drop_after')::interval AS drop_after
+FROM timescaledb_information.jobs j
+JOIN timescaledb_information.hypertables h
+  ON h.hypertable_schema = j.hypertable_schema AND h.hypertable_name = j.hypertable_name
+WHERE j.proc_name = 'policy_retention' AND j.config ? 'drop_after';
+
 -- name: create_stage
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
     kind      text NOT NULL,
@@ -35,6 +59,47 @@ CROSS JOIN LATERAL jsonb_to_recordset(s.body -> 'readings') AS r (
     valid boolean)
 WHERE s.kind = 'counts'
 ON CONFLICT DO NOTHING;
+
+-- name: conflicts_counts
+-- Staged readings whose natural key is stored with other values (run only when a batch
+-- had duplicates): a device that sent the same door and minute again with other counts.
+SELECT s.device_id, s.seq, r.door_id AS place, r.start,
+       jsonb_build_object('end', r."end", 'entries', r.entries, 'exits', r.exits, 'passersby', r.passersby,
+                          'valid', r.valid) AS received,
+       jsonb_build_object('end', d.end_ts, 'entries', d.entries, 'exits', d.exits, 'passersby', d.passersby,
+                          'valid', d.valid, 'seq', d.seq) AS stored
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_to_recordset(s.body -> 'readings') AS r (
+    door_id text, start timestamptz, "end" timestamptz, entries integer, exits integer, passersby integer,
+    valid boolean)
+JOIN door_counts d ON d.device_id = s.device_id AND d.door_id = r.door_id AND d.start_ts = r.start
+WHERE s.kind = 'counts'
+  AND (d.end_ts, d.entries, d.exits, d.passersby, d.valid)
+      IS DISTINCT FROM (r."end", r.entries, r.exits, r.passersby, r.valid);
+
+-- name: conflicts_occupancy
+SELECT s.device_id, s.seq, coalesce(r.zone_id, '') AS place, r.start,
+       jsonb_build_object('end', r."end", 'occupancy', r.occupancy, 'peak', r.peak, 'valid', r.valid) AS received,
+       jsonb_build_object('end', d.end_ts, 'occupancy', d.occupancy, 'peak', d.peak, 'valid', d.valid,
+                          'seq', d.seq) AS stored
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_to_recordset(s.body -> 'readings') AS r (
+    zone_id text, start timestamptz, "end" timestamptz, occupancy integer, peak integer, valid boolean)
+JOIN occupancy d ON d.device_id = s.device_id AND d.zone_id = coalesce(r.zone_id, '') AND d.start_ts = r.start
+WHERE s.kind = 'occupancy'
+  AND (d.end_ts, d.occupancy, d.peak, d.valid) IS DISTINCT FROM (r."end", r.occupancy, r.peak, r.valid);
+
+-- name: conflicts_zones
+SELECT s.device_id, s.seq, r.zone_id AS place, r.start,
+       jsonb_build_object('end', r."end", 'entries', r.entries, 'exits', r.exits, 'valid', r.valid) AS received,
+       jsonb_build_object('end', d.end_ts, 'entries', d.entries, 'exits', d.exits, 'valid', d.valid,
+                          'seq', d.seq) AS stored
+FROM ingest_stage s
+CROSS JOIN LATERAL jsonb_to_recordset(s.body -> 'readings') AS r (
+    zone_id text, start timestamptz, "end" timestamptz, entries integer, exits integer, valid boolean)
+JOIN zone_visits d ON d.device_id = s.device_id AND d.zone_id = r.zone_id AND d.start_ts = r.start
+WHERE s.kind = 'zones'
+  AND (d.end_ts, d.entries, d.exits, d.valid) IS DISTINCT FROM (r."end", r.entries, r.exits, r.valid);
 
 -- name: insert_occupancy
 INSERT INTO occupancy (store_id, device_id, zone_id, start_ts, end_ts, occupancy, peak, valid, seq)

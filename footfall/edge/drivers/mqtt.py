@@ -59,6 +59,7 @@ class MqttCounterDriver:
     """Subscribes to one counter's topic on its local broker and feeds a `CounterCore`."""
 
     def __init__(self, cfg: MqttCounter, core: CounterCore, clock: Clock, *, agent_id: str) -> None:
+        """`agent_id`: the agent's own client id upstream; the local session's default id extends it."""
         self.cfg = cfg
         self.core = core
         self.clock = clock
@@ -68,7 +69,7 @@ class MqttCounterDriver:
             prefix="local",
             username=cfg.username,
             password=cfg.password,
-            client_id=cfg.client_id or f"footfall-edge-{agent_id}-{cfg.id}"[:128],
+            client_id=cfg.client_id or f"{agent_id}-{cfg.id}"[:128],
             keepalive_s=30,
             tls=TlsOptions(),
         )

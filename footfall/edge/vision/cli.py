@@ -151,33 +151,41 @@ def vision_snapshot(  # noqa: PLR0917 - typer options are parameters
     camera: Annotated[str | None, typer.Option(help="Camera id in the store YAML.")] = None,
     detector: Annotated[str | None, typer.Option(help="bgsub or hog.")] = None,
 ) -> None:
-    """Write a local debug snapshot with every detected person blurred and the counting lines drawn."""
+    """Write a local debug snapshot, every person pixelated (detections and all motion), lines drawn."""
     import cv2
 
     from footfall.core.errors import FootfallError
     from footfall.core.storeconfig import StoreConfig
     from footfall.edge.vision.detect import make_detector
     from footfall.edge.vision.pipeline import CameraSpec
-    from footfall.edge.vision.snapshot import annotate, blur_people
+    from footfall.edge.vision.snapshot import SnapshotCamera, annotate
     from footfall.edge.vision.source import VideoSource
 
     opts = pipeline_options(None, detector)
     try:
         lines = CameraSpec.from_store(StoreConfig.from_yaml(store), camera).lines if store and camera else []
         det = make_detector(opts.detector)
-        last = None
+        cam = SnapshotCamera()
+        detected = 0
         with VideoSource(source) as src:
             first_at = None
             for frame, at in src:
                 first_at = first_at or at
-                last = (frame, det.detect(frame))
+                found = det.detect(frame)
+                cam.feed(frame, found)
+                detected = len(found)
                 if (at - first_at).total_seconds() >= seconds:
                     break
     except FootfallError as exc:
         raise fail(str(exc)) from None
-    if last is None:
+    if cam.frames == 0:
         raise fail(f"{source}: no frame")
-    picture = annotate(blur_people(*last), lines)
-    if not cv2.imwrite(str(out), picture):
+    blurred, boxes = cam.picture()
+    if not cv2.imwrite(str(out), annotate(blurred, lines)):
         raise fail(f"cannot write {out}: use a .jpg or .png name in a folder that exists")
-    typer.echo(f"wrote {out} ({len(last[1])} people blurred)")
+    motion = len(boxes) - detected
+    typer.echo(
+        f"wrote {out} ({detected} detected people and {motion} region(s) of motion pixelated"
+        + (f"; the whole picture: fewer than {cam.warmup_frames} frames read" if cam.frames < cam.warmup_frames else "")
+        + ")"
+    )

@@ -14,10 +14,13 @@ Example:
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from footfall.core.configfile import load_yaml, validate
 from footfall.core.errors import ConfigError
+
+MIN_K = 2
+"""The smallest k the edge accepts: below it a heatmap cell can describe one person."""
 
 
 class _Strict(BaseModel):
@@ -160,15 +163,25 @@ class PrivacyOptions(_Strict):
 
     k: int = Field(
         default=3,
-        ge=1,
         le=1000,
         title="k",
-        description="Heatmap cells visited by fewer distinct tracks in a bucket are suppressed.",
+        description="Heatmap cells visited by fewer distinct tracks in a bucket are suppressed; at least 2.",
     )
     tracks: bool = Field(
         default=False, description="Publish anonymous floor-plan polylines (the store must enable this on purpose)."
     )
     track_step_s: float = Field(default=0.5, gt=0, le=60, description="Time between published polyline points.")
+
+    @field_validator("k")
+    @classmethod
+    def _k_anonymous(cls, value: int) -> int:
+        # k = 1 publishes cells one person alone walked through: k-anonymity off, silently.
+        if value < MIN_K:
+            raise ValueError(
+                f"k={value} would publish heatmap cells that single people walked through; "
+                f"k must be at least {MIN_K} (3 is the default)"
+            )
+        return value
 
 
 class HealthOptions(_Strict):

@@ -184,6 +184,7 @@ def test_wrong_password_never_connects_and_readings_wait(
         beat = agent.heartbeat()
         own = next(s for s in beat.sensors if s.sensor_id == "store-a-edge")
         assert Fault.DISCONNECTED in own.faults
+        assert beat.broker_unreachable_s > 0  # the outage so far, in the agent's health report
     finally:
         agent.stop()
 

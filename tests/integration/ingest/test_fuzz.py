@@ -103,6 +103,9 @@ def test_random_input_never_crashes_the_consumer_and_is_written_or_dead_lettered
             pub.publish(topic, payload)
         pub.wait(30)
         wait_until(lambda: worker.stats.acked >= pub.published, 30, "the batch to be acknowledged")
+        # on_commit runs just after the acknowledgements: wait for it too (a race under load)
+        keys = {(t, hashlib.sha256(p).digest()) for t, p in items}
+        wait_until(lambda: keys <= outcome.keys(), 30, "on_commit for the batch")
         assert worker.alive
         assert worker.error is None
         with connect(stores_db) as conn:

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from footfall.core.errors import ConfigError
-from footfall.core.mqtt import Backoff, BrokerTarget, MqttTransport, TlsOptions, Will, tls_context
+from footfall.core.mqtt import Backoff, BrokerTarget, MqttTransport, TlsOptions, Will, deployment_client_id, tls_context
 from footfall.core.settings import MqttSettings
 
 
@@ -173,3 +173,23 @@ def test_a_new_transport_is_neither_connected_nor_unreachable_and_warns_about_no
     assert t.state.unreachable_s == 0.0
     assert t.address == "h:1"
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # two deployments on one host and broker, other prefixes
+        (("ingest", "shop-a", "0123456789", "host1"), ("ingest", "shop-b", "0123456789", "host1")),
+        # same prefix, other databases (install ids)
+        (("ingest", "footfall", "0123456789", "host1"), ("ingest", "footfall", "abcdef0123", "host1")),
+        # every demo's agent is edge-1
+        (("edge", "demo1", "0123456789", "edge-1"), ("edge", "demo2", "0123456789", "edge-1")),
+        # long prefixes that only differ at the end still differ after shortening
+        (("ingest", "x" * 80 + "1", "0123456789", "h"), ("ingest", "x" * 80 + "2", "0123456789", "h")),
+    ],
+)
+def test_default_client_ids_differ_per_deployment(a: tuple[str, ...], b: tuple[str, ...]) -> None:
+    ids = [deployment_client_id(r, prefix=p, install_id=i, name=n) for r, p, i, n in (a, b)]
+    assert ids[0] != ids[1]
+    assert all(len(x) <= 64 for x in ids)
+    assert ids[0] == deployment_client_id(a[0], prefix=a[1], install_id=a[2], name=a[3])  # stable

@@ -119,7 +119,7 @@ def test_broker_settings_fall_back_to_the_environment_settings(tmp_path: Path) -
     secret = tmp_path / "pw"
     secret.write_text("s3cret-from-file\n")
     cfg = EdgeConfig.from_data(with_(mqtt={"username": "riga-01-edge", "password_file": str(secret)}))
-    target = cfg.broker(MqttSettings(host="broker.example", port=8883, prefix="acme"))
+    target = cfg.broker(MqttSettings(host="broker.example", port=8883, prefix="acme"), install_id="0123456789abcdef")
     assert (target.host, target.port, target.prefix, target.username) == (
         "broker.example",
         8883,
@@ -128,7 +128,7 @@ def test_broker_settings_fall_back_to_the_environment_settings(tmp_path: Path) -
     )
     assert target.password is not None
     assert target.password.get_secret_value() == "s3cret-from-file"
-    assert target.client_id == "footfall-edge-riga-01-edge"
+    assert target.client_id == "footfall-edge-acme-01234567-riga-01-edge"  # prefix and install id: per deployment
     assert cfg.queue_max_bytes(EdgeSettings(queue_max_bytes=5 * 1024 * 1024)) == 5 * 1024 * 1024
 
 

@@ -1,9 +1,12 @@
 """Triage decides each message by the cheapest check that fails, with a reason that says why."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from footfall.core import messages as m
+from footfall.core.topics import Kind
 from footfall.ingest.registry import DeviceRegistry
 from footfall.ingest.triage import Accepted, Inbound, Reason, Rejected, Triage
 from tests.ingest_support import (
@@ -12,6 +15,7 @@ from tests.ingest_support import (
     EDGE,
     OTHER_STORE,
     STORE,
+    T0,
     counts,
     heartbeat,
     heatmap,
@@ -105,3 +109,100 @@ def test_a_dead_letter_keeps_a_bounded_copy_and_the_full_size_and_digest() -> No
     assert (topic, store, device, code) == (_t(COUNTERS[0], "counts"), STORE, COUNTERS[0], "too_large")
     assert (len(kept), size, len(digest)) == (100, 5000, 32)
     assert "max_payload_bytes" in reason
+
+
+NOW = T0 + timedelta(days=1)
+
+
+def _timed(payload: bytes, topic: str, **triage: object) -> Accepted | Rejected:
+    devices, places = registry_entries()
+    t = Triage(
+        prefix=P,
+        registry=DeviceRegistry.from_entries(devices, places),
+        max_payload_bytes=1 << 20,
+        clock=lambda: NOW,
+        **triage,  # type: ignore[arg-type]
+    )
+    return t.check(Inbound(topic, payload, 1, 1, 0, 0.0))
+
+
+def _counts_at(*starts: datetime) -> bytes:
+    rs = [m.CountsReading(start=s, end=s + timedelta(minutes=1), door_id="main", entries=1, exits=0) for s in starts]
+    return m.CountsMessage(
+        device_id=COUNTERS[0], seq=1, sent_at=max(starts) + timedelta(minutes=1), readings=rs
+    ).to_json()
+
+
+@pytest.mark.parametrize(
+    ("starts", "triage", "reason", "kept"),
+    [
+        ((NOW - timedelta(minutes=5),), {}, None, 1),  # a reading of five minutes ago
+        ((NOW + timedelta(minutes=8),), {}, None, 1),  # a device clock 9 minutes fast: within the 10 allowed
+        ((NOW + timedelta(minutes=10),), {}, Reason.FUTURE_READING, 0),  # ends 11 minutes ahead
+        ((datetime(2030, 1, 1, tzinfo=UTC),), {}, Reason.FUTURE_READING, 0),  # a clock that says 2030
+        ((NOW, datetime(2030, 1, 1, tzinfo=UTC)), {}, Reason.FUTURE_READING, 1),  # one good, one from 2030: split
+        ((NOW + timedelta(minutes=3),), {"max_future": timedelta(0)}, Reason.FUTURE_READING, 0),  # no skew allowed
+        ((T0 - timedelta(days=400),), {}, None, 1),  # old, and no retention horizon for counts
+        ((NOW - timedelta(days=31),), {"horizons": {Kind.COUNTS: timedelta(days=30)}}, Reason.EXPIRED_READING, 0),
+        ((NOW - timedelta(days=29),), {"horizons": {Kind.COUNTS: timedelta(days=30)}}, None, 1),  # inside retention
+        ((NOW - timedelta(days=31), NOW), {"horizons": {Kind.HEATMAP: timedelta(days=30)}}, None, 2),  # other kind
+    ],
+)
+def test_readings_are_judged_by_the_receivers_clock(
+    starts: tuple[datetime, ...], triage: dict, reason: Reason | None, kept: int
+) -> None:
+    out = _timed(_counts_at(*starts), _t(COUNTERS[0], "counts"), **triage)
+    if kept == 0:
+        assert isinstance(out, Rejected)
+        assert out.reason is reason
+        return
+    assert isinstance(out, Accepted)
+    assert len(out.message.readings) == kept  # type: ignore[union-attr]
+    if reason is None:
+        assert out.split_off is None
+    else:
+        assert out.split_off is not None
+        assert out.split_off.reason is reason
+        assert "were stored" in out.split_off.detail
+
+
+def test_a_status_from_the_future_is_refused() -> None:
+    st = m.StatusMessage(device_id=EDGE, seq=1, sent_at=datetime(2030, 1, 1, tzinfo=UTC), state="online")
+    out = _timed(st.to_json(), _t(EDGE, "status"))
+    assert isinstance(out, Rejected)
+    assert out.reason is Reason.FUTURE_READING
+
+
+@pytest.mark.parametrize(
+    ("edge_k", "server_k", "kept"),
+    [
+        (1, 2, [2, 3, 4]),  # k switched off at the edge: the server drops single-track cells
+        (1, 4, [4]),  # a stricter server
+        (3, 2, [3, 4]),  # the edge's k is already stricter: nothing to do
+    ],
+)
+def test_heatmap_cells_below_the_servers_k_are_dropped(edge_k: int, server_k: int, kept: list[int]) -> None:
+    start = NOW - timedelta(minutes=1)
+    cells = [m.HeatmapCell(x=x, y=0, presence_s=1.0, tracks=x + 1) for x in range(4) if x + 1 >= edge_k]
+    reading = m.HeatmapReading(start=start, end=NOW, floor_id="ground", cell_m=0.5, min_tracks=edge_k, cells=cells)
+    msg = m.HeatmapMessage(device_id=CAMERA, seq=1, sent_at=NOW, readings=[reading])
+    out = _timed(msg.to_json(), _t(CAMERA, "heatmap"), min_k=server_k)
+    assert isinstance(out, Accepted)
+    [r] = out.message.readings  # type: ignore[union-attr]
+    assert [c.tracks for c in r.cells] == kept
+    assert r.min_tracks == max(edge_k, server_k)
+    assert out.suppressed_cells == len(cells) - len(kept)
+
+
+@pytest.mark.parametrize(
+    ("policies", "cap", "expected"),
+    [
+        (None, None, {}),  # plain path, no cap: nothing is too old
+        ({"tracks": timedelta(days=30)}, None, {Kind.TRACKS: timedelta(days=30)}),  # a retention policy
+        ({"tracks": timedelta(days=30)}, 10.0, {k: timedelta(days=10) for k in Kind if k is not Kind.STATUS}),  # cap
+    ],
+)
+def test_retention_horizons_come_from_the_policies_and_the_cap(policies, cap, expected) -> None:
+    from footfall.ingest.worker import horizons
+
+    assert horizons(policies, cap) == expected

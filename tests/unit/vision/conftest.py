@@ -15,7 +15,12 @@ from footfall.edge.vision.pipeline import CameraPipeline, CameraSpec
 from footfall.firmware_stubs.scenes import Scene, door_scene
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "video"
+_ROOT = Path(__file__).resolve().parents[3]
+# ../shared/data beside the main checkout; a worktree under /work/wt/<name> has it one level further up
+DATA = next(
+    (p / "shared" / "data" / "video" for p in (_ROOT.parent, _ROOT.parent.parent) if (p / "shared" / "data").is_dir()),
+    _ROOT.parent / "shared" / "data" / "video",
+)
 
 
 class MemorySink:
@@ -38,6 +43,16 @@ class SceneRun:
     results: list = field(default_factory=list)
 
 
+def every_cell() -> PipelineOptions:
+    """Default options with k = 1, so tests see every heatmap cell.
+
+    Validation refuses k < 2 (a cell one person walked through would leave the edge); a
+    test that measures the whole heatmap mass sets it past validation on purpose.
+    """
+    opts = PipelineOptions()
+    return opts.model_copy(update={"privacy": opts.privacy.model_copy(update={"k": 1})})
+
+
 def run_scene(scene: Scene, options: PipelineOptions | None = None, *, keep_results: bool = False) -> SceneRun:
     """Render `scene` frame by frame into a fresh pipeline for its camera; flush at the end."""
     sink = MemorySink()
@@ -55,7 +70,7 @@ def run_scene(scene: Scene, options: PipelineOptions | None = None, *, keep_resu
 @pytest.fixture(scope="session")
 def door_run() -> SceneRun:
     """The standard door scene (seed 1) through the default pipeline, with k=1 to see every cell."""
-    return run_scene(door_scene(seed=1, duration_s=70), PipelineOptions.model_validate({"privacy": {"k": 1}}))
+    return run_scene(door_scene(seed=1, duration_s=70), every_cell())
 
 
 def need_data(*parts: str) -> Path:

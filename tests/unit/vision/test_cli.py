@@ -125,5 +125,6 @@ def test_snapshot_blurs_people(clip, tmp_path) -> None:
     out = tmp_path / "snap.png"
     result = runner.invoke(app, ["vision", "snapshot", "--source", str(clip[0]), "--out", str(out), "--seconds", "12"])
     assert result.exit_code == 0, result.output
-    assert "people blurred" in result.output
+    assert "detected people and" in result.output
+    assert "region(s) of motion pixelated" in result.output
     assert cv2.imread(str(out)) is not None

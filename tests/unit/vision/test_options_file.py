@@ -27,6 +27,12 @@ from footfall.edge.vision.config import PipelineOptions
         ("- 1\n- 2\n", None, None, "must be a YAML mapping"),
         # not YAML at all
         ("detector: [\n", None, None, "not valid YAML"),
+        # k-anonymity switched off: refused, not published
+        ("privacy: {k: 1}\n", None, None, "privacy.k: k=1 would publish heatmap cells"),
+        # k = 0 alike
+        ("privacy: {k: 0}\n", None, None, "k must be at least 2"),
+        # the smallest k accepted
+        ("privacy: {k: 2}\n", None, "bgsub", None),
     ],
 )
 def test_pipeline_options_from_yaml(
