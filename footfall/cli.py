@@ -102,7 +102,31 @@ def db_info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     if i.hypertables:
         t.add_row("hypertables", ", ".join(i.hypertables))
         t.add_row("continuous aggregates", ", ".join(i.continuous_aggregates))
+    if i.timescale_version:
+        t.add_row("background jobs", _jobs_line(i.failed_jobs))
     console.print(t)
+    for note in _job_notes(i.failed_jobs):
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _jobs_line(failed: list) -> str:
+    if not failed:
+        return "no failed runs"
+    kinds: dict[str, int] = {}
+    for f in failed:
+        kinds[f.proc_name] = kinds.get(f.proc_name, 0) + 1
+    return f"{len(failed)} with a failed last run (" + ", ".join(f"{n} × {k}" for k, n in kinds.items()) + ")"
+
+
+def _job_notes(failed: list) -> list[str]:
+    """One line per distinct failure: the known explanation, or the error itself."""
+    notes: dict[str, None] = {}
+    for f in failed:
+        if f.known:
+            notes[f"background jobs fail with {f.error!r}: {f.known}"] = None
+        else:
+            notes[f"job {f.job_id} ({f.proc_name}) failed: {f.error or 'no error recorded'}"] = None
+    return list(notes)
 
 
 @schema_app.command("export")
@@ -149,6 +173,12 @@ def stores_apply(
         cfg = StoreConfig.from_yaml(file)
     except FootfallError as exc:
         raise fail(str(exc)) from None
+    for f in cfg.floors:  # the plan pictures are read only here and by apply (the edge never needs them)
+        if f.plan is not None:
+            try:
+                f.plan.read()
+            except ValueError as exc:
+                raise fail(f"{file}: floor {f.id}: {exc}") from None
     if check:
         console.print(f"{file}: valid ({len(cfg.doors)} doors, {len(cfg.zones)} zones, {len(cfg.devices)} devices)")
         return

@@ -34,6 +34,8 @@ class Permission(StrEnum):
     WRITE_RECEIPTS = "write_receipts"
     MANAGE_PLANS = "manage_plans"
     MANAGE_SHIFTS = "manage_shifts"
+    MANAGE_LAYOUT = "manage_layout"
+    """Upload floor plans and record layout changes."""
     MANAGE_USERS = "manage_users"
     MANAGE_ALERTS = "manage_alerts"
     """Create, change and delete alert rules; acknowledge and mute alerts."""
@@ -50,11 +52,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_RECEIPTS,
             Permission.MANAGE_PLANS,
             Permission.MANAGE_SHIFTS,
+            Permission.MANAGE_LAYOUT,
             Permission.MANAGE_ALERTS,
             Permission.SUBSCRIBE_ALERTS,
         }
     ),
-    Role.MERCHANDISER: frozenset({Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.SUBSCRIBE_ALERTS}),
+    Role.MERCHANDISER: frozenset(
+        {Permission.READ_KPIS, Permission.READ_RECEIPTS, Permission.MANAGE_LAYOUT, Permission.SUBSCRIBE_ALERTS}
+    ),
     Role.ALERT_SUBSCRIBER: frozenset({Permission.READ_KPIS, Permission.SUBSCRIBE_ALERTS}),
 }
 

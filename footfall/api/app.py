@@ -27,6 +27,7 @@ from footfall.api.routes import (
     devices,
     forecasts,
     kpis,
+    merch,
     plans,
     portfolio,
     receipts,
@@ -69,7 +70,7 @@ TAGS = [
 
 
 ROUTERS = tuple(
-    m.router for m in (auth, users, stores, receipts, kpis, portfolio, plans, shifts, forecasts, alerts, devices)
+    m.router for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts, devices)
 )
 """Every router of the API, in the order they are included (the access table reads them too)."""
 

@@ -202,6 +202,7 @@ ReceiptReader = Annotated[Principal, Depends(requires(Permission.READ_RECEIPTS))
 ReceiptWriter = Annotated[Principal, Depends(requires(Permission.WRITE_RECEIPTS))]
 PlanManager = Annotated[Principal, Depends(requires(Permission.MANAGE_PLANS))]
 ShiftManager = Annotated[Principal, Depends(requires(Permission.MANAGE_SHIFTS))]
+LayoutManager = Annotated[Principal, Depends(requires(Permission.MANAGE_LAYOUT))]
 UserManager = Annotated[Principal, Depends(requires(Permission.MANAGE_USERS))]
 AlertManager = Annotated[Principal, Depends(requires(Permission.MANAGE_ALERTS))]
 AlertSubscriber = Annotated[Principal, Depends(requires(Permission.SUBSCRIBE_ALERTS))]

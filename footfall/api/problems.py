@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footfall.api.errors import ApiError
 from footfall.api.kpis.errors import KpiError, UnanswerableQuery, UnknownStore
+from footfall.api.merch import errors as merch_errors
 from footfall.core.configfile import problem
 from footfall.db import errors as db_errors
 
@@ -83,8 +84,15 @@ _STATUS_SLUGS = {
 }
 
 
-KPI_STATUS: dict[type[KpiError], int] = {UnanswerableQuery: 400, UnknownStore: 404}
-"""The HTTP status of each KPI-layer error; the most specific class listed wins."""
+KPI_STATUS: dict[type[KpiError], int] = {
+    UnanswerableQuery: 400,
+    UnknownStore: 404,
+    merch_errors.BadPlan: 400,
+    merch_errors.UnknownFloor: 404,
+    merch_errors.UnknownZone: 404,
+    merch_errors.UnknownChange: 404,
+}
+"""The HTTP status of each KPI-layer (and merchandising) error; the most specific class listed wins."""
 
 
 def kpi_status(exc: KpiError) -> tuple[int, str, str]:

@@ -7,6 +7,7 @@ forms never disagree.
 
 import csv
 import io
+import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
@@ -54,6 +55,8 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list | tuple):
+        if any(isinstance(v, dict) for v in value):  # nested rows (receipt lines): JSON, lossless
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         return ";".join(str(v) for v in value)
     return value
 

@@ -3,7 +3,8 @@
 It creates a database of its own, loads per-minute door counts and receipts with a
 realistic shape (opening hours, a midday and an after-work peak, busier Saturdays,
 quieter Sundays, a December rush, stores of different sizes and time zones) through
-COPY — so the rollup triggers run as they do under ingest — then times:
+COPY — so the rollup triggers run as they do under ingest; on TimescaleDB the continuous
+aggregates are then refreshed over what was loaded, as every bulk loader must — then times:
 
 (a) one store's daily KPIs (conversion…) over a year,
 (b) one store's hourly traffic for a day,
@@ -32,6 +33,7 @@ from footfall.core.calendar import Interval, StoreCalendar, month_bounds
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, connect, scalar
 from footfall.db.migrate import migrate
+from footfall.db.timescale import refresh_door_rollups
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +265,15 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
                     receipt_rows += r
                     progress.advance(task)
             load_s = time.perf_counter() - t0
+            # A bulk load lands below the continuous aggregates' refresh window: materialise
+            # it, or the KPI layer reads it from raw rows (TimescaleDB; nothing on plain).
+            t1 = time.perf_counter()
+            refresh_door_rollups(
+                conn,
+                datetime.combine(first - timedelta(days=1), datetime.min.time(), UTC),
+                datetime.combine(first + timedelta(days=days + 1), datetime.min.time(), UTC),
+            )
+            refresh_s = time.perf_counter() - t1
             conn.execute("ANALYZE")
             infos = kpis.stores_info(conn, [s["store_id"] for s in specs])
             one = infos[0]
@@ -340,6 +351,7 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
         "receipt_rows": receipt_rows,
         "load_s": round(load_s, 1),
         "load_rows_per_s": round((door_rows + receipt_rows) / load_s),
+        "rollup_refresh_s": round(refresh_s, 1),
         "database_mb": round(size / 1e6),
         **results,
         "all_targets_met": all(r["meets_target"] for r in results.values()),
@@ -351,5 +363,8 @@ def run_bench(  # noqa: PLR0915 - one linear script: load, time, report
                 f"{name}: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms (target < {r['target_p95_ms']}); "
                 f"raw p95 {r['raw_p95_ms']} ms → {r['speedup_p95']}× faster"
             )
-        console.print(f"loaded {door_rows:,} door rows + {receipt_rows:,} receipts in {load_s:.0f} s")
+        console.print(
+            f"loaded {door_rows:,} door rows + {receipt_rows:,} receipts in {load_s:.0f} s"
+            f" (+ {refresh_s:.0f} s refreshing the door rollups)"
+        )
     return out

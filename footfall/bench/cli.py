@@ -5,6 +5,11 @@
 - `footfall bench vision` — the camera pipeline against decode and decode+MOG2;
 - `footfall bench api` — KPI queries at a year × 50 stores against the raw tables;
 - `footfall bench dashboard` — the store manager page for a store-year, against the one-day page;
+
+
+- `footfall bench merch` — a month of one store's heatmap (JSON and PNG) against the raw minutes.
+
+
 - `footfall bench models` — training a year of hourly data × 50 stores, against the seasonal baseline.
 - `footfall bench alerts` — commit-to-webhook latency at 500 rules × 50 stores, cycle cost vs naive.
 
@@ -157,6 +162,18 @@ def bench_dashboard(
 
     result = run_bench(load_settings(), days=days, runs=runs, keep=keep, dbname=dbname, say=err.print)
     print(json.dumps(result))
+
+
+@bench_app.command("merch")
+def bench_merch(
+    days: Annotated[int, typer.Option(min=1, max=92, help="Days of heatmap minutes to load.")] = 30,
+    cells: Annotated[int, typer.Option(min=1, max=2000, help="Cells per camera per minute.")] = 60,
+    runs: Annotated[int, typer.Option(min=1, max=100, help="Timed runs per query.")] = 5,
+) -> None:
+    """A month of one store's heatmap as JSON and as a PNG overlay, vs summing the raw minutes, in one run."""
+    from footfall.bench.merch import run_bench
+
+    print(json.dumps(run_bench(load_settings(), days=days, cells=cells, runs=runs)))
 
 
 @bench_app.command("models")

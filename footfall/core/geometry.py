@@ -105,3 +105,15 @@ def apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=float).reshape(-1, 2)
     hom = np.c_[pts, np.ones(len(pts))] @ np.asarray(h, dtype=float).T
     return hom[:, :2] / hom[:, 2:3]
+
+
+def points_in_polygon(points: np.ndarray, polygon: Sequence[Point]) -> np.ndarray:
+    """(n,) bool: the even-odd rule for many points against one polygon."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    poly = np.asarray(polygon, dtype=float)
+    x, y = pts[:, 0][:, None], pts[:, 1][:, None]
+    xi, yi = poly[:, 0][None, :], poly[:, 1][None, :]
+    xj, yj = np.roll(poly[:, 0], 1)[None, :], np.roll(poly[:, 1], 1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crosses = ((yi > y) != (yj > y)) & (x < (xj - xi) * (y - yi) / (yj - yi) + xi)
+    return (crosses.sum(axis=1) % 2) == 1

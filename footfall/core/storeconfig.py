@@ -20,6 +20,12 @@ from footfall.core.geometry import homography_from_pairs, is_simple_polygon, pol
 from footfall.core.ids import Id
 
 Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+EDGE_M = 0.01
+"""How far (metres) a zone vertex may stick out of its floor (rounding in drawn plans)."""
+CALIBRATION_SLACK_M = 50.0
+"""How far outside its floor a calibration point may be (marks on a street outside the door)."""
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -97,6 +103,41 @@ def is_open(opening_hours: Mapping[str, tuple[time, time] | None], local: dateti
     return yesterday is not None and yesterday[1] <= yesterday[0] and t < yesterday[1]
 
 
+class FloorPlan(_Strict):
+    """A floor plan picture and where it sits on the floor's metre grid.
+
+    Pixel (u, v) of the picture shows floor point
+    `(origin_m[0] + u / px_per_m, origin_m[1] + v / px_per_m)`.
+    """
+
+    image: Path = Field(
+        title="Plan image",
+        description="A PNG or JPEG file; a relative path is relative to the store YAML file.",
+    )
+    px_per_m: float = Field(gt=0, le=1000, title="Scale", description="Picture pixels per floor metre.")
+    origin_m: Pair = Field(
+        default_factory=lambda: [0.0, 0.0],
+        title="Origin",
+        description="Floor metres (x, y) of the picture's top-left pixel.",
+    )
+
+    def read(self) -> bytes:
+        """The picture's bytes.
+
+        Raises:
+            ValueError: the file is missing, unreadable, or neither PNG nor JPEG.
+        """
+        try:
+            data = self.image.read_bytes()
+        except OSError as exc:
+            raise ValueError(
+                f"floor plan image {self.image}: {exc.strerror or exc}; fix the `plan.image` path"
+            ) from None
+        if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC)):
+            raise ValueError(f"floor plan image {self.image} is neither PNG nor JPEG")
+        return data
+
+
 class Floor(_Strict):
     """A floor plan; coordinates are metres from its top-left corner, x right, y down."""
 
@@ -104,6 +145,9 @@ class Floor(_Strict):
     name: str = ""
     width_m: float = Field(gt=0, le=10_000)
     height_m: float = Field(gt=0, le=10_000)
+    plan: FloorPlan | None = Field(
+        default=None, description="The plan picture; without one, plans are drawn from the zones."
+    )
 
 
 class Door(_Strict):
@@ -115,15 +159,34 @@ class Door(_Strict):
     outward_counter: bool = Field(default=False, description="A counter also counts passers-by outside.")
 
 
+class ZoneKind(StrEnum):
+    """What a zone is for."""
+
+    AREA = "area"
+    QUEUE = "queue"
+
+
 class Zone(_Strict):
     """A floor area merchandisers care about."""
 
     id: Id
     floor: Id
     name: str = ""
+    kind: ZoneKind = Field(
+        default=ZoneKind.AREA,
+        description="`area`: a sales area; `queue`: where shoppers wait for a till (set `till`).",
+    )
     polygon: list[Pair] = Field(min_length=3, max_length=200, description="Vertices in floor metres.")
-    area_m2: float | None = Field(default=None, gt=0, description="Defaults to the polygon's area.")
+    area_m2: float | None = Field(default=None, gt=0, description="Sales area; defaults to the polygon's area.")
     categories: list[str] = Field(default_factory=list, description="Product categories sold in the zone.")
+    comfort_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        title="Comfort limit",
+        description="Most people the zone holds comfortably; above it the zone is a hot spot.",
+    )
+    till: Id | None = Field(default=None, description="Queue zones: the zone where the queue is served (the till).")
 
     @model_validator(mode="after")
     def _polygon(self) -> Self:
@@ -132,6 +195,10 @@ class Zone(_Strict):
             raise ValueError(f"zone {self.id}: polygon edges cross each other")
         if polygon_area(pts) <= 0:
             raise ValueError(f"zone {self.id}: polygon has no area")
+        if self.kind is ZoneKind.QUEUE and self.till is None:
+            raise ValueError(f"zone {self.id}: a queue zone needs `till`, the zone where the queue is served")
+        if self.kind is not ZoneKind.QUEUE and self.till is not None:
+            raise ValueError(f"zone {self.id}: only queue zones have a `till`; set `kind: queue` or drop `till`")
         return self
 
     @property
@@ -227,15 +294,16 @@ class StoreConfig(_Strict):
         floors = {f.id for f in self.floors}
         doors = {d.id for d in self.doors}
         zones = {z.id for z in self.zones}
-        for z in self.zones:
-            if z.floor not in floors:
-                raise ValueError(f"zone {z.id}: unknown floor {z.floor!r}")
+        by_floor = {f.id: f for f in self.floors}
+        _check_zones(self.zones, by_floor)
         for d in self.devices:
             for door in d.doors + [line.door for line in d.lines]:
                 if door not in doors:
                     raise ValueError(f"device {d.id}: unknown door {door!r}")
             if d.floor is not None and d.floor not in floors:
                 raise ValueError(f"device {d.id}: unknown floor {d.floor!r}")
+            if d.floor is not None and d.calibration:
+                _check_calibration(d, by_floor[d.floor])
             for zone_id in d.zones:
                 if zone_id not in zones:
                     raise ValueError(f"device {d.id}: unknown zone {zone_id!r}")
@@ -264,10 +332,59 @@ class StoreConfig(_Strict):
             ConfigError: the file is missing, is not YAML, or breaks a rule; the message
                 names the file and the field.
         """
-        data = load_yaml(path)
-        return cls.from_data(data, source=str(path))
+        return cls.from_data(load_yaml(path), source=str(path), base_dir=path.parent)
 
     @classmethod
-    def from_data(cls, data: object, *, source: str = "store config") -> "StoreConfig":
-        """Validate already-parsed data (see `from_yaml`)."""
+    def from_data(cls, data: object, *, source: str = "store config", base_dir: Path | None = None) -> "StoreConfig":
+        """Validate already-parsed data (see `from_yaml`); relative plan pictures are relative to `base_dir`."""
+        if base_dir is not None:
+            _resolve_plan_paths(data, base_dir)
         return validate(cls, data, source=source)
+
+
+def _resolve_plan_paths(data: object, base: Path) -> None:
+    """Make `floors[].plan.image` absolute, relative to the YAML file's folder."""
+    if not isinstance(data, dict):
+        return
+    for f in data.get("floors") or []:
+        plan = f.get("plan") if isinstance(f, dict) else None
+        if isinstance(plan, dict) and isinstance(plan.get("image"), str):
+            image = Path(plan["image"])
+            if not image.is_absolute():
+                plan["image"] = str(base / image)
+
+
+def _check_zones(zones: list[Zone], floors: dict[str, Floor]) -> None:
+    """Zones lie on known floors, inside them, and queues name a till on the same floor."""
+    by_zone = {z.id: z for z in zones}
+    for z in zones:
+        f = floors.get(z.floor)
+        if f is None:
+            raise ValueError(f"zone {z.id}: unknown floor {z.floor!r}")
+        outside = [
+            p
+            for p in z.polygon
+            if not (-EDGE_M <= p[0] <= f.width_m + EDGE_M and -EDGE_M <= p[1] <= f.height_m + EDGE_M)
+        ]
+        if outside:
+            raise ValueError(
+                f"zone {z.id}: vertex {outside[0]} lies outside floor {f.id} "
+                f"(0..{f.width_m:g} × 0..{f.height_m:g} m); zone polygons are in floor metres"
+            )
+        if z.till is not None:
+            till = by_zone.get(z.till)
+            if till is None:
+                raise ValueError(f"zone {z.id}: unknown till zone {z.till!r}")
+            if till.floor != z.floor:
+                raise ValueError(f"zone {z.id}: till zone {z.till} is on another floor")
+
+
+def _check_calibration(d: Device, f: Floor) -> None:
+    """A camera's calibration floor points are near its floor (catches pixels typed as metres)."""
+    lo, hi_x, hi_y = -CALIBRATION_SLACK_M, f.width_m + CALIBRATION_SLACK_M, f.height_m + CALIBRATION_SLACK_M
+    far = [p.floor for p in d.calibration if not (lo <= p.floor[0] <= hi_x and lo <= p.floor[1] <= hi_y)]
+    if far:
+        raise ValueError(
+            f"camera {d.id}: calibration floor point {far[0]} is far outside floor {f.id} "
+            f"(0..{f.width_m:g} × 0..{f.height_m:g} m); floor points are metres from the plan's top-left"
+        )

@@ -22,6 +22,7 @@ import psycopg
 from footfall.core.settings import DbSettings
 from footfall.db.connect import DictConnection, connect, describe, scalar
 from footfall.db.errors import MigrationError
+from footfall.db.timescale import JobFailure, job_health
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class DbInfo:
     pending: list[str] = field(default_factory=list)
     hypertables: list[str] = field(default_factory=list)
     continuous_aggregates: list[str] = field(default_factory=list)
+    failed_jobs: list[JobFailure] = field(default_factory=list)
+    """TimescaleDB background jobs whose last run failed."""
 
 
 def detect_flavour(conn: DictConnection) -> tuple[Flavour, str]:
@@ -254,7 +257,9 @@ def info(settings: DbSettings, *, dbname: str | None = None) -> DbInfo:
             }
         hypertables: list[str] = []
         caggs: list[str] = []
+        failed: list[JobFailure] = []
         if ts:
+            failed = job_health(conn)
             hypertables = [
                 r["hypertable_name"]
                 for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables ORDER BY 1")
@@ -275,4 +280,5 @@ def info(settings: DbSettings, *, dbname: str | None = None) -> DbInfo:
         pending=pending,
         hypertables=hypertables,
         continuous_aggregates=caggs,
+        failed_jobs=failed,
     )

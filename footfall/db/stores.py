@@ -12,7 +12,8 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from footfall.core.storeconfig import DeviceKind, StoreConfig
+from footfall.core.errors import ConfigError
+from footfall.core.storeconfig import PNG_MAGIC, DeviceKind, Floor, StoreConfig
 from footfall.db.connect import DictConnection
 from footfall.db.errors import Conflict
 
@@ -66,11 +67,33 @@ def _prune(conn: DictConnection, table: str, *, key: str, store_id: str, keep: l
         result.removed[table] = result.removed.get(table, 0) + n
 
 
+def _plan_columns(f: Floor) -> dict[str, Any]:
+    """The floor-plan columns of a floor: the picture's bytes when the YAML names one.
+
+    Raises:
+        ConfigError: the picture cannot be read or is neither PNG nor JPEG.
+    """
+    if f.plan is None:
+        return {}
+    try:
+        data = f.plan.read()
+    except ValueError as exc:
+        raise ConfigError(f"floor {f.id}: {exc}") from None
+    return {
+        "plan_image": data,
+        "plan_mime": "image/png" if data.startswith(PNG_MAGIC) else "image/jpeg",
+        "plan_px_per_m": f.plan.px_per_m,
+        "plan_origin_x": f.plan.origin_m[0],
+        "plan_origin_y": f.plan.origin_m[1],
+    }
+
+
 def apply_store(conn: DictConnection, cfg: StoreConfig) -> ApplyResult:
     """Upsert a store and everything in it, in one transaction.
 
     Raises:
         Conflict: a device id in the file belongs to another store.
+        ConfigError: a floor plan picture named in the file cannot be read.
     """
     result = ApplyResult()
     s = cfg.store
@@ -100,16 +123,26 @@ def apply_store(conn: DictConnection, cfg: StoreConfig) -> ApplyResult:
             result,
         )
         # Children go before the prune of their parents' siblings so foreign keys hold.
-        _upsert(
-            conn,
-            "floors",
-            ["store_id", "floor_id"],
-            [
-                {"store_id": s.id, "floor_id": f.id, "name": f.name, "width_m": f.width_m, "height_m": f.height_m}
-                for f in cfg.floors
-            ],
-            result,
-        )
+        # A floor without `plan` in the file keeps the picture it has (uploaded through the API).
+        for with_plan in (False, True):
+            _upsert(
+                conn,
+                "floors",
+                ["store_id", "floor_id"],
+                [
+                    {
+                        "store_id": s.id,
+                        "floor_id": f.id,
+                        "name": f.name,
+                        "width_m": f.width_m,
+                        "height_m": f.height_m,
+                        **_plan_columns(f),
+                    }
+                    for f in cfg.floors
+                    if (f.plan is not None) is with_plan
+                ],
+                result,
+            )
         _upsert(
             conn,
             "doors",
@@ -139,6 +172,9 @@ def apply_store(conn: DictConnection, cfg: StoreConfig) -> ApplyResult:
                     "polygon": Jsonb(z.polygon),
                     "area_m2": z.area,
                     "categories": z.categories,
+                    "kind": z.kind.value,
+                    "comfort_limit": z.comfort_limit,
+                    "till_zone": z.till,
                 }
                 for z in cfg.zones
             ],

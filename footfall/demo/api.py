@@ -92,6 +92,16 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
             "INSERT INTO plans (store_id, month, revenue_target) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (store_id, today.replace(day=1), Decimal(monthly_plan)),
         )
+        # A layout change a merchandiser recorded yesterday: its effect says plainly that a
+        # day of data cannot tell yet.
+        conn.execute(
+            "INSERT INTO layout_changes (store_id, changed_on, zones, note, created_by) "
+            "SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM layout_changes WHERE store_id = %s)",
+            (store_id, today - timedelta(days=1), ["coffee"], "coffee bar moved to the window", DEMO_USER, store_id),
+        )
+        change = conn.execute(
+            "SELECT min(change_id) AS id FROM layout_changes WHERE store_id = %s", (store_id,)
+        ).fetchone()
     host = settings.api.host
     port = settings.api.port
     if not _port_free(host, port):
@@ -144,6 +154,14 @@ def start_api_demo(settings: Settings, cfg: StoreConfig, console: Console, *, mo
         "plan vs fact this month": f"{s}/plan-vs-fact?month={today:%Y-%m}&as_of={today}",
         "revenue change explained": f"{s}/kpis/revenue-change?first={yesterday}&last={yesterday}"
         "&compare=same_weekday_last_week",
+        "heatmap on the floor plan (add -H 'Accept: image/png' for the picture)": f"{s}/heatmap?first={yesterday}"
+        f"&last={today}",
+        "zones: reach, dwell, revenue per m², dead zones, hot spots": f"{s}/zones?first={yesterday}&last={today}",
+        "slow movers (products, slowest first; CSV too)": f"{s}/sales/products?first={today - timedelta(days=7)}"
+        f"&last={today}",
+        "checkout queue": f"{s}/queues/queue?first={yesterday}&last={today}",
+        "paths between zones": f"{s}/paths?first={yesterday}&last={today}",
+        "a layout change's effect": f"{s}/layout-changes/{change['id'] if change else 1}/effect",
         "traffic forecast, next 7 days by hour": f"{s}/forecast?first={today}&last={today + timedelta(days=6)}",
         "staff per hour tomorrow (15 shoppers each)": (
             f"{s}/staffing?first={today + timedelta(days=1)}&last={today + timedelta(days=1)}&target_ratio=15"

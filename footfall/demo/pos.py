@@ -1,7 +1,8 @@
 """A simulated point of sale: a store's tills posting receipts to `POST /v1/receipts`.
 
 Receipts follow the store's day (a midday and an after-work peak, busier weekends), carry
-lines from a small catalogue with categories (so zone revenue works), loyalty cards,
+lines from a small catalogue with categories (so zone revenue works) that sells unevenly
+(best sellers, a long tail and a few planted slow movers), loyalty cards,
 refunds, and voids (a receipt sent again later with `voided: true`, as real POS systems
 do). Batches are posted every few seconds; a failed post is retried with backoff and the
 batch kept, and since receipts are idempotent by id a resend never double-counts.
@@ -27,18 +28,30 @@ from footfall.core.storeconfig import is_open
 
 logger = logging.getLogger(__name__)
 
+# (sku, name, category, unit price, weight): sales are uneven on purpose — a few best
+# sellers, a long tail, and planted slow movers (weight ≤ 0.05: a unit every few days) that
+# the slow-mover ranking should put at the bottom.
 CATALOGUE = [
-    ("BR-RYE", "Rye loaf", "bread", "3.20"),
-    ("BR-BAG", "Baguette", "bread", "2.10"),
-    ("PA-CRO", "Croissant", "pastry", "1.80"),
-    ("PA-CIN", "Cinnamon bun", "pastry", "2.40"),
-    ("CA-HON", "Honey cake slice", "cake", "3.60"),
-    ("CO-LAT", "Latte", "coffee", "3.90"),
-    ("CO-ESP", "Espresso", "coffee", "2.20"),
-    ("TE-BLK", "Black tea", "tea", "2.00"),
-    ("HD-CHO", "Hot chocolate", "hot drinks", "3.40"),
-    ("GR-JAM", "Lingonberry jam", "grocery", "5.50"),
+    ("BR-RYE", "Rye loaf", "bread", "3.20", 6.0),
+    ("BR-BAG", "Baguette", "bread", "2.10", 9.0),
+    ("BR-SPE", "Spelt sourdough", "bread", "4.60", 1.2),
+    ("PA-CRO", "Croissant", "pastry", "1.80", 12.0),
+    ("PA-CIN", "Cinnamon bun", "pastry", "2.40", 7.0),
+    ("PA-PIS", "Pistachio éclair", "pastry", "3.80", 0.8),
+    ("CA-HON", "Honey cake slice", "cake", "3.60", 3.0),
+    ("CA-FRU", "Whole fruit cake", "cake", "24.00", 0.03),
+    ("CO-LAT", "Latte", "coffee", "3.90", 14.0),
+    ("CO-ESP", "Espresso", "coffee", "2.20", 8.0),
+    ("CO-BEA", "Coffee beans 1 kg", "coffee", "19.50", 0.05),
+    ("TE-BLK", "Black tea", "tea", "2.00", 3.0),
+    ("TE-MAT", "Matcha tin", "tea", "16.00", 0.02),
+    ("HD-CHO", "Hot chocolate", "hot drinks", "3.40", 2.5),
+    ("GR-JAM", "Lingonberry jam", "grocery", "5.50", 1.0),
+    ("GR-MUS", "Birch syrup gift box", "grocery", "21.00", 0.02),
 ]
+SLOW_MOVERS = frozenset(sku for sku, *_, w in CATALOGUE if w <= 0.05)
+"""The planted slow movers."""
+_WEIGHTS = [w for *_, w in CATALOGUE]
 HOUR_SHAPE = {7: 0.2, 8: 0.6, 9: 0.8, 10: 0.9, 11: 1.1, 12: 1.5, 13: 1.4, 14: 1.0, 15: 0.9, 16: 1.0, 17: 1.4,
               18: 1.5, 19: 1.1, 20: 0.7, 21: 0.4}  # fmt: skip
 WEEKDAY_SHAPE = [0.9, 0.85, 0.9, 1.0, 1.15, 1.4, 0.8]
@@ -71,7 +84,7 @@ class PosSimulator:
     def _receipt(self, rng: random.Random, ts: datetime, n: int) -> dict:
         lines = []
         for _ in range(1 + min(5, int(rng.expovariate(0.8)))):
-            sku, name, category, price = rng.choice(CATALOGUE)
+            sku, name, category, price, _ = rng.choices(CATALOGUE, weights=_WEIGHTS)[0]
             lines.append(
                 {
                     "sku": sku,

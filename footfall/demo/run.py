@@ -33,6 +33,8 @@ from footfall.core.storeconfig import DoorKind, StoreConfig
 from footfall.demo.chain import ChainLive, ChainSetup, prepare_chain, print_logins
 
 if TYPE_CHECKING:
+    import httpx
+
     from footfall.core.messages import CountsReading
     from footfall.edge.agent import Agent
     from footfall.edge.config import EdgeConfig
@@ -44,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HISTORY_DAYS = 8
 STALL_S = 45.0
 """Give up waiting for the replayed backlog after this long without progress."""
+CAMERA_HISTORY_DAYS = 1
+"""Past days (besides today) with camera sessions: each session costs a few seconds of CPU."""
 NON_INTERACTIVE_MINUTES = 2.0
 """How long the demo runs live when nobody can press Ctrl-C (no terminal on stdin)."""
 
@@ -94,10 +98,12 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
     run_store(settings, console, cfg, minutes=minutes, chain=chain)
 
 
-def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
-    """`examples/edge.yaml` with free local ports, the queue under FOOTFALL_EDGE__DATA_DIR, a fast replay."""
+def demo_edge_config(settings: Settings, store_file: Path, *, camera_clip: Path | None = None) -> "EdgeConfig":
+    """`examples/edge.yaml` with free local ports, the queue under FOOTFALL_EDGE__DATA_DIR, a fast replay,
+    and the ceiling camera playing `camera_clip` in real time when given."""
+    from footfall.demo.camera import CAMERA_ID, vision_options_path
     from footfall.devtools.services import free_port
-    from footfall.edge.config import DeviceOptions, EdgeConfig, MqttCounter, TcpCounter
+    from footfall.edge.config import CameraOptions, DeviceOptions, EdgeConfig, MqttCounter, TcpCounter
 
     base = EdgeConfig.from_yaml(example_path("edge.yaml"))
     devices: list[DeviceOptions] = []
@@ -138,6 +144,11 @@ def demo_edge_config(settings: Settings, store_file: Path) -> "EdgeConfig":
             ),
             "queue": base.queue.model_copy(update={"replay_readings_per_s": 20_000.0, "batch_readings": 1000}),
             "devices": devices,
+            "cameras": [
+                CameraOptions(id=CAMERA_ID, source=str(camera_clip), options_file=vision_options_path(), realtime=True)
+            ]
+            if camera_clip is not None
+            else [],
         }
     )
 
@@ -155,12 +166,15 @@ def _door_plan(cfg: StoreConfig, edge: "EdgeConfig") -> list[_Door]:
     kinds = {d.id: d for d in cfg.doors}
     customer = [d for d in cfg.doors if d.kind is DoorKind.CUSTOMER]
     out = []
-    for dev in edge.devices:
-        for door in edge.doors_of(dev):
+    lines = {d.id: [ln.door for ln in d.lines] for d in cfg.devices}
+    sources = [(dev.id, edge.doors_of(dev)) for dev in edge.devices]
+    sources += [(cam.id, lines.get(cam.id, [])) for cam in edge.cameras]  # a camera's counting lines
+    for device_id, doors in sources:
+        for door in doors:
             d = kinds[door]
             staff = d.kind is DoorKind.STAFF
             share = 0.0 if staff else (0.7 if d.id == customer[0].id else 0.3 / max(1, len(customer) - 1))
-            out.append(_Door(dev.id, door, share, d.outward_counter, staff))
+            out.append(_Door(device_id, door, share, d.outward_counter, staff))
     return out
 
 
@@ -217,7 +231,12 @@ def history_readings(
 
 
 def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console: Console) -> int:
-    """Put the door counts the database lacks (up to HISTORY_DAYS) into the agent's outbox."""
+    """Put the door counts the database lacks (up to HISTORY_DAYS) into the agent's outbox.
+
+    The camera's door gets counts too, outside its pipeline sessions, as if it had been
+    running all along: otherwise its door would be uncovered most of the time and the
+    store's conversion withheld (door data incomplete).
+    """
     from footfall.core.calendar import StoreCalendar
     from footfall.core.topics import Kind
     from footfall.db.connect import connect
@@ -236,7 +255,14 @@ def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console:
     if end <= start:
         return 0
     total = 0
-    for device_id, readings in history_readings(cfg, agent.cfg, start=start, end=end).items():
+    # The camera's own minutes come from its pipeline runs (`_seed_camera`), not from here.
+    from footfall.demo.camera import CAMERA_ID, SESSION_S, session_starts
+
+    sessions = [(s, s + timedelta(seconds=SESSION_S)) for s in session_starts(cfg, now=now, days=CAMERA_HISTORY_DAYS)]
+    for device_id, all_readings in history_readings(cfg, agent.cfg, start=start, end=end).items():
+        readings = [
+            r for r in all_readings if device_id != CAMERA_ID or not any(lo <= r.start < hi for lo, hi in sessions)
+        ]
         for i in range(0, len(readings), 5000):
             agent.sink.put(Kind.COUNTS, device_id, readings[i : i + 5000])
         total += len(readings)
@@ -244,6 +270,31 @@ def _seed_history(settings: Settings, cfg: StoreConfig, agent: "Agent", console:
         f"edge agent: {total:,} minutes of door counts since {cal.local(start):%Y-%m-%d %H:%M} queued for replay"
     )
     return total
+
+
+def _seed_camera(settings: Settings, cfg: StoreConfig, agent: "Agent", console: Console) -> None:
+    """Run the camera's history sessions the database lacks through the pipeline into the outbox."""
+    from footfall.db.connect import connect
+    from footfall.demo.camera import CAMERA_ID, SESSION_S, seed_camera_history, session_starts
+
+    starts = session_starts(cfg, now=datetime.now(UTC), days=CAMERA_HISTORY_DAYS)
+    with connect(settings.db) as conn:
+        have = {
+            r["start_ts"]
+            for r in conn.execute(
+                "SELECT DISTINCT start_ts FROM zone_visits WHERE device_id = %s AND start_ts = ANY(%s)",
+                (CAMERA_ID, starts),
+            )
+        }
+    todo = [s for s in starts if s not in have]
+    if not todo:
+        return
+    t0 = time.monotonic()
+    frames = seed_camera_history(cfg, agent.sink, starts=todo)
+    console.print(
+        f"camera {CAMERA_ID}: {len(todo)} sessions of {SESSION_S / 60:g} min ({frames:,} frames) through the vision "
+        f"pipeline in {time.monotonic() - t0:.0f} s, queued for replay"
+    )
 
 
 def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: int, console: Console) -> None:
@@ -285,7 +336,7 @@ def _wait_for_rows(settings: Settings, store_id: str, *, since: datetime, rows: 
     )
 
 
-def _report(base_url: str, store_id: str, today: date, console: Console) -> None:
+def _report(base_url: str, store_id: str, today: date, console: Console, *, out_dir: Path | None = None) -> None:
     """Ask the API, as the demo login, for a few numbers and show them."""
     import httpx
 
@@ -305,6 +356,38 @@ def _report(base_url: str, store_id: str, today: date, console: Console) -> None
             r.raise_for_status()
             console.print(f"  {label}: " + _summary_line(r.json()), highlight=False)
         console.print("  (in brackets: change against the same weekday last week)", highlight=False)
+        _merch_report(http, headers, store_id, today, console, out_dir=out_dir)
+
+
+def _merch_report(
+    http: "httpx.Client", headers: dict[str, str], store_id: str, today: date, console: Console, *, out_dir: Path | None
+) -> None:
+    """Zones and slow movers in a line each, and the heatmap PNG saved next to the agent's queue."""
+    yesterday = today - timedelta(days=1)
+    period = {"first": str(yesterday), "last": str(today)}
+    zones = http.get(f"/v1/stores/{store_id}/zones", params=period, headers=headers)
+    if zones.status_code == 200:
+        z = zones.json()
+        parts = [
+            f"{r['zone_id']} reach {r['reach'] or 0:.0%} dwell {r['dwell_median_s'] or 0:.0f} s"
+            for r in z["data"]
+            if r["kind"] == "area" and r["categories"]
+        ]
+        console.print(f"  zones (yesterday and today): {', '.join(parts)}", highlight=False)
+        console.print(
+            f"  dead zones: {', '.join(z['dead_zones']) or 'none'}; hot spots: {', '.join(z['hot_spots']) or 'none'}",
+            highlight=False,
+        )
+    week = {"first": str(today - timedelta(days=7)), "last": str(today)}
+    products = http.get(f"/v1/stores/{store_id}/sales/products", params=week, headers=headers)
+    if products.status_code == 200:
+        slow = [f"{p['sku']} ({p['units']:g} sold)" for p in products.json()["data"][:4]]
+        console.print(f"  slowest movers this week: {', '.join(slow)}", highlight=False)
+    png = http.get(f"/v1/stores/{store_id}/heatmap", params=period, headers={**headers, "Accept": "image/png"})
+    if png.status_code == 200 and out_dir is not None:
+        out = out_dir / "heatmap.png"
+        out.write_bytes(png.content)
+        console.print(f"  heatmap of yesterday and today drawn on the floor plan: {out}", highlight=False)
 
 
 def _summary_line(body: dict) -> str:
@@ -348,6 +431,16 @@ def _drain(ingest: "IngestWorker", quiet_s: float = 1.0, most_s: float = 10.0) -
         time.sleep(0.1)
 
 
+def _live_clip(settings: Settings, cfg: StoreConfig, minutes: float | None) -> Path:
+    """The camera's live clip, as long as the live run (at most 10 minutes; rendered once)."""
+    from footfall.demo.camera import render_clip
+
+    clip_s = 60.0 * min(10.0, (minutes if minutes is not None else 5.0) + 0.5)
+    folder = settings.edge.data_dir.resolve() / f"demo-{cfg.store.id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return render_clip(cfg, folder / f"camera-live-{clip_s:.0f}s.mp4", duration_s=clip_s)
+
+
 def run_store(  # noqa: PLR0915 - one linear script: start, run, stop in order
     settings: Settings,
     console: Console,
@@ -372,15 +465,18 @@ def run_store(  # noqa: PLR0915 - one linear script: start, run, stop in order
     )
     ingest.start()
     console.print("ingest: subscribed to the broker (shared subscription), writing to PostgreSQL")
-    edge_cfg = demo_edge_config(settings, example_store_path())
+    edge_cfg = demo_edge_config(settings, example_store_path(), camera_clip=_live_clip(settings, cfg, minutes))
     agent = Agent(edge_cfg, settings=settings)
     sim = None
     api = None
     live = None
     try:
         agent.start()
-        console.print(f"edge agent: {len(edge_cfg.devices)} counters, queue in {agent.data_dir}")
+        console.print(
+            f"edge agent: {len(edge_cfg.devices)} counters, {len(edge_cfg.cameras)} camera, queue in {agent.data_dir}"
+        )
         seeded = _seed_history(settings, cfg, agent, console)
+        _seed_camera(settings, cfg, agent, console)
         run_for = 8 * 60 if minutes is None else max(1.0, minutes + 1)
         sim = SimStore(
             store=cfg,
@@ -400,10 +496,10 @@ def run_store(  # noqa: PLR0915 - one linear script: start, run, stop in order
             print_logins(console, chain, api.base_url)
         today = StoreCalendar(cfg.store.timezone).local_date(datetime.now(UTC))
         console.print("\n[bold]numbers from the API[/] (as the demo login):")
-        _report(api.base_url, cfg.store.id, today, console)
+        _report(api.base_url, cfg.store.id, today, console, out_dir=agent.data_dir)
         _run_live(minutes, console)
         console.print("\n[bold]after the live run[/]:")
-        _report(api.base_url, cfg.store.id, today, console)
+        _report(api.base_url, cfg.store.id, today, console, out_dir=agent.data_dir)
     except KeyboardInterrupt:
         console.print("\nstopping …")
     finally:

@@ -17,6 +17,7 @@ from footfall.core.settings import Settings
 
 if TYPE_CHECKING:
     from footfall.db.migrate import DbInfo
+    from footfall.db.timescale import JobFailure
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def check_database(settings: Settings) -> list[Finding]:
         out.append(Finding("migrations", Status.OK, f"up to date ({len(i.applied)} applied, path {i.flavour})"))
     if i.timescale_version:
         out.append(Finding("timescaledb", Status.OK, f"TimescaleDB {i.timescale_version}"))
+        out.extend(_job_findings(i.failed_jobs))
     elif i.timescale_available:
         out.append(
             Finding(
@@ -86,6 +88,24 @@ def check_database(settings: Settings) -> list[Finding]:
     else:
         out.append(Finding("timescaledb", Status.OK, "not available: the plain PostgreSQL path is used"))
     return out
+
+
+def _job_findings(failed: "list[JobFailure]") -> list[Finding]:
+    """TimescaleDB's background jobs: one finding per distinct failure, the known explanation first."""
+    if not failed:
+        return [Finding("timescaledb jobs", Status.OK, "no failed runs")]
+    out: dict[str, Finding] = {}
+    for f in failed:
+        if f.known:
+            out.setdefault(
+                f.known, Finding("timescaledb jobs", Status.FAIL, f"{len(failed)} with a failed last run", f.known)
+            )
+        else:
+            detail = f"job {f.job_id} ({f.proc_name}) failed: {f.error or 'no error recorded'}"
+            out.setdefault(
+                detail, Finding("timescaledb jobs", Status.FAIL, detail, "see timescaledb_information.job_errors")
+            )
+    return list(out.values())
 
 
 def check_secret(settings: Settings) -> list[Finding]:

@@ -421,3 +421,95 @@ def door_scene(*, seed: int = 0, people: int = 6, duration_s: float = 80.0, fps:
 def empty_scene(*, duration_s: float = 20.0, fps: float = 10.0, faults: Sequence[Fault] = (), seed: int = 0) -> Scene:
     """Nobody there, optionally with scripted camera faults; for camera-health tests."""
     return Scene(walkers=(), duration_s=duration_s, fps=fps, zones=ZONES, faults=tuple(faults), seed=seed)
+
+
+# -- a whole shop floor ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShopperMix:
+    """How shoppers use a store's zones in `store_scene`: visit probability and pause range per zone."""
+
+    visit: dict[str, float]
+    pause_s: dict[str, tuple[float, float]]
+    queue_share: float = 0.7
+    """Shoppers who go to the checkout queue before leaving."""
+    abandon_share: float = 0.1
+    """Queuers who give up and leave without reaching the till."""
+
+
+def _inside(rng: np.random.Generator, box: ZoneBox, margin: float = 0.6) -> Point:
+    return (
+        float(rng.uniform(box.x0 + margin, box.x1 - margin)),
+        float(rng.uniform(box.y0 + margin, box.y1 - margin)),
+    )
+
+
+def store_scene(
+    cfg: StoreConfig,
+    *,
+    mix: ShopperMix,
+    door_x_m: tuple[float, float],
+    seed: int = 0,
+    duration_s: float = 120.0,
+    fps: float = 5.0,
+    shoppers_per_min: float = 8.0,
+    px_per_m: float = 21.0,
+    origin_px: tuple[float, float] = (5.0, 15.0),
+) -> Scene:
+    """A camera over a store's whole first floor with shoppers who enter by a door at the bottom
+    edge, visit zones (pausing in them), may queue for the till, and leave.
+
+    Zones are the store's (as bounding boxes); the queue zone and its till come from the
+    store's `kind: queue` zone. Arrivals are Poisson; shoppers keep to the aisle below the
+    zones between visits, so paths between zones are plausible.
+    """
+    rng = np.random.default_rng(seed)
+    floor = cfg.floors[0]
+    boxes = {}
+    for z in cfg.zones:
+        xs = [p[0] for p in z.polygon]
+        ys = [p[1] for p in z.polygon]
+        boxes[z.id] = ZoneBox(z.id, min(xs), min(ys), max(xs), max(ys))
+    queue = next((z for z in cfg.zones if z.kind.value == "queue"), None)
+    door_y = floor.height_m - 0.5
+    aisle_y = floor.height_m * 0.5
+    walkers = []
+    t = float(rng.exponential(60.0 / shoppers_per_min))
+    while t < duration_s - 5:
+        entry = (float(rng.uniform(*door_x_m)), floor.height_m + 0.8)
+        route: list[Point] = [entry, (entry[0], aisle_y)]
+        pauses: dict[int, float] = {}
+        order = [zid for zid, p in mix.visit.items() if zid in boxes and rng.random() < p]
+        rng.shuffle(order)
+        for zid in order:
+            spot = _inside(rng, boxes[zid])
+            route += [(spot[0], aisle_y), spot]
+            pauses[len(route) - 1] = float(rng.uniform(*mix.pause_s.get(zid, (5.0, 15.0))))
+            route.append((spot[0], aisle_y))
+        if queue is not None and queue.till in boxes and rng.random() < mix.queue_share:
+            q = _inside(rng, boxes[queue.id], 0.4)
+            route += [(q[0], aisle_y), q]
+            pauses[len(route) - 1] = float(rng.uniform(*mix.pause_s.get(queue.id, (10.0, 40.0))))
+            if rng.random() >= mix.abandon_share:
+                till = _inside(rng, boxes[queue.till], 0.8)
+                route.append(till)
+                pauses[len(route) - 1] = float(rng.uniform(*mix.pause_s.get(queue.till, (5.0, 15.0))))
+                route.append((till[0], aisle_y))  # back up to the aisle, not through the queue
+        exit_x = float(rng.uniform(*door_x_m))
+        route += [(exit_x, aisle_y), (exit_x, floor.height_m + 0.8)]
+        colour = _COLOURS[int(rng.integers(len(_COLOURS)))]
+        walkers.append(Walker.route(t, route, speed=float(rng.uniform(0.9, 1.4)), pauses=pauses, colour=colour))
+        t += float(rng.exponential(60.0 / shoppers_per_min))
+    return Scene(
+        walkers=tuple(walkers),
+        duration_s=duration_s,
+        fps=fps,
+        floor_m=(floor.width_m, floor.height_m),
+        px_per_m=px_per_m,
+        origin_px=origin_px,
+        door_y_m=door_y,
+        door_x_m=door_x_m,
+        zones=tuple(boxes.values()),
+        seed=seed,
+    )

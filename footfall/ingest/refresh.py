@@ -19,27 +19,19 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from footfall.core.settings import DbSettings
 from footfall.db.connect import connect
 from footfall.db.queries import queries
+from footfall.db.timescale import DOOR_AGGREGATES, align
+
+__all__ = ["AGGREGATES", "RollupRefresher", "align", "coalesce"]
 
 logger = logging.getLogger(__name__)
 
-AGGREGATES: tuple[tuple[str, timedelta], ...] = (
-    ("door_counts_15m", timedelta(minutes=15)),
-    ("door_counts_1h", timedelta(hours=1)),
-)
+AGGREGATES = DOOR_AGGREGATES
 """Continuous aggregates to refresh, in dependency order, with their bucket width."""
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def align(start: datetime, end: datetime, width: timedelta) -> tuple[datetime, datetime]:
-    """The smallest window of whole `width` buckets (UTC-aligned) that covers `[start, end)`."""
-    lo = _EPOCH + ((start - _EPOCH) // width) * width
-    hi = _EPOCH + -((_EPOCH - end) // width) * width
-    return lo, hi
 
 
 def coalesce(windows: list[tuple[datetime, datetime]], *, gap: timedelta, most: int) -> list[tuple[datetime, datetime]]:
@@ -117,9 +109,27 @@ class RollupRefresher:
         self._wake.set()
 
     def start(self) -> None:
-        """Start the background thread."""
+        """Start the background thread (its first round catches up, see `catch_up`)."""
         self._thread = threading.Thread(target=self._loop, name="ingest-refresh", daemon=True)
         self._thread.start()
+
+    def catch_up(self, horizon: timedelta = timedelta(days=3 * 366)) -> int:
+        """Note every window the aggregates hold stale now, within `horizon` of now.
+
+        A worker killed between a commit and its refresh loses the windows it had noted;
+        the invalidations stay in TimescaleDB's logs (the KPI layer reads those buckets
+        raw meanwhile, so answers are right) and, older than the policy's 30 days, would
+        stay there. The next worker to start picks them up here.
+
+        Returns:
+            The number of windows noted.
+        """
+        with connect(self.db, autocommit=True) as conn:
+            windows = self._stale(conn, horizon)
+        if windows:
+            logger.info("catching up: %d window(s) of the door rollups wait for a refresh", len(windows))
+            self.note(windows)
+        return len(windows)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Flush what is pending (best effort) and stop."""
@@ -131,6 +141,11 @@ class RollupRefresher:
 
     def flush(self) -> int:
         """Refresh every pending window now, on a new autocommit connection.
+
+        Then, in the same round, whatever the aggregates still hold stale: a refresh moves
+        the watermark to its window's end, over buckets real-time aggregation used to read
+        raw and nobody materialised (rows written while the watermark was lower); those
+        are refreshed too, so the aggregates do not keep holes the KPI layer must read raw.
 
         Returns:
             The number of refresh calls made.
@@ -145,15 +160,10 @@ class RollupRefresher:
         calls = 0
         try:
             with connect(self.db, autocommit=True) as conn:
-                for name, width in AGGREGATES:
-                    aligned = [align(lo, hi, width) for lo, hi in pending]
-                    windows = coalesce(aligned, gap=self.gap, most=self.most_windows)
-                    for lo, hi in windows:
-                        conn.execute(queries("ingest")["refresh_aggregate"], (name, lo, hi))
-                        calls += 1
-                        if self.on_refresh is not None:
-                            self.on_refresh(name, lo, hi)
-                        logger.info("refreshed %s for late data in [%s, %s)", name, lo.isoformat(), hi.isoformat())
+                calls += self._refresh(conn, pending)
+                left = self._stale(conn)
+                if left:
+                    calls += self._refresh(conn, left)
         except Exception:
             with self._lock:
                 self._pending.extend(pending)
@@ -161,7 +171,28 @@ class RollupRefresher:
         self.refreshed += calls
         return calls
 
+    def _refresh(self, conn: Any, windows: list[tuple[datetime, datetime]]) -> int:
+        calls = 0
+        for name, width in AGGREGATES:
+            aligned = [align(lo, hi, width) for lo, hi in windows]
+            for lo, hi in coalesce(aligned, gap=self.gap, most=self.most_windows):
+                conn.execute(queries("ingest")["refresh_aggregate"], (name, lo, hi))
+                calls += 1
+                if self.on_refresh is not None:
+                    self.on_refresh(name, lo, hi)
+                logger.info("refreshed %s for late data in [%s, %s)", name, lo.isoformat(), hi.isoformat())
+        return calls
+
+    def _stale(self, conn: Any, horizon: timedelta = timedelta(days=3 * 366)) -> list[tuple[datetime, datetime]]:
+        now = datetime.now(UTC)
+        rows = conn.execute(queries("ingest")["stale_windows"], (now - horizon, now)).fetchall()
+        return [(r["lo"], r["hi"]) for r in rows]
+
     def _loop(self) -> None:
+        try:
+            self.catch_up()
+        except Exception as exc:  # e.g. a database migrated before 0016; late data still gets refreshed
+            logger.warning("could not look for windows left pending by an earlier worker: %s", exc)
         backoff = self.min_interval_s
         while True:
             self._wake.wait()

@@ -11,20 +11,20 @@ from pathlib import Path
 
 from psycopg import sql
 
-from footfall.core.settings import Settings
 from footfall.db.connect import connect
 from footfall.devtools.services import free_port
+from tests.integration.conftest import PgServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(settings: Settings, mqtt_settings) -> None:
+def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(pg_server: PgServer, mqtt_settings) -> None:
     dbname = f"footfall_demo_{os.getpid()}_{secrets.token_hex(3)}"
     data_dir = ROOT / ".local" / f"test-demo-{secrets.token_hex(3)}"
     env = dict(os.environ)
     env.update(
         {
-            "FOOTFALL_DB__URL": settings.db.url_for(dbname),
+            "FOOTFALL_DB__URL": pg_server.db.url_for(dbname),
             "FOOTFALL_MQTT__PREFIX": f"t{secrets.token_hex(5)}",
             "FOOTFALL_INGEST__SHARE_GROUP": f"demo{secrets.token_hex(3)}",
             "FOOTFALL_INGEST__CLIENT_ID": f"demo-ingest-{secrets.token_hex(3)}",
@@ -49,7 +49,9 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(settings: Setting
         assert line, out[-3000:]
         assert int(line.group(1).replace(",", "")) > 100
         assert re.search(r"yesterday: .*conversion \d+\.\d%", out.replace("\n", " "))
-        with connect(settings.db, dbname=dbname) as conn:
+        assert "dead zones: grocery" in out  # the planted dead zone
+        assert re.search(r"slowest movers this week: (CA-FRU|TE-MAT|GR-MUS|CO-BEA)", out)
+        with connect(pg_server.db, dbname=dbname) as conn:
             devices = {
                 r["device_id"]
                 for r in conn.execute(
@@ -57,7 +59,11 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(settings: Setting
                     "AND received_at > now() - interval '10 minutes'"
                 )
             }
-            assert devices == {"riga-01-beam", "riga-01-stereo", "riga-01-staff"}
+            # the three counters, and the ceiling camera's line on the garden door
+            assert devices == {"riga-01-beam", "riga-01-stereo", "riga-01-staff", "riga-01-cam1"}
+            for table in ("heatmap_cells", "zone_visits", "tracks"):  # the camera's scene through the pipeline
+                n = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE device_id = 'riga-01-cam1'").fetchone()["n"]
+                assert n > 0, f"no {table} rows from the demo camera"
             # The chain's other stores: history for weeks back, their edge heartbeats over MQTT.
             stores = {r["store_id"] for r in conn.execute("SELECT DISTINCT store_id FROM door_counts")}
             assert stores == {"riga-01", "lisbon-01", "nyc-01"}
@@ -75,6 +81,6 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(settings: Setting
             ).fetchone()["n"]
             assert live > 0, "no live minute from the firmware stubs reached the database"
     finally:
-        with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+        with connect(pg_server.db, dbname="postgres", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)

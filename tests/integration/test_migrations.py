@@ -5,19 +5,23 @@ from footfall.core.settings import DbSettings
 from footfall.db import migrate as mig
 from footfall.db.connect import connect
 from footfall.db.errors import MigrationError
+from tests.integration.conftest import PgServer
 
 
-def test_migrate_twice_applies_nothing_the_second_time(empty_db: DbSettings) -> None:
-    flavour, first = mig.migrate(empty_db)
-    assert flavour is mig.Flavour.PLAIN  # this server has no TimescaleDB
+def test_migrate_twice_applies_nothing_the_second_time(empty_db: DbSettings, pg_server: PgServer) -> None:
+    # No flavour given: the path follows what the server can load (TimescaleDB on its leg).
+    with connect(empty_db, autocommit=True) as conn:
+        detected, _ = mig.detect_flavour(conn)
+    flavour, first = mig.migrate(empty_db, flavour=pg_server.flavour if detected is not pg_server.flavour else None)
+    assert flavour is pg_server.flavour
     assert [m.version for m in first] == sorted({m.version for m in mig.plan(flavour)})
     again_flavour, second = mig.migrate(empty_db)
     assert again_flavour is flavour
     assert second == []
     info = mig.info(empty_db)
-    assert info.flavour is mig.Flavour.PLAIN
+    assert info.flavour is flavour
     assert info.pending == []
-    assert info.timescale_version is None
+    assert (info.timescale_version is not None) is (flavour is mig.Flavour.TIMESCALE)
 
 
 def test_flavour_cannot_switch(empty_db: DbSettings) -> None:

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from footfall.api.kpis import StoreInfo
+from footfall.api.kpis.totals import Rollup, door_params, door_query
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
 from footfall.models.slots import SlotSeries, local_seconds
@@ -88,10 +89,12 @@ def load_history(
     }
     q = queries("models")
     doors = list(store.customer_doors)
-    rows = conn.execute(q["door_history"], {**params, "doors": doors}).fetchall()
+    door_history = door_query("door_history", Rollup.QUARTER, "models")
+    door_args = {**params, **door_params(Rollup.QUARTER)}
+    rows = conn.execute(door_history, {**door_args, "doors": doors}).fetchall()
     history = History(slot_s, times, local, _place(times, rows, "entries"))
     for door in doors:
-        door_rows = conn.execute(q["door_history"], {**params, "doors": [door]}).fetchall()
+        door_rows = conn.execute(door_history, {**door_args, "doors": [door]}).fetchall()
         history.doors[door] = _place(times, door_rows, "entries")
     span = conn.execute(q["receipt_span"], {"store_id": store.store_id}).fetchone()
     if span and span["first"] is not None:

@@ -7,7 +7,7 @@ from psycopg import sql
 
 from footfall.api.kpis.period import check_period
 from footfall.api.kpis.store import StoreInfo
-from footfall.api.kpis.totals import Rollup, choose_rollup
+from footfall.api.kpis.totals import Rollup, choose_rollup, door_params, door_query
 from footfall.core import kpi as formulas
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
@@ -63,6 +63,7 @@ def traffic_by_hour(
     whole = all(o is not None and o.total_seconds() % 3600 == 0 for o in offsets)
     rollup = choose_rollup([start, end]) if whole else Rollup.QUARTER
     params = {
+        **door_params(rollup),
         "store_id": store.store_id,
         "doors": list(store.customer_doors),
         "lo": start,
@@ -70,10 +71,7 @@ def traffic_by_hour(
         "tz": store.timezone,
     }
     q = queries("kpis")
-    doors = {
-        r["hour"]: r
-        for r in conn.execute(sql.SQL(q["traffic_by_local_hour"]).format(doors=sql.Identifier(rollup.doors)), params)
-    }
+    doors = {r["hour"]: r for r in conn.execute(door_query("traffic_by_local_hour", rollup), params)}
     sales = {
         r["hour"]: r
         for r in conn.execute(

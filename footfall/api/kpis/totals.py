@@ -106,13 +106,25 @@ def _overlap(intervals: list[tuple[datetime, datetime]], ends: list[datetime], s
 
 
 @cache
-def _bucket_query(rollup: Rollup) -> str:
-    # Rendered once: a plain string lets psycopg reuse its parsed and prepared form.
-    return (
-        sql.SQL(queries("kpis")["bucket_totals"])
-        .format(doors=sql.Identifier(rollup.doors), receipts=sql.Identifier(rollup.receipts))
-        .as_string(None)
-    )
+def door_query(name: str, rollup: Rollup, module: str = "kpis") -> str:
+    """A named query reading door counts through `fresh_doors` on `rollup`, rendered once.
+
+    Its parameters include `rollup` and `width_iv` (see `door_params`). A plain string lets
+    psycopg reuse its parsed and prepared form.
+
+    Args:
+        name: the block's name in `footfall/db/sql/<module>.sql`.
+        rollup: which door (and receipt) rollup it reads.
+        module: the `.sql` file holding the block.
+    """
+    fresh = sql.SQL(queries("kpis")["fresh_doors"]).format(doors=sql.Identifier(rollup.doors))
+    text = queries(module)[name]
+    return sql.SQL(text).format(fresh_doors=fresh, receipts=sql.Identifier(rollup.receipts)).as_string(None)
+
+
+def door_params(rollup: Rollup) -> dict[str, object]:
+    """The parameters `fresh_doors` needs besides the store and period."""
+    return {"rollup": rollup.doors, "width_iv": rollup.width}
 
 
 def bucket_totals(
@@ -139,10 +151,11 @@ def bucket_totals(
     open_ends = [b for _, b in opens]
     rollup = choose_rollup([b.start for b in buckets] + [hi] + open_edges)
     width = rollup.width.total_seconds()
-    query = _bucket_query(rollup)
+    query = door_query("bucket_totals", rollup)
     rows = conn.execute(
         query,
         {
+            **door_params(rollup),
             "store_id": store.store_id,
             "doors": list(store.customer_doors),
             "outward": list(store.outward_doors),

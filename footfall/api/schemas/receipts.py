@@ -71,8 +71,21 @@ class PosLogSaved(ReceiptsSaved):
     issues: list[PosLogIssuePublic]
 
 
+class ReceiptLinePublic(BaseModel):
+    """A stored receipt line (returns have negative amounts)."""
+
+    line_no: int
+    sku: str | None
+    description: str | None
+    category: str | None
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal
+    is_return: bool
+
+
 class ReceiptPublic(BaseModel):
-    """A stored receipt (header)."""
+    """A stored receipt with its lines."""
 
     store_id: str
     receipt_id: str
@@ -86,6 +99,7 @@ class ReceiptPublic(BaseModel):
     currency: str | None
     source: str
     received_at: datetime
+    lines: list[ReceiptLinePublic] = Field(default_factory=list, description="Its lines; JSON text in CSV.")
 
 
 class ReceiptsPublic(BaseModel):

@@ -184,3 +184,10 @@ WHERE %(everything)s OR s.store_id = ANY(%(store_ids)s);
 
 -- name: refresh_aggregate
 CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz);
+
+-- name: stale_windows
+-- Windows of the door rollups that wait for a refresh (migration 0016), hourly-aligned:
+-- the hourly aggregate's chain includes the 15-minute one it is built on.
+SELECT lower(w) AS lo, upper(w) AS hi
+FROM footfall_stale_windows('door_counts_1h'::regclass, INTERVAL '1 hour', %s, %s) AS w
+ORDER BY 1;

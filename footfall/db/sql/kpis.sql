@@ -1,6 +1,11 @@
 -- KPI queries of footfall.api.kpis. Buckets come from the store calendar (DST-safe) as
 -- arrays of UTC edges; rollups are chosen by the caller (`{doors}`, `{receipts}`): the
 -- hourly ones when every edge is on a whole UTC hour, the 15-minute ones otherwise.
+--
+-- Door rollups are read through `{fresh_doors}` (the `fresh_doors` block below): on
+-- TimescaleDB a continuous aggregate shows old sums for buckets a late write invalidated
+-- until a refresh re-materialises them, so those buckets are summed from the raw rows
+-- in the same statement (one snapshot: the rows and the invalidation logs agree).
 
 -- name: store_info
 SELECT s.store_id, s.name, s.timezone, s.sales_area_m2::double precision AS sales_area_m2, s.currency,
@@ -21,13 +26,42 @@ ORDER BY s.store_id;
 -- name: all_store_ids
 SELECT store_id FROM stores ORDER BY store_id;
 
+-- name: fresh_doors
+-- Two common table expressions for the queries that read a door rollup, for one store
+-- and `[lo, hi)`: `stale` — whole buckets of `width_iv` the rollup `rollup` does not hold
+-- right yet (migration 0016: TimescaleDB's pending invalidations; none on the plain
+-- path) — and `fresh_doors`: the rollup's rows outside them, plus the same sums from the
+-- raw door counts inside them (the columns and sums of the rollup's definition).
+stale AS (
+    SELECT w FROM footfall_stale_windows(%(rollup)s::regclass, %(width_iv)s::interval, %(lo)s, %(hi)s) AS w
+),
+fresh_doors AS (
+    SELECT c.store_id, c.door_id, c.bucket, c.entries, c.exits, c.passersby, c.valid_s, c.invalid_s
+    FROM {doors} AS c
+    WHERE c.store_id = %(store_id)s AND c.bucket >= %(lo)s AND c.bucket < %(hi)s
+      AND NOT EXISTS (SELECT 1 FROM stale AS s WHERE s.w @> c.bucket)
+    UNION ALL
+    SELECT d.store_id, d.door_id,
+           date_bin(%(width_iv)s::interval, d.start_ts, TIMESTAMPTZ '2000-01-01 00:00+00') AS bucket,
+           coalesce(sum(d.entries) FILTER (WHERE d.valid), 0)::bigint,
+           coalesce(sum(d.exits) FILTER (WHERE d.valid), 0)::bigint,
+           sum(d.passersby) FILTER (WHERE d.valid)::bigint,
+           coalesce(sum(extract(epoch FROM d.end_ts - d.start_ts)) FILTER (WHERE d.valid), 0)::double precision,
+           coalesce(sum(extract(epoch FROM d.end_ts - d.start_ts)) FILTER (WHERE NOT d.valid), 0)::double precision
+    FROM stale AS s
+    JOIN door_counts AS d ON d.start_ts >= lower(s.w) AND d.start_ts < upper(s.w)
+    WHERE d.store_id = %(store_id)s AND d.start_ts >= %(lo)s AND d.start_ts < %(hi)s
+    GROUP BY 1, 2, 3
+)
+
 -- name: bucket_totals
 -- One row per bucket that has any data; `i` is the bucket's 1-based position in
 -- `starts`. A rollup slot is "open" when it starts inside one of the store's opening
 -- intervals (`open_edges` = [open₁, close₁, open₂, close₂, …], so an odd position is
 -- inside). Seconds per door and slot are capped at the slot width, so two devices
 -- covering one door cannot make coverage exceed 100 percent.
-WITH door_slots AS (
+WITH {fresh_doors},
+door_slots AS (
     SELECT r.bucket,
            sum(r.entries) AS entries,
            sum(r.exits) AS exits,
@@ -35,7 +69,7 @@ WITH door_slots AS (
            coalesce(sum(r.entries) FILTER (WHERE r.door_id = ANY(%(outward)s)), 0) AS outward_entries,
            sum(least(r.valid_s, %(width)s)) AS valid_s,
            sum(least(r.invalid_s, %(width)s)) AS invalid_s
-    FROM {doors} AS r
+    FROM fresh_doors AS r
     WHERE r.store_id = %(store_id)s
       AND r.door_id = ANY(%(doors)s)
       AND r.bucket >= %(lo)s AND r.bucket < %(hi)s
@@ -101,10 +135,11 @@ ORDER BY b.i;
 
 -- name: traffic_by_local_hour
 -- Customer-door entries by the store's local hour of day over a period.
+WITH {fresh_doors}
 SELECT extract(hour FROM r.bucket AT TIME ZONE %(tz)s)::int AS hour,
        sum(r.entries)::bigint AS entries,
        sum(r.exits)::bigint AS exits
-FROM {doors} AS r
+FROM fresh_doors AS r
 WHERE r.store_id = %(store_id)s
   AND r.door_id = ANY(%(doors)s)
   AND r.bucket >= %(lo)s AND r.bucket < %(hi)s

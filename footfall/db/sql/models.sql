@@ -8,13 +8,15 @@
 -- devices cover one door (a counter and a camera line) the rollup holds both, so each
 -- door's counts are divided by the devices reporting (its valid seconds over the slot
 -- width, rounded); a door with under half a slot of valid readings is left out, and a
--- slot where no door is left is a gap.
-WITH per_door AS (
+-- slot where no door is left is a gap. The 15-minute rollup is read through the KPI
+-- queries' fresh_doors block (kpis.sql): right as soon as late rows are committed.
+WITH {fresh_doors},
+per_door AS (
     SELECT date_bin(%(width)s::interval, r.bucket, %(origin)s) AS slot, r.door_id,
            sum(r.entries)::double precision AS entries,
            sum(r.exits)::double precision AS exits,
            sum(r.valid_s) AS valid_s
-    FROM door_counts_15m AS r
+    FROM fresh_doors AS r
     WHERE r.store_id = %(store_id)s
       AND r.door_id = ANY(%(doors)s)
       AND r.bucket >= %(lo)s AND r.bucket < %(hi)s

@@ -55,11 +55,18 @@ FROM receipt_lines_in AS i
 JOIN changed AS c USING (store_id, receipt_id);
 
 -- name: list_receipts
-SELECT store_id, receipt_id, ts, register_id, kind, voided, total, items, loyalty,
-       rtrim(currency) AS currency, source, received_at
-FROM receipts
-WHERE store_id = %(store_id)s AND ts >= %(lo)s AND ts < %(hi)s
-ORDER BY ts, receipt_id
+SELECT r.store_id, r.receipt_id, r.ts, r.register_id, r.kind, r.voided, r.total, r.items, r.loyalty,
+       rtrim(r.currency) AS currency, r.source, r.received_at,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'line_no', l.line_no, 'sku', l.sku, 'description', l.description, 'category', l.category,
+                        -- numbers as text: jsonb would drop their scale (1.000 → 1.0)
+                        'quantity', l.quantity::text, 'unit_price', l.unit_price::text, 'amount', l.amount::text,
+                        'is_return', l.is_return) ORDER BY l.line_no)
+                 FROM receipt_lines AS l
+                 WHERE l.store_id = r.store_id AND l.receipt_id = r.receipt_id), '[]'::jsonb) AS lines
+FROM receipts AS r
+WHERE r.store_id = %(store_id)s AND r.ts >= %(lo)s AND r.ts < %(hi)s
+ORDER BY r.ts, r.receipt_id
 LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_receipts

@@ -32,6 +32,7 @@ from footfall.core.settings import DbSettings, Settings
 from footfall.db.connect import connect, open_pool
 from footfall.devtools.services import free_port
 from tests.integration.api.conftest import add_door_minutes, add_receipts, add_store, receipt
+from tests.integration.conftest import PgServer, clone_template
 
 CHECKS = [
     not_a_server_error,
@@ -53,18 +54,15 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(settings: Settings, pg_template: str) -> Iterator[Served]:
+def served(settings: Settings, pg_server: PgServer, pg_template: str) -> Iterator[Served]:
     """The app on a free port, with a database holding a store, a day of data and an admin."""
     import secrets
 
     from psycopg import sql
 
     name = f"footfall_st_{secrets.token_hex(4)}"
-    with connect(settings.db, dbname="postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(pg_template))
-        )
-    db: DbSettings = settings.db.model_copy(update={"url": settings.db.url_for(name), "pool_max": 4})
+    clone_template(pg_server.db, pg_template, name)
+    db: DbSettings = pg_server.settings_for(name).model_copy(update={"pool_max": 4})
     with connect(db, autocommit=True) as conn:
         add_store(conn, "riga-01", opening_hours={"mon": ["09:00", "21:00"]})
         day = date(2026, 6, 1)
@@ -91,7 +89,7 @@ def served(settings: Settings, pg_template: str) -> Iterator[Served]:
         server.should_exit = True
         thread.join(timeout=10)
         pool.close()
-        with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+        with connect(pg_server.db, dbname="postgres", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 

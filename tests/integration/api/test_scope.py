@@ -4,6 +4,8 @@ roles limit what a caller may do; tokens and API keys are checked on every reque
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import cv2
+import numpy as np
 import pytest
 
 from footfall.api.access import Role
@@ -53,6 +55,22 @@ STORE_ROUTES = [
     ("POST", "/v1/alert-rules", "alert_rule"),  # the store is in the body's scope
     ("POST", "/v1/alert-subscriptions", "alert_subscription"),
 ]
+# The merchandiser's routes (issue 13): listed apart so they are also run with a merchandiser.
+MERCH_ROUTES = [
+    ("GET", "/v1/stores/{s}/floors", None),
+    ("GET", "/v1/stores/{s}/floors/ground/plan", None),
+    ("PUT", "/v1/stores/{s}/floors/ground/plan?px_per_m=10", "png"),
+    ("GET", "/v1/stores/{s}/heatmap?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/zones?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/sales/products?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/sales/categories?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/queues/q?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/paths?" + PERIOD, None),
+    ("GET", "/v1/stores/{s}/layout-changes", None),
+    ("POST", "/v1/stores/{s}/layout-changes", {"changed_on": DAY, "zones": ["q"]}),
+    ("GET", "/v1/stores/{s}/layout-changes/1/effect", None),
+]
+STORE_ROUTES += MERCH_ROUTES
 # Routes that name no store: they answer with the caller's stores only, or are the caller's own.
 OWN_ROUTES = [
     ("GET", "/v1/stores"),
@@ -99,6 +117,9 @@ def _template(path: str) -> str:
         .replace("/s1", "/{shift_id}")
         .replace("{key}", "{key_id}")
         .replace("{user}", "{user_id}")
+        .replace("/ground/", "/{floor_id}/")
+        .replace("/queues/q", "/queues/{zone_id}")
+        .replace("/layout-changes/1/", "/layout-changes/{change_id}/")
     )
 
 
@@ -127,7 +148,25 @@ def two_stores(api: Api) -> Api:
         "INSERT INTO staff_shifts (store_id, shift_id, starts_at, ends_at) VALUES "
         "('b', 's1', '2026-06-01T08:00Z', '2026-06-01T16:00Z')"
     )
+    for store in ("a", "b"):  # a floor with a queue and its till, and a recorded layout change
+        api.conn.execute(
+            "INSERT INTO floors (store_id, floor_id, width_m, height_m) VALUES (%s, 'ground', 10, 8)", (store,)
+        )
+        for zone, kind, till in (("t", "area", None), ("q", "queue", "t")):
+            api.conn.execute(
+                "INSERT INTO zones (store_id, zone_id, floor_id, polygon, area_m2, kind, till_zone) VALUES "
+                "(%s, %s, 'ground', '[[1, 1], [3, 1], [3, 3]]', 2, %s, %s)",
+                (store, zone, kind, till),
+            )
+        api.conn.execute(
+            "INSERT INTO layout_changes (store_id, change_id, changed_on, zones) VALUES (%s, 1, '2026-05-01', '{q}')",
+            (store,),
+        )
+    api.conn.execute("SELECT setval('layout_changes_change_id_seq', 10)")  # past the ids set by hand
     return api
+
+
+PNG_BODY = cv2.imencode(".png", np.full((8, 10, 3), 200, np.uint8))[1].tobytes()
 
 
 def _call(api: Api, method: str, path: str, body, headers: dict[str, str], store: str):
@@ -144,6 +183,8 @@ def _call(api: Api, method: str, path: str, body, headers: dict[str, str], store
         return api.client.post(
             url, content=POSLOG.replace(b"{s}", store.encode()), headers={**headers, "Content-Type": "application/xml"}
         )
+    if body == "png":
+        return api.client.put(url, content=PNG_BODY, headers={**headers, "Content-Type": "image/png"})
     return api.client.request(method, url, json=body, headers=headers)
 
 
@@ -163,6 +204,28 @@ def test_another_stores_manager_gets_404_and_never_data(two_stores: Api, method:
     assert api.conn.execute("SELECT count(*) AS n FROM receipts WHERE store_id = 'b'").fetchone()["n"] == 1
     assert api.conn.execute("SELECT count(*) AS n FROM plans WHERE store_id = 'b'").fetchone()["n"] == 1
     assert api.conn.execute("SELECT count(*) AS n FROM staff_shifts WHERE store_id = 'b'").fetchone()["n"] == 1
+    assert api.conn.execute("SELECT count(*) AS n FROM layout_changes WHERE store_id = 'b'").fetchone()["n"] == 1
+    assert (
+        api.conn.execute("SELECT count(*) AS n FROM floors WHERE store_id = 'b' AND plan_image IS NOT NULL").fetchone()[
+            "n"
+        ]
+        == 0
+    )
+
+
+@pytest.mark.parametrize(("method", "path", "body"), MERCH_ROUTES, ids=[f"{m} {p}" for m, p, _ in MERCH_ROUTES])
+def test_another_stores_merchandiser_gets_404_on_every_merchandising_route(
+    two_stores: Api, method: str, path: str, body
+) -> None:
+    api = two_stores
+    headers = api.as_role(Role.MERCHANDISER, ["a"])
+    r = _call(api, method, path, body, headers, "b")
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "'b'" in r.json()["detail"]  # said like a store that does not exist, and nothing more
+    mine = _call(api, method, path, body, headers, "a")
+    assert mine.status_code in (200, 201), mine.text
+    assert api.conn.execute("SELECT count(*) AS n FROM layout_changes WHERE store_id = 'b'").fetchone()["n"] == 1
 
 
 @pytest.mark.parametrize(("method", "path", "body"), STORE_ROUTES, ids=[f"{m} {p}" for m, p, _ in STORE_ROUTES])
@@ -198,6 +261,9 @@ def test_multi_store_answers_hold_only_the_callers_stores(two_stores: Api, metho
         (Role.MERCHANDISER, "PUT", "/v1/stores/a/plans/2026-06", {"revenue_target": "1"}, 403),  # read-only
         (Role.MERCHANDISER, "POST", "/v1/receipts", "receipts", 403),
         (Role.MERCHANDISER, "GET", "/v1/stores/a/kpis/zones?" + PERIOD, None, 200),  # their job
+        (Role.MERCHANDISER, "POST", "/v1/stores/a/layout-changes", {"changed_on": DAY, "zones": ["q"]}, 201),
+        (Role.ALERT_SUBSCRIBER, "POST", "/v1/stores/a/layout-changes", {"changed_on": DAY, "zones": ["q"]}, 403),
+        (Role.ALERT_SUBSCRIBER, "GET", "/v1/stores/a/sales/products?" + PERIOD, None, 403),  # receipt data
         (Role.ALERT_SUBSCRIBER, "GET", "/v1/stores/a/kpis/summary?" + PERIOD, None, 200),
         (Role.ALERT_SUBSCRIBER, "GET", "/v1/stores/a/receipts?" + PERIOD, None, 403),
         (Role.ALERT_SUBSCRIBER, "PUT", "/v1/stores/a/shifts", {"shifts": []}, 403),

@@ -197,7 +197,7 @@ def test_three_counters_through_outage_and_agent_kill_land_in_the_database_exact
         apply_store(conn, StoreConfig.from_yaml(STORE_FILE))
     env = ingest_env(db, secure_broker)
     migrated = subprocess.run(
-        [sys.executable, "-m", "footfall.cli", "db", "migrate", "--flavour", "plain"],
+        [sys.executable, "-m", "footfall.cli", "db", "migrate"],
         env=env,
         capture_output=True,
         text=True,

@@ -24,6 +24,7 @@ from tests.ingest_support import (
     topic_for,
     wait_until,
 )
+from tests.integration.conftest import PLAIN_ONLY
 
 
 def _publish(mqtt: MqttSettings, prefix: str, items: list[tuple[str, bytes]], worker: IngestWorker) -> None:
@@ -111,6 +112,7 @@ UPDATE footfall_meta SET value = 'timescale' WHERE key = 'flavour';
 """
 
 
+@PLAIN_ONLY  # a stand-in procedure on a plain database; the TimescaleDB leg runs the real one elsewhere
 def test_late_counts_on_the_timescale_path_refresh_the_aggregates_outside_a_transaction(
     stores_db: DbSettings, mqtt_settings: MqttSettings, mqtt_prefix: str, ingest_settings: Settings
 ) -> None:
@@ -136,11 +138,13 @@ def test_late_counts_on_the_timescale_path_refresh_the_aggregates_outside_a_tran
     ]
 
 
+@PLAIN_ONLY
 def test_the_refresher_is_off_on_the_plain_path(worker: IngestWorker) -> None:
     assert worker.flavour == "plain"
     assert worker.refresher is None
 
 
+@PLAIN_ONLY
 def test_a_failed_refresh_keeps_its_windows_for_the_next_round(stores_db: DbSettings) -> None:
     # Plain database: the procedure does not exist, so the refresh fails.
     r = RollupRefresher(stores_db)

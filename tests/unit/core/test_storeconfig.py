@@ -38,6 +38,20 @@ def test_example_store_loads() -> None:
         ),
         (lambda d: d["store"].update(sales_area_m2=-3), "greater than 0"),
         (lambda d: d["store"]["opening_hours"].update(funday=["09:00", "10:00"]), "unknown weekday"),
+        # a zone drawn in centimetres lands outside the 30 × 20 m floor
+        (lambda d: d["zones"][0].update(polygon=[[200, 200], [1000, 200], [1000, 800]]), "outside floor"),
+        (lambda d: d["zones"][2].update(kind="queue"), "needs `till`"),  # a queue without its till
+        (lambda d: d["zones"][2].update(kind="queue", till="nowhere"), "unknown till zone"),
+        (lambda d: d["zones"][0].update(till="checkout"), "only queue zones"),  # a till on a sales area
+        (lambda d: d["zones"][0].update(comfort_limit=0), "greater than or equal to 1"),
+        # calibration floor points typed in pixels instead of metres
+        (
+            lambda d: d["devices"][4].update(
+                calibration=[{"image": p["image"], "floor": p["image"]} for p in d["devices"][4]["calibration"]]
+            ),
+            "far outside floor",
+        ),
+        (lambda d: d["floors"][0].update(plan={"image": "plan.png", "px_per_m": 0}), "greater than 0"),
     ],
 )
 def test_invalid_configs_name_the_field(mutate, match: str) -> None:
@@ -65,3 +79,38 @@ def test_geometry_helpers() -> None:
     assert polygon_area(square) == 4
     assert point_in_polygon(1, 1, square)
     assert not point_in_polygon(3, 1, square)
+
+
+def test_plan_image_path_is_relative_to_the_yaml_and_checked(tmp_path: Path) -> None:
+    data = example()
+    data["floors"][0]["plan"] = {"image": "plans/ground.png", "px_per_m": 20, "origin_m": [0, 0]}
+    path = tmp_path / "store.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = StoreConfig.from_yaml(path)
+    plan = cfg.floors[0].plan
+    assert plan is not None
+    assert plan.image == tmp_path / "plans" / "ground.png"
+    with pytest.raises(ValueError, match=r"fix the `plan\.image` path"):
+        plan.read()  # missing file
+    (tmp_path / "plans").mkdir()
+    plan.image.write_bytes(b"GIF89a")
+    with pytest.raises(ValueError, match="neither PNG nor JPEG"):
+        plan.read()
+
+
+def test_stores_apply_check_reads_the_plan_picture(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from footfall.cli import app
+
+    data = example()
+    data["floors"][0]["plan"]["image"] = "missing.png"
+    path = tmp_path / "store.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["stores", "apply", str(path), "--check"])
+    assert result.exit_code != 0
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "floor ground: floor plan image" in text
+    assert "fix the `plan.image` path" in text
+    ok = CliRunner().invoke(app, ["stores", "apply", str(EXAMPLE), "--check"])
+    assert ok.exit_code == 0, ok.output
