@@ -14,8 +14,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,6 +35,9 @@ from footfall.core.topics import Kind, Topic
 from footfall.db.connect import DictConnection, connect
 from footfall.demo.history import Incident, profile_for, seed_heartbeats, seed_plan, seed_store, simulate
 from footfall.demo.pos import PosClient
+
+if TYPE_CHECKING:
+    from footfall.api.receipts import Receipt
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +103,21 @@ def _login(conn: DictConnection, login: Login) -> None:
         )
 
 
+def _pos_receipts(cfg: StoreConfig) -> "Callable[[datetime, datetime], list[Receipt]]":
+    """The example store's older receipts from its own POS simulator (same catalogue as live)."""
+    from footfall.api.receipts import Receipt
+    from footfall.demo.pos import PosSimulator
+
+    sim = PosSimulator(
+        store_id=cfg.store.id, timezone=cfg.store.timezone, opening_hours=cfg.store.opening_hours, seed=42
+    )
+
+    def between(start: datetime, end: datetime) -> list[Receipt]:
+        return [Receipt.model_validate(r) for r in sim.receipts_between(start, end)]
+
+    return between
+
+
 def _last_count(conn: DictConnection, store_id: str) -> datetime | None:
     row = conn.execute("SELECT max(end_ts) AS last FROM door_counts WHERE store_id = %s", (store_id,)).fetchone()
     return row["last"] if row else None
@@ -152,7 +172,15 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig, *,
                 start = _last_count(conn, cfg.store.id)
             if start is None or start < until:
                 s = seed_store(
-                    conn, cfg, profile_for(i), first=first, now=until, rng=rng, since=start, incident=incident
+                    conn,
+                    cfg,
+                    profile_for(i),
+                    first=first,
+                    now=until,
+                    rng=rng,
+                    since=start,
+                    incident=incident,
+                    receipts_from=_pos_receipts(cfg) if cfg is example else None,
                 )
                 if s.door_rows:
                     console.print(

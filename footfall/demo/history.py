@@ -15,7 +15,7 @@ Example:
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -182,13 +182,20 @@ def seed_store(
     rng: np.random.Generator,
     since: datetime | None = None,
     incident: Incident = NO_INCIDENT,
+    receipts_from: "Callable[[datetime, datetime], list[Receipt]] | None" = None,
 ) -> Seeded:
-    """Door counts and receipts of one store from `first` (local date), or from `since`, up to `now`."""
+    """Door counts and receipts of one store from `first` (local date), or from `since`, up to `now`.
+
+    `receipts_from(start, end)` replaces the simulated receipts (the demo's POS simulator for the
+    example store, so its catalogue and planted slow movers hold over the whole history).
+    """
     zone = ZoneInfo(cfg.store.timezone)
     start = datetime.combine(first, time(0, 0), zone).astimezone(UTC)
     if since is not None:
         start = max(start, since)
     door_rows, receipts = simulate(cfg, profile, since=start, until=now, rng=rng, incident=incident)
+    if receipts_from is not None:
+        receipts = receipts_from(start, now)
     with (
         conn.transaction(),
         conn.cursor() as cur,
