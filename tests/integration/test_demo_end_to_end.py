@@ -56,7 +56,7 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(pg_server: PgServ
                 r["device_id"]
                 for r in conn.execute(
                     "SELECT DISTINCT device_id FROM door_counts WHERE store_id = 'riga-01' "
-                    "AND received_at > now() - interval '10 minutes'"
+                    "AND received_at > now() - interval '10 minutes' AND start_ts > now() - interval '8 days'"
                 )
             }
             # the three counters, and the ceiling camera's line on the garden door
