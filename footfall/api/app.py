@@ -19,13 +19,14 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from footfall import __version__
-from footfall.api import problems
+from footfall.api import dashboard, problems
 from footfall.api.deps import PoolDep, check_request
 from footfall.api.middleware import BodyLimit, SecurityHeaders
 from footfall.api.routes import (
     alerts,
     audit,
     auth,
+    devices,
     forecasts,
     kpis,
     merch,
@@ -63,6 +64,7 @@ TAGS = [
     {"name": "multi-store", "description": "Roll-ups and rankings over the stores in your scope."},
     {"name": "plans", "description": "Monthly targets and plan vs fact."},
     {"name": "shifts", "description": "Staff shifts, for the shopper-to-staff ratio."},
+    {"name": "devices", "description": "Device health: counters, cameras and edge agents."},
     {"name": "forecasts", "description": "Traffic forecasts with bands, staffing and anomalies from trained models."},
     {"name": "alerts", "description": "Red-zone alert rules, alerts, subscriptions, the live stream."},
     {"name": "audit", "description": "Who changed what, and failed log-ins (admins)."},
@@ -74,7 +76,8 @@ UPLOAD_PATH = "/v1/receipts/poslog"
 """The one route that takes files; its body limit is `FOOTFALL_API__MAX_UPLOAD_BYTES`."""
 
 ROUTERS = tuple(
-    m.router for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts, audit)
+    m.router
+    for m in (auth, users, stores, receipts, kpis, merch, portfolio, plans, shifts, forecasts, alerts, audit, devices)
 )
 """Every router of the API, in the order they are included (the access table reads them too)."""
 
@@ -143,6 +146,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
+    dashboard.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Health", responses=problems.responses(503))
     def health(pool: PoolDep) -> Health:

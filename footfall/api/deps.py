@@ -2,7 +2,11 @@
 
 Authentication accepts, in this order:
 - `Authorization: Bearer <jwt>` from `POST /v1/auth/token` (OAuth2 password flow);
-- `Authorization: Bearer ff_…` or `X-API-Key: ff_…` (an API key).
+- `Authorization: Bearer ff_…` or `X-API-Key: ff_…` (an API key);
+- the dashboard's session cookie (`footfall_session`, holding the same bearer token), so
+  the dashboard's pages can read the API they show. Cookies ride along with cross-site
+  requests, so an unsafe method (POST, PUT, PATCH, DELETE) authenticated by the cookie
+  must also carry the session's CSRF token in `X-CSRF-Token`.
 """
 
 from collections.abc import Callable, Iterator
@@ -16,8 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from footfall.api.access import Actor, Permission, Principal
-from footfall.api.errors import NotAcceptable, Unauthenticated
-from footfall.api.security import KEY_PREFIX, signing_secret
+from footfall.api.errors import Forbidden, NotAcceptable, Unauthenticated
+from footfall.api.security import CSRF_HEADER, KEY_PREFIX, SESSION_COOKIE, check_csrf, signing_secret
 from footfall.api.users import principal_from_api_key, principal_from_token
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, DictPool
@@ -83,7 +87,10 @@ def check_request(request: Request) -> None:
             )
     known = _KNOWN_QUERY.get(id(route))
     if known is None:
-        known = _KNOWN_QUERY[id(route)] = _query_names(dependant)
+        names = _query_names(dependant)
+        if "text/csv" in getattr(route, "responses", {}).get(200, {}).get("content", {}):
+            names = names | {"format"}  # `format=csv`: what a plain link (the dashboard's CSV links) can ask
+        known = _KNOWN_QUERY[id(route)] = names
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
@@ -153,7 +160,11 @@ def get_token_secret(request: Request, conn: ConnDep, settings: SettingsDep) -> 
 TokenSecretDep = Annotated[str, Depends(get_token_secret)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_caller(
+    request: Request,
     conn: ConnDep,
     secret: TokenSecretDep,
     bearer: Annotated[str | None, Depends(oauth2)],
@@ -170,6 +181,13 @@ def get_caller(
         if bearer.startswith(KEY_PREFIX):
             return principal_from_api_key(conn, bearer)
         return principal_from_token(conn, bearer, secret=secret)
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        if request.method not in SAFE_METHODS and not check_csrf(
+            request.headers.get(CSRF_HEADER), token=session, secret=secret
+        ):
+            raise Forbidden(f"a request authenticated by the session cookie must send the page's {CSRF_HEADER}")
+        return principal_from_token(conn, session, secret=secret)
     raise Unauthenticated("log in at POST /v1/auth/token and send `Authorization: Bearer <token>`, or send an API key")
 
 

@@ -38,6 +38,10 @@ _hasher = PasswordHasher()
 _ALGORITHM = "HS256"
 _ISSUER = "footfall"
 KEY_PREFIX = "ff_"
+SESSION_COOKIE = "footfall_session"
+"""The dashboard's cookie: the same bearer token the API issues, HttpOnly, SameSite=Strict."""
+CSRF_HEADER = "X-CSRF-Token"
+"""Unsafe requests authenticated by the session cookie must carry `csrf_token(token)` here."""
 
 
 TOKEN_SECRET_NAME = "api_token_key"  # noqa: S105 - a row's name, not a secret
@@ -116,6 +120,21 @@ def read_token(token: str, *, secret: str) -> TokenClaims:
         raise Unauthenticated("the token has expired; log in again at POST /v1/auth/token") from None
     except (jwt.InvalidTokenError, ValueError):
         raise Unauthenticated("the token is not valid; log in again at POST /v1/auth/token") from None
+
+
+def csrf_token(token: str, *, secret: str) -> str:
+    """The CSRF token bound to one session token: an HMAC nobody without the secret can make.
+
+    A page embeds it; a POST made with the session cookie must echo it (form field or
+    `X-CSRF-Token` header). A cross-site page can make the browser send the cookie, but
+    cannot read the page to learn this value.
+    """
+    return hmac.new(secret.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(presented: str | None, *, token: str, secret: str) -> bool:
+    """Whether `presented` is the CSRF token of the session `token` (constant time)."""
+    return bool(presented) and hmac.compare_digest(str(presented), csrf_token(token, secret=secret))
 
 
 @dataclass(frozen=True, slots=True)

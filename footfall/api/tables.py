@@ -1,4 +1,4 @@
-"""Content negotiation for table-shaped answers: JSON by default, CSV on `Accept: text/csv`.
+"""Content negotiation for table-shaped answers: JSON by default, CSV on `Accept: text/csv` or `?format=csv`.
 
 A table-shaped endpoint returns a response model whose `data` is a list of flat rows;
 `table_response` turns the same rows into CSV when the client asks for it, so the two
@@ -22,7 +22,10 @@ CSV = "text/csv"
 
 
 def wants_csv(request: Request) -> bool:
-    """Whether the client prefers CSV (explicitly listed before or instead of JSON)."""
+    """Whether the client prefers CSV (explicitly listed before or instead of JSON), or asked
+    for it with `?format=csv` (what a plain link, such as the dashboard's CSV links, can send)."""
+    if request.query_params.get("format") == "csv":
+        return True
     accept = request.headers.get("accept", "")
     ranked: list[tuple[float, int, str]] = []
     for i, part in enumerate(accept.split(",")):

@@ -4,6 +4,9 @@
 - `footfall bench edge` — outbox write and replay against raw paho QoS 1;
 - `footfall bench vision` — the camera pipeline against decode and decode+MOG2;
 - `footfall bench api` — KPI queries at a year × 50 stores against the raw tables;
+- `footfall bench dashboard` — the store manager page for a store-year, against the one-day page;
+
+
 - `footfall bench merch` — a month of one store's heatmap (JSON and PNG) against the raw minutes.
 
 
@@ -140,6 +143,24 @@ def bench_api(
         console=err,
         quiet=as_json,
     )
+    print(json.dumps(result))
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    *,
+    days: Annotated[int, typer.Option(min=7, max=1100, help="Days of history for the store.")] = 365,
+    runs: Annotated[int, typer.Option(min=3, max=1000, help="Timed loads per page.")] = 10,
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards.")] = False,
+    dbname: Annotated[
+        str, typer.Option(help="Bench database name (dropped and re-created).")
+    ] = "footfall_bench_dashboard",
+) -> None:
+    """The store manager's page for a store-year: HTML + its API calls, and in headless Chromium when
+    installed; against the one-day page in the same run. Target: under 1 s."""
+    from footfall.bench.dashboard import run_bench
+
+    result = run_bench(load_settings(), days=days, runs=runs, keep=keep, dbname=dbname, say=err.print)
     print(json.dumps(result))
 
 

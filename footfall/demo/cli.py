@@ -27,8 +27,18 @@ def register(app: typer.Typer, *, sim: typer.Typer) -> None:
 
 def demo(
     minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (default: until Ctrl-C).")] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            max=3600,
+            help="Simulated clock speed of the chain's other stores: above 1 they start three hours back and "
+            "play those hours this many times faster than real time until they catch up with now "
+            "(the planted incident happens on the way).",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Run the end-to-end demo on embedded defaults: database, example store, API, POS; prints KPI URLs."""
+    """Run the demo: a chain of three stores, the API and the dashboard; prints the URL and a login per role."""
     import os
 
     from footfall.core.errors import FootfallError
@@ -46,7 +56,7 @@ def demo(
         mqtt = {"host": env["FOOTFALL_MQTT__HOST"], "port": int(env["FOOTFALL_MQTT__PORT"])}
         settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update=mqtt)})
     try:
-        run_demo(settings, console, minutes=minutes)
+        run_demo(settings, console, minutes=minutes, speed=speed)
     except FootfallError as exc:
         raise fail(str(exc)) from None
 

@@ -30,6 +30,7 @@ from rich.console import Console
 
 from footfall.core.settings import Settings
 from footfall.core.storeconfig import DoorKind, StoreConfig
+from footfall.demo.chain import ChainLive, ChainSetup, prepare_chain, print_logins
 
 if TYPE_CHECKING:
     import httpx
@@ -64,7 +65,7 @@ def example_store_path() -> Path:
     return example_path("store.yaml")
 
 
-def run_demo(settings: Settings, console: Console, *, minutes: float | None = None) -> None:
+def run_demo(settings: Settings, console: Console, *, minutes: float | None = None, speed: float = 1.0) -> None:
     """Set up the demo database and store, then run the store live.
 
     Args:
@@ -72,6 +73,7 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
         console: where to report.
         minutes: how long to run live; None runs until Ctrl-C when a terminal is attached
             and for two minutes otherwise.
+        speed: the simulated clock speed of the chain's other stores (footfall.demo.chain).
     """
     from footfall.db.connect import connect, ensure_database
     from footfall.db.migrate import info, migrate
@@ -90,9 +92,10 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
     console.print(
         f"database {i.location}: PostgreSQL {i.server_version}, TimescaleDB {i.timescale_version or 'not in use'}"
     )
+    chain = prepare_chain(settings, console, cfg, speed=speed)
     if minutes is None and not sys.stdin.isatty():
         minutes = NON_INTERACTIVE_MINUTES
-    run_store(settings, console, cfg, minutes=minutes)
+    run_store(settings, console, cfg, minutes=minutes, chain=chain)
 
 
 def demo_edge_config(settings: Settings, store_file: Path, *, camera_clip: Path | None = None) -> "EdgeConfig":
@@ -110,8 +113,17 @@ def demo_edge_config(settings: Settings, store_file: Path, *, camera_clip: Path 
         elif isinstance(dev, MqttCounter):
             # The counter's own topic sits under the deployment prefix, so demos on one broker stay apart.
             topic = f"{settings.mqtt.prefix}/local/{dev.id}/counters"
+            # Client ids under the prefix too: two demos on one broker must not take over each other's sessions.
+            client_id = f"footfall-edge-{settings.mqtt.prefix}-{dev.id}"
             devices.append(
-                dev.model_copy(update={"host": settings.mqtt.host, "port": settings.mqtt.port, "topic": topic})
+                dev.model_copy(
+                    update={
+                        "host": settings.mqtt.host,
+                        "port": settings.mqtt.port,
+                        "topic": topic,
+                        "client_id": client_id,
+                    }
+                )
             )
         else:
             devices.append(dev)
@@ -122,7 +134,14 @@ def demo_edge_config(settings: Settings, store_file: Path, *, camera_clip: Path 
             "heartbeat_s": 10.0,
             "http": base.http.model_copy(update={"host": "127.0.0.1", "port": free_port()}),
             # The upstream broker is the demo's own (FOOTFALL_MQTT__*), not the file's.
-            "mqtt": base.mqtt.model_copy(update={"host": None, "port": None, "prefix": None}),
+            "mqtt": base.mqtt.model_copy(
+                update={
+                    "host": None,
+                    "port": None,
+                    "prefix": None,
+                    "client_id": f"footfall-edge-{settings.mqtt.prefix}-{base.device_id}",
+                }
+            ),
             "queue": base.queue.model_copy(update={"replay_readings_per_s": 20_000.0, "batch_readings": 1000}),
             "devices": devices,
             "cameras": [
@@ -422,8 +441,16 @@ def _live_clip(settings: Settings, cfg: StoreConfig, minutes: float | None) -> P
     return render_clip(cfg, folder / f"camera-live-{clip_s:.0f}s.mp4", duration_s=clip_s)
 
 
-def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes: float | None = None) -> None:
-    """Run the simulated store end to end until Ctrl-C (or for `minutes`)."""
+def run_store(  # noqa: PLR0915 - one linear script: start, run, stop in order
+    settings: Settings,
+    console: Console,
+    cfg: StoreConfig,
+    *,
+    minutes: float | None = None,
+    chain: "ChainSetup | None" = None,
+) -> None:
+    """Run the simulated store end to end until Ctrl-C (or for `minutes`); with `chain`, the chain's
+    other stores live beside it (footfall.demo.chain)."""
     from footfall.core.calendar import StoreCalendar
     from footfall.core.clock import SystemClock
     from footfall.demo.api import start_api_demo
@@ -442,6 +469,7 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
     agent = Agent(edge_cfg, settings=settings)
     sim = None
     api = None
+    live = None
     try:
         agent.start()
         console.print(
@@ -463,6 +491,9 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
         console.print("firmware stubs: beam counter (TCP), stereo sensor (HTTP push), staff counter (MQTT) live")
         _wait_for_rows(settings, cfg.store.id, since=started, rows=seeded, console=console)
         api = start_api_demo(settings, cfg, console)
+        if chain is not None:
+            live = ChainLive(settings, chain, api_url=api.base_url).start()
+            print_logins(console, chain, api.base_url)
         today = StoreCalendar(cfg.store.timezone).local_date(datetime.now(UTC))
         console.print("\n[bold]numbers from the API[/] (as the demo login):")
         _report(api.base_url, cfg.store.id, today, console, out_dir=agent.data_dir)
@@ -472,6 +503,8 @@ def run_store(settings: Settings, console: Console, cfg: StoreConfig, *, minutes
     except KeyboardInterrupt:
         console.print("\nstopping …")
     finally:
+        if live is not None:
+            live.stop()
         if sim is not None:
             sim.stop_all()
         agent.stop()

@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from psycopg import sql
@@ -54,7 +55,8 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(pg_server: PgServ
             devices = {
                 r["device_id"]
                 for r in conn.execute(
-                    "SELECT DISTINCT device_id FROM door_counts WHERE received_at > now() - interval '10 minutes'"
+                    "SELECT DISTINCT device_id FROM door_counts WHERE store_id = 'riga-01' "
+                    "AND received_at > now() - interval '10 minutes' AND start_ts > now() - interval '8 days'"
                 )
             }
             # the three counters, and the ceiling camera's line on the garden door
@@ -62,6 +64,13 @@ def test_demo_runs_a_store_end_to_end_and_reports_real_numbers(pg_server: PgServ
             for table in ("heatmap_cells", "zone_visits", "tracks"):  # the camera's scene through the pipeline
                 n = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE device_id = 'riga-01-cam1'").fetchone()["n"]
                 assert n > 0, f"no {table} rows from the demo camera"
+            # The chain's other stores: history for weeks back, their edge heartbeats over MQTT.
+            stores = {r["store_id"] for r in conn.execute("SELECT DISTINCT store_id FROM door_counts")}
+            assert stores == {"riga-01", "lisbon-01", "nyc-01"}
+            oldest = conn.execute("SELECT min(start_ts) AS t FROM door_counts").fetchone()["t"]
+            assert oldest < datetime.now(UTC) - timedelta(days=28)
+            beats = {r["device_id"] for r in conn.execute("SELECT DISTINCT device_id FROM heartbeats")}
+            assert {"lisbon-01-edge", "nyc-01-edge"} <= beats
             assert conn.execute("SELECT count(*) AS n FROM dead_letters").fetchone()["n"] == 0
             status = conn.execute("SELECT state FROM device_status WHERE device_id = 'riga-01-edge'").fetchone()
             assert status is not None

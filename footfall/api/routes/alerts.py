@@ -94,7 +94,12 @@ def list_alerts(
     return alerts.list_alerts(conn, caller=caller, state=state, limit=limit, offset=offset)
 
 
-@router.get("/v1/alerts/stream", summary="Live alert events (Server-Sent Events)")
+@router.get(
+    "/v1/alerts/stream",
+    summary="Live alert events (Server-Sent Events)",
+    # Declared so that check_request lets `Accept: text/event-stream` (every EventSource sends it) through.
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "The events."}},
+)
 def stream(
     request: Request,
     caller: AlertSubscriber,

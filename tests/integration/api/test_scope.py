@@ -39,6 +39,7 @@ STORE_ROUTES = [
     ("PUT", "/v1/stores/{s}/plans/2026-06", {"revenue_target": "1"}),
     ("DELETE", "/v1/stores/{s}/plans/2026-06", None),
     ("GET", "/v1/stores/{s}/plan-vs-fact?month=2026-06", None),
+    ("GET", "/v1/stores/{s}/devices", None),
     ("GET", "/v1/stores/{s}/shifts?" + PERIOD, None),
     (
         "PUT",

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from footfall.api.tables import to_csv, wants_csv
 
 
-def request(accept: str | None) -> Request:
+def request(accept: str | None, query: bytes = b"") -> Request:
     headers = [(b"accept", accept.encode())] if accept is not None else []
-    return Request({"type": "http", "headers": headers})
+    return Request({"type": "http", "headers": headers, "query_string": query})
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,18 @@ def request(accept: str | None) -> Request:
 )
 def test_accept_negotiation(accept: str | None, csv: bool) -> None:
     assert wants_csv(request(accept)) is csv
+
+
+@pytest.mark.parametrize(
+    ("query", "csv"),
+    [
+        (b"format=csv", True),  # what a plain link (the dashboard's CSV links) can send
+        (b"first=2026-01-01&format=csv", True),  # among other parameters
+        (b"format=json", False),  # anything else: the Accept header decides
+    ],
+)
+def test_format_query_asks_for_csv(query: bytes, csv: bool) -> None:
+    assert wants_csv(request("application/json", query)) is csv
 
 
 def test_csv_flattens_nested_fields_and_writes_empty_for_null() -> None:

@@ -1,0 +1,176 @@
+"""Browser tests of the dashboard: a real uvicorn on a free port, a real database with a
+seeded chain of three stores, and Debian's headless Chromium driven by Selenium.
+
+Chromium comes from Debian's `chromium` and `chromium-driver` packages, which `./run test`
+installs when they are missing; Selenium is given the driver's path explicitly, so Selenium
+Manager never tries to download a browser.
+"""
+
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from psycopg import sql
+
+from footfall.api.access import Role
+from footfall.api.app import create_app
+from footfall.api.users import create_user
+from footfall.core.settings import DbSettings, Settings
+from footfall.core.storeconfig import StoreConfig
+from footfall.db.connect import connect, open_pool
+from footfall.db.stores import apply_store
+from footfall.demo.history import Incident, seed_chain
+from tests.helpers import wait_until
+
+ROOT = Path(__file__).resolve().parents[3]
+CHAIN = [ROOT / "examples" / "store.yaml", *sorted((ROOT / "examples" / "chain").glob("*.yaml"))]
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM = "/usr/bin/chromium"
+ARTEFACTS = Path(os.environ.get("FOOTFALL_TEST_ARTEFACTS", ROOT / ".local" / "test-artefacts" / "dashboard"))
+PASSWORD = "walk the floor"
+DEAD_DEVICE = "nyc-01-side"
+
+# Who logs in, with which role and stores.
+USERS: dict[str, tuple[Role, list[str]]] = {
+    "admin": (Role.ADMIN, []),
+    "manager": (Role.MANAGER, ["riga-01"]),
+    "merch": (Role.MERCHANDISER, ["riga-01", "lisbon-01"]),
+    "watcher": (Role.ALERT_SUBSCRIBER, ["nyc-01"]),
+}
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Chain:
+    """The seeded database and the server on it."""
+
+    db: DbSettings
+    base_url: str
+    now: datetime
+    tokens: dict[str, str] = field(default_factory=dict)
+    settings: Settings | None = None
+
+    def api(self, username: str, path: str) -> Any:
+        """GET a JSON API path as a user (bearer token, not the cookie)."""
+        r = httpx.get(self.base_url + path, headers={"Authorization": f"Bearer {self.tokens[username]}"}, timeout=30)
+        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+        return r.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chain_db(settings: Settings, pg_template: str) -> Iterator[DbSettings]:
+    """A database of this module's own: three stores with three weeks of history, users."""
+    name = f"footfall_dash_{os.getpid()}_{secrets.token_hex(4)}"
+    with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(pg_template))
+        )
+    own = settings.db.model_copy(update={"url": settings.db.url_for(name)})
+    try:
+        yield own
+    finally:
+        with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
+    """The chain seeded, and a real uvicorn serving the API and the dashboard on a free port."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with connect(chain_db, autocommit=True) as conn:
+        configs = [StoreConfig.from_yaml(p) for p in CHAIN]
+        for cfg in configs:
+            apply_store(conn, cfg)
+        seed_chain(
+            conn,
+            configs,
+            # From the first of last month: a whole month of plan vs fact, and last week to compare with.
+            days=now.day + 31,
+            now=now,
+            incident=Incident(dead_devices=frozenset({DEAD_DEVICE}), dead_since=now - timedelta(hours=2)),
+        )
+        for username, (role, stores) in USERS.items():
+            create_user(
+                conn, username=username, password=PASSWORD, role=role, stores=stores, all_stores=role is Role.ADMIN
+            )
+    pool = open_pool(chain_db.model_copy(update={"pool_min": 1, "pool_max": 6}), name="test-dashboard")
+    app_settings = settings.model_copy(update={"db": chain_db})
+    app = create_app(app_settings, pool=pool)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: server.started, timeout=20), "uvicorn did not start"
+        c = Chain(db=chain_db, base_url=f"http://127.0.0.1:{port}", now=now, settings=app_settings)
+        for username in USERS:
+            r = httpx.post(c.base_url + "/v1/auth/token", data={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            c.tokens[username] = r.json()["access_token"]
+        yield c
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        pool.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium through chromedriver, with a fresh profile."""
+    if not (Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists()):
+        pytest.fail(
+            "Debian's chromium and chromium-driver are not installed. Run the suite with `./run test`, which "
+            "installs them (apt-get install -y chromium chromium-driver)."
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="footfall-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def artefacts() -> Path:
+    """Where screenshots go (kept after the run: look at them)."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTEFACTS
