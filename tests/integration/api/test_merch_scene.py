@@ -12,9 +12,9 @@ from footfall.api.kpis.store import store_info
 from footfall.api.merch import queries as q
 from footfall.api.merch.heatmap import HeatMetric
 from footfall.db.stores import apply_store
-from footfall.edge.vision.config import PipelineOptions
 from footfall.edge.vision.pipeline import CameraSpec
 from footfall.firmware_stubs.scenes import door_scene
+from tests.helpers import every_cell
 from tests.integration.api.merch_support import run_camera, write_readings
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ def scene_store(aconn: psycopg.Connection):
     scene = door_scene(seed=1, duration_s=70)
     cfg = scene.store_config(store_id="synth")
     apply_store(aconn, cfg)
-    opts = PipelineOptions.model_validate({"privacy": {"k": 1, "tracks": True}})
+    opts = every_cell(tracks=True)
     sink = run_camera(scene, CameraSpec.from_store(cfg, "cam1"), opts, t0=T0)
     write_readings(aconn, "synth", sink)
     return scene, store_info(aconn, "synth")

@@ -20,9 +20,9 @@ from footfall.api.merch.heatmap import (
 from footfall.core.geometry import homography_from_pairs
 from footfall.core.messages import HeatmapReading
 from footfall.core.topics import Kind
-from footfall.edge.vision.config import PipelineOptions
 from footfall.edge.vision.pipeline import CameraPipeline, CameraSpec
 from footfall.firmware_stubs.scenes import Scene, Walker
+from tests.helpers import every_cell
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FLOOR = (20.0, 9.0)
@@ -68,7 +68,7 @@ def camera_rows() -> tuple[list[CellRow], np.ndarray]:
         h = homography_from_pairs([tuple(p["image"]) for p in cal], [tuple(p["floor"]) for p in cal])
         spec = CameraSpec(device_id=dev, floor_id="ground", floor_size_m=FLOOR, homography=h)
         sink = HeatmapSink()
-        pipe = CameraPipeline(spec, PipelineOptions.model_validate({"privacy": {"k": 1}}), sink)
+        pipe = CameraPipeline(spec, every_cell(), sink)
         for t, img in sc.frames():
             pipe.process(img, T0 + timedelta(seconds=t))
         pipe.flush()

@@ -17,10 +17,10 @@ from footfall.api.merch.heatmap import CellRow, merge_cells
 from footfall.core.geometry import apply_homography, homography_from_pairs
 from footfall.core.messages import HeatmapReading
 from footfall.core.topics import Kind
-from footfall.edge.vision.config import PipelineOptions
 from footfall.edge.vision.evaluate import read_mot
 from footfall.edge.vision.pipeline import CameraPipeline, CameraSpec
 from footfall.edge.vision.source import VideoSource
+from tests.helpers import every_cell
 
 ROOT = Path(__file__).resolve().parents[3]
 # ../shared/data beside the checkout (or beside the folder of worktrees)
@@ -57,7 +57,7 @@ def test_heatmap_mass_lies_along_the_ground_truth_foot_points(clip: str, video: 
     h = homography_from_pairs([a for a, _ in CALIBRATION[clip]], [b for _, b in CALIBRATION[clip]])
     spec = CameraSpec(device_id="tud", floor_id="street", floor_size_m=FLOOR, homography=h)
     sink = HeatmapSink()
-    pipe = CameraPipeline(spec, PipelineOptions.model_validate({"privacy": {"k": 1}}), sink)
+    pipe = CameraPipeline(spec, every_cell(), sink)
     frames = 0
     with VideoSource(path, start=datetime(2026, 1, 1, tzinfo=UTC)) as src:
         for frame, at in src:

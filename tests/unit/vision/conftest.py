@@ -13,6 +13,7 @@ from footfall.core.topics import Kind
 from footfall.edge.vision.config import PipelineOptions
 from footfall.edge.vision.pipeline import CameraPipeline, CameraSpec
 from footfall.firmware_stubs.scenes import Scene, door_scene
+from tests.helpers import every_cell
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _ROOT = Path(__file__).resolve().parents[3]
@@ -41,16 +42,6 @@ class SceneRun:
     pipeline: CameraPipeline
     sink: MemorySink
     results: list = field(default_factory=list)
-
-
-def every_cell() -> PipelineOptions:
-    """Default options with k = 1, so tests see every heatmap cell.
-
-    Validation refuses k < 2 (a cell one person walked through would leave the edge); a
-    test that measures the whole heatmap mass sets it past validation on purpose.
-    """
-    opts = PipelineOptions()
-    return opts.model_copy(update={"privacy": opts.privacy.model_copy(update={"k": 1})})
 
 
 def run_scene(scene: Scene, options: PipelineOptions | None = None, *, keep_results: bool = False) -> SceneRun:
