@@ -89,9 +89,10 @@ def _slots(cfg: StoreConfig, day: date, *, since: datetime, until: datetime, slo
 
 
 def _door_device(cfg: StoreConfig) -> dict[str, str]:
+    """Which device counts each door: a counter's doors, and a camera's counting lines."""
     out: dict[str, str] = {}
     for d in cfg.devices:
-        for door in d.doors:
+        for door in [*d.doors, *(ln.door for ln in d.lines)]:
             out.setdefault(door, d.id)
     return out
 
