@@ -52,7 +52,12 @@ def test_aggregates_are_real_time_and_compression_and_retention_are_as_written(d
                 "SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates"
             )
         }
-        assert caggs == {"door_counts_15m": False, "door_counts_1h": False}
+        assert caggs == {
+            "door_counts_15m": False,
+            "door_counts_1h": False,
+            "heatmap_cells_1h": False,
+            "heatmap_cells_1d": False,
+        }
         segment_by = {
             r["hypertable_name"]: r["segmentby"]
             for r in conn.execute(

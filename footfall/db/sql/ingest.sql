@@ -30,12 +30,13 @@ LIMIT 1;
 SELECT to_regclass('timescaledb_information.jobs') IS NOT NULL AS ok;
 
 -- name: retention_horizons
--- The drop_after of each fact table's TimescaleDB retention policy (none on the plain path).
+-- The drop_after of each fact table's scheduled TimescaleDB retention policy (none on the plain
+-- path): a policy switched off drops nothing, so it sets no horizon.
 SELECT h.hypertable_name AS table_name, (j.config ->> 'drop_after')::interval AS drop_after
 FROM timescaledb_information.jobs j
 JOIN timescaledb_information.hypertables h
   ON h.hypertable_schema = j.hypertable_schema AND h.hypertable_name = j.hypertable_name
-WHERE j.proc_name = 'policy_retention' AND j.config ? 'drop_after';
+WHERE j.proc_name = 'policy_retention' AND j.scheduled AND j.config ? 'drop_after';
 
 -- name: create_stage
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
