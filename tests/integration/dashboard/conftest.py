@@ -32,6 +32,7 @@ from footfall.db.connect import connect, open_pool
 from footfall.db.stores import apply_store
 from footfall.demo.history import Incident, seed_chain
 from tests.helpers import wait_until
+from tests.integration.conftest import PgServer, clone_template
 
 ROOT = Path(__file__).resolve().parents[3]
 CHAIN = [ROOT / "examples" / "store.yaml", *sorted((ROOT / "examples" / "chain").glob("*.yaml"))]
@@ -76,18 +77,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def chain_db(settings: Settings, pg_template: str) -> Iterator[DbSettings]:
-    """A database of this module's own: three stores with three weeks of history, users."""
+def chain_db(pg_server: PgServer, pg_template: str) -> Iterator[DbSettings]:
+    """A database of this module's own, on this leg's server: three stores with three weeks of history, users."""
     name = f"footfall_dash_{os.getpid()}_{secrets.token_hex(4)}"
-    with connect(settings.db, dbname="postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(pg_template))
-        )
-    own = settings.db.model_copy(update={"url": settings.db.url_for(name)})
+    clone_template(pg_server.db, pg_template, name)
     try:
-        yield own
+        yield pg_server.settings_for(name)
     finally:
-        with connect(settings.db, dbname="postgres", autocommit=True) as admin:
+        with connect(pg_server.db, dbname="postgres", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
