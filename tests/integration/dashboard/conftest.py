@@ -26,6 +26,7 @@ from psycopg import sql
 from footfall.api.access import Role
 from footfall.api.app import create_app
 from footfall.api.users import create_user
+from footfall.bench.dashboard import CHROMEDRIVER, CHROMIUM, headless_chromium
 from footfall.core.settings import DbSettings, Settings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect, open_pool
@@ -36,8 +37,6 @@ from tests.integration.conftest import PgServer, clone_template
 
 ROOT = Path(__file__).resolve().parents[3]
 CHAIN = [ROOT / "examples" / "store.yaml", *sorted((ROOT / "examples" / "chain").glob("*.yaml"))]
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = Path(os.environ.get("FOOTFALL_TEST_ARTEFACTS", ROOT / ".local" / "test-artefacts" / "dashboard"))
 PASSWORD = "walk the floor"
 DEAD_DEVICE = "nyc-01-side"
@@ -137,27 +136,8 @@ def browser() -> Iterator[Any]:
             "Debian's chromium and chromium-driver are not installed. Run the suite with `./run test`, which "
             "installs them (apt-get install -y chromium chromium-driver)."
         )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     profile = tempfile.mkdtemp(prefix="footfall-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = headless_chromium(profile, "--window-size=1280,1000")
     driver.set_page_load_timeout(60)
     try:
         yield driver
