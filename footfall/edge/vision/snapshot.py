@@ -41,8 +41,10 @@ def pixelate(frame: np.ndarray, boxes: list[Box]) -> np.ndarray:
     for a, b, c, d in boxes:
         roi = out[b:d, a:c]
         small = cv2.resize(roi, (max(1, (c - a) // 12), max(1, (d - b) // 12)), interpolation=cv2.INTER_AREA)
-        coarse = cv2.resize(small, (c - a, d - b), interpolation=cv2.INTER_NEAREST)
-        out[b:d, a:c] = cv2.GaussianBlur(coarse, (0, 0), sigmaX=max(3.0, (c - a) / 8))
+        # Blurred at the coarse size (1/12 of the sigma), then smoothly enlarged: the same
+        # loss of detail as blurring the enlarged picture, at 1/144 of the pixels.
+        small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.25, (c - a) / 96))
+        out[b:d, a:c] = cv2.resize(small, (c - a, d - b), interpolation=cv2.INTER_LINEAR)
     return out
 
 
