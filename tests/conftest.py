@@ -1,6 +1,7 @@
 """Shared test set-up: markers by folder, hypothesis profiles."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,17 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Commands run in-process (CliRunner) read FOOTFALL_* afresh in every test: the cached
+    process settings would otherwise carry one test's database and broker into the next."""
+    from footfall.core.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from footfall.cli import app
 from footfall.core.settings import DbSettings, Settings
+from footfall.db.migrate import Flavour
 from footfall.devtools.services import PrivateMosquitto, free_port
 from footfall.doctor.checks import CHECKS, Status, check_broker, run_checks
-from tests.integration.conftest import PLAIN_ONLY
 
 runner = CliRunner()
 
@@ -68,11 +68,8 @@ def test_anonymous_access_fails_outside_development(broker_factory, db: DbSettin
     assert "allow_anonymous false" in findings["broker anonymous access"].fix
 
 
-# Plain leg only for now: on the TimescaleDB leg this CLI run reported the database at port 5432
-# and the private broker unanswered (seen in the merged suite, not yet explained; issue 16's note).
-@PLAIN_ONLY
 def test_doctor_passes_against_the_private_broker_and_a_migrated_database(
-    broker_factory, db: DbSettings, mqtt_prefix: str, monkeypatch: pytest.MonkeyPatch
+    broker_factory, db: DbSettings, flavour: Flavour, mqtt_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broker = broker_factory()
     monkeypatch.setenv("FOOTFALL_DB__URL", db.url)
@@ -80,9 +77,16 @@ def test_doctor_passes_against_the_private_broker_and_a_migrated_database(
     monkeypatch.setenv("FOOTFALL_MQTT__PORT", str(broker.port))
     monkeypatch.setenv("FOOTFALL_MQTT__PREFIX", mqtt_prefix)
     result = runner.invoke(app, ["doctor"])
-    assert result.exit_code == 0, result.output
-    assert "no problems" in result.output
     assert "broker queue limit: an offline persistent session kept all 1100" in result.output
+    if flavour is Flavour.PLAIN or "FAIL timescaledb jobs" not in result.output:
+        assert result.exit_code == 0, result.output
+        assert "no problems" in result.output
+    else:
+        # The one problem allowed on this leg is the server's own: TimescaleDB 2.28.3 on
+        # PostgreSQL 15 records every scheduled job run as failed; doctor names it and the way around.
+        assert result.exit_code == 1, result.output
+        assert "1 problem(s)" in result.output
+        assert "known incompatibility of TimescaleDB 2.28.3" in " ".join(result.output.split())
 
 
 def test_doctor_names_the_fix_for_an_unreachable_broker_and_an_unmigrated_database(
