@@ -271,8 +271,8 @@ def seeded(db: DbSettings, flavour: Flavour) -> tuple[DbSettings, datetime, date
     return db, t0 - timedelta(hours=1), now, flavour is Flavour.TIMESCALE
 
 
-def _run_all(db: DbSettings, start: datetime, end: datetime, timescaledb: bool) -> dict[str, list[tuple]]:
-    results: dict[str, list[tuple]] = {}
+def _run_all(db: DbSettings, start: datetime, end: datetime, timescaledb: bool) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {}
     with _as_grafana(db) as conn:
         for where, sql in _sql_queries():
             text = expand(sql, start=start, end=end, stores=sorted(STORES), timescaledb=timescaledb)
@@ -291,21 +291,21 @@ def test_every_dashboard_query_runs_as_grafanas_role_and_returns_rows(seeded) ->
     assert not empty, f"queries that returned no rows from the seeded data: {empty}"
 
 
-def _totals(results: dict[str, list[tuple]]) -> dict[str, tuple]:
+def _totals(results: dict[str, list[dict]]) -> dict[str, dict]:
     rows = next(v for k, v in results.items() if "'Totals by store'" in k)
-    return {r[0]: r[1:] for r in rows}
+    return {r["store"]: r for r in rows}
 
 
 def test_traffic_and_conversion_are_the_seeded_numbers(seeded) -> None:
     db, start, end, timescaledb = seeded
     totals = _totals(_run_all(db, start, end, timescaledb))
     for name, _tz, per_min, sales_per_h in STORES.values():
-        visitors, transactions, conversion, revenue, atv = totals[name]
-        assert visitors == HOURS * 60 * per_min  # customer door only: the staff door is left out
-        assert transactions == HOURS * sales_per_h  # the voided receipt is not a transaction
-        assert conversion == pytest.approx(transactions / visitors)
-        assert revenue == Decimal("20.00") * transactions
-        assert atv == Decimal("20.00")
+        row = totals[name]
+        assert row["visitors"] == HOURS * 60 * per_min  # customer door only: the staff door is left out
+        assert row["transactions"] == HOURS * sales_per_h  # the voided receipt is not a transaction
+        assert row["conversion"] == pytest.approx(row["transactions"] / row["visitors"])
+        assert row["revenue"] == Decimal("20.00") * row["transactions"]
+        assert row["atv"] == Decimal("20.00")
 
 
 def test_the_grafana_role_cannot_read_users_or_secrets(seeded) -> None:
@@ -324,7 +324,7 @@ def test_late_rows_below_the_refreshed_watermark_count_at_once(seeded) -> None:
     with connect(db, autocommit=True) as conn:
         for view in ("door_counts_15m", "door_counts_1h"):
             conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
-    before = _totals(_run_all(db, start, end, timescaledb))["Alpha"][0]
+    before = _totals(_run_all(db, start, end, timescaledb))["Alpha"]["visitors"]
     t_late = start + timedelta(minutes=10)  # the hour before the seeded ones, materialised as empty
     with connect(db) as conn:
         conn.execute(
@@ -333,5 +333,5 @@ def test_late_rows_below_the_refreshed_watermark_count_at_once(seeded) -> None:
             (t_late, t_late + timedelta(minutes=1)),
         )
         conn.commit()
-    after = _totals(_run_all(db, start, end, timescaledb))["Alpha"][0]
+    after = _totals(_run_all(db, start, end, timescaledb))["Alpha"]["visitors"]
     assert after == before + 7
