@@ -23,6 +23,7 @@ use one this test does not expand.
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from footfall.core.settings import DbSettings
@@ -144,7 +146,8 @@ def test_provisioning_parses_and_every_panel_names_a_provisioned_source() -> Non
     sources = {d["uid"]: d for d in _datasources()}
     assert {d["type"] for d in sources.values()} == {"grafana-postgresql-datasource", "prometheus"}
     pg = next(d for d in sources.values() if d["type"] == "grafana-postgresql-datasource")
-    assert pg["user"] == "footfall_grafana", "Grafana reads through the read-only role"
+    assert pg["user"] == ROLE, "Grafana reads through the read-only role"
+    assert f"CREATE ROLE {ROLE} LOGIN" in READER_SQL.read_text(encoding="utf-8")
     assert pg["jsonData"]["timescaledb"] is True  # the central compose runs TimescaleDB
     assert pg["secureJsonData"]["password"].startswith("$"), "the password comes from the environment"
     providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "footfall.yaml").read_text(encoding="utf-8"))[
@@ -253,22 +256,41 @@ def _seed(conn: psycopg.Connection, t0: datetime) -> None:
         )
 
 
+ROLE = "footfall_grafana"
+
+
 def _as_grafana(db: DbSettings) -> psycopg.Connection:
+    """A connection with the privileges grafana-reader.sql gives Grafana's role.
+
+    Roles belong to the whole server, which other tests and runs share: each test creates
+    the role under a name of its own (the same SQL, renamed) and `seeded` drops it after.
+    """
+    role = db.dbname.replace("footfall_t_", "ffg_")
     with connect(db, autocommit=True) as admin:
-        admin.execute(READER_SQL.read_text(encoding="utf-8"))
+        admin.execute(READER_SQL.read_text(encoding="utf-8").replace(ROLE, role))
     conn = connect(db, autocommit=True)
-    conn.execute("SET ROLE footfall_grafana")
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
     return conn
 
 
+def _drop_role(db: DbSettings) -> None:
+    role = db.dbname.replace("footfall_t_", "ffg_")
+    with connect(db, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            admin.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(sql.Identifier(role)))
+
+
 @pytest.fixture
-def seeded(db: DbSettings, flavour: Flavour) -> tuple[DbSettings, datetime, datetime, bool]:
+def seeded(db: DbSettings, flavour: Flavour) -> Iterator[tuple[DbSettings, datetime, datetime, bool]]:
     now = datetime.now(UTC)
     t0 = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS + 1)
     with connect(db) as conn:
         _seed(conn, t0)
         conn.commit()
-    return db, t0 - timedelta(hours=1), now, flavour is Flavour.TIMESCALE
+    try:
+        yield db, t0 - timedelta(hours=1), now, flavour is Flavour.TIMESCALE
+    finally:
+        _drop_role(db)
 
 
 def _run_all(db: DbSettings, start: datetime, end: datetime, timescaledb: bool) -> dict[str, list[dict]]:
