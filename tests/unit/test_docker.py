@@ -172,8 +172,8 @@ def test_central_broker_config_is_password_acl_and_unlimited_queue() -> None:
     conf = (DOCKER / "mosquitto" / "mosquitto.central.conf").read_text(encoding="utf-8")
     lines = {ln.split()[0]: ln.split(None, 1)[1] for ln in conf.splitlines() if ln.strip() and ln[0] != "#"}
     assert lines["allow_anonymous"] == "false"
-    assert lines["password_file"] == "/mosquitto/config/passwd"
-    assert lines["acl_file"] == "/mosquitto/config/acl"
+    assert lines["password_file"] == "/mosquitto/config/auth/passwd"
+    assert lines["acl_file"] == "/mosquitto/config/auth/acl"
     assert lines["max_queued_messages"] == "0"
     assert lines["persistence"] == "true"
 
