@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Container health checks for Footfall's images (installed as `footfall-healthcheck`).
 
 Standard library only, so a check costs one small interpreter start and imports none of

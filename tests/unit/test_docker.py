@@ -328,6 +328,29 @@ def ingest_metrics() -> Iterator[tuple[IngestMetrics, str]]:
         server.server_close()
 
 
+def test_healthcheck_runs_as_an_executable(tmp_path: Path, ingest_metrics) -> None:
+    """The image runs it by name (`footfall-healthcheck`, mode 0755): it needs its shebang."""
+    m, url = ingest_metrics
+    m.db_up.set(1)
+    exe = tmp_path / "footfall-healthcheck"
+    shutil.copy(DOCKER / "healthcheck.py", exe)
+    exe.chmod(0o755)
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # python3 as the image's PATH finds it
+    ok = subprocess.run([str(exe), "metrics", url, "footfall_ingest_database_up=1"], env=env, check=False, timeout=30)
+    assert ok.returncode == 0
+    bad = subprocess.run(
+        [str(exe), "metrics", url, "footfall_ingest_broker_connected=1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert bad.returncode == 1
+    assert "unhealthy: " in bad.stderr
+    assert subprocess.run([str(exe)], env=env, capture_output=True, check=False, timeout=30).returncode == 2
+
+
 def test_ingest_health_follows_its_broker_and_database_gauges(healthcheck: ModuleType, ingest_metrics) -> None:
     m, url = ingest_metrics
     want = ["footfall_ingest_broker_connected=1", "footfall_ingest_database_up=1"]
