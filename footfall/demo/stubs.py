@@ -6,9 +6,18 @@ pushes or publishes.
 """
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from footfall.edge.config import EdgeConfig, HttpCounter, MqttCounter, TcpCounter
-from footfall.firmware_stubs.spec import HttpStub, MqttStub, StubSpec, TcpStub
+from footfall.edge.config import (
+    A3dpcCounter,
+    AxisLiveCounter,
+    EdgeConfig,
+    HttpCounter,
+    MqttCounter,
+    TcpCounter,
+    XovisCounter,
+)
+from footfall.firmware_stubs.spec import A3dpcSpec, AxisLiveSpec, HttpStub, MqttStub, StubSpec, TcpStub, XovisSpec
 
 
 def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
@@ -24,7 +33,33 @@ def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
     out: list[StubSpec] = []
     for dev in edge.devices:
         bits: Literal[16, 32] = 16 if dev.counter_bits == 16 else 32  # the stubs play 16- or 32-bit counters
-        if isinstance(dev, TcpCounter):
+        if isinstance(dev, XovisCounter):
+            door_lines = [ln for ln in dev.lines if not ln.passersby]
+            out.append(
+                XovisSpec(
+                    device_id=dev.id,
+                    door=door_lines[0].door,
+                    counter_bits=bits,
+                    url=f"http://{http_host}:{edge.http.port}/v1/push/{dev.id}",
+                    token=dev.bearer(),
+                    door_line=door_lines[0].line,
+                    street_line=next((ln.line for ln in dev.lines if ln.passersby), None),
+                )
+            )
+        elif isinstance(dev, AxisLiveCounter | A3dpcCounter):
+            where = urlsplit(dev.url)
+            spec = AxisLiveSpec if isinstance(dev, AxisLiveCounter) else A3dpcSpec
+            out.append(
+                spec(
+                    device_id=dev.id,
+                    door=dev.door,
+                    counter_bits=bits,
+                    host=where.hostname or "127.0.0.1",
+                    port=where.port or 80,
+                    tz=dev.timezone,
+                )
+            )
+        elif isinstance(dev, TcpCounter):
             out.append(TcpStub(device_id=dev.id, door=dev.door, counter_bits=bits, host=dev.host, port=dev.port))
         elif isinstance(dev, HttpCounter):
             door_lines = [ln for ln in dev.lines if not ln.passersby]

@@ -21,11 +21,22 @@ from footfall.core.errors import ConfigError, FootfallError
 from footfall.core.messages import Fault, HeartbeatReading, SensorHealth
 from footfall.core.settings import Settings
 from footfall.core.topics import Kind
-from footfall.edge.config import CameraOptions, EdgeConfig, HttpCounter, MqttCounter, TcpCounter
+from footfall.edge.config import (
+    A3dpcCounter,
+    AxisLiveCounter,
+    CameraOptions,
+    Counter,
+    EdgeConfig,
+    HttpCounter,
+    MqttCounter,
+    TcpCounter,
+)
 from footfall.edge.drivers.base import CounterCore
 from footfall.edge.drivers.http import HttpPushServer
 from footfall.edge.drivers.mqtt import MqttCounterDriver
+from footfall.edge.drivers.poll import A3dpcDriver, AxisLiveDriver
 from footfall.edge.drivers.tcp import TcpBeamDriver
+from footfall.edge.drivers.vendors import A3DPC_LINE
 from footfall.edge.identity import install_id
 from footfall.edge.outbox import Outbox
 from footfall.edge.publisher import AGENT_VERSION, Publisher
@@ -95,7 +106,7 @@ class Agent:
         )
         self.outbox.on_commit = self.publisher.notify
         self.cores: dict[str, CounterCore] = {}
-        self.drivers: list[TcpBeamDriver | MqttCounterDriver] = []
+        self.drivers: list[TcpBeamDriver | MqttCounterDriver | AxisLiveDriver | A3dpcDriver] = []
         self.http: HttpPushServer | None = None
         self.producers: list[Producer] = []
         self._store: StoreConfig | None = None
@@ -106,7 +117,11 @@ class Agent:
                 self.drivers.append(TcpBeamDriver(dev, core, self.clock))
             elif isinstance(dev, MqttCounter):
                 self.drivers.append(MqttCounterDriver(dev, core, self.clock, agent_id=self.target.client_id))
-            else:
+            elif isinstance(dev, AxisLiveCounter):
+                self.drivers.append(AxisLiveDriver(dev, core, self.clock))
+            elif isinstance(dev, A3dpcCounter):
+                self.drivers.append(A3dpcDriver(dev, core, self.clock))
+            else:  # http and xovis: pushes to the one listener
                 if self.http is None:
                     self.http = HttpPushServer(cfg.http, self.clock)
                 self.http.add(dev, core)
@@ -139,13 +154,15 @@ class Agent:
             raise ConfigError(f"camera {cam.id}: {exc}") from None
         return _CameraProducer(worker)
 
-    def _core(self, dev: TcpCounter | HttpCounter | MqttCounter) -> CounterCore:
+    def _core(self, dev: Counter) -> CounterCore:
         m = self.cfg.minutes
         line_doors = None
         passersby: list[str] = []
-        if isinstance(dev, HttpCounter):
+        if isinstance(dev, HttpCounter):  # and XovisCounter
             line_doors = {ln.line: (ln.door, ln.passersby) for ln in dev.lines}
             passersby = [ln.door for ln in dev.lines if ln.passersby]
+        elif isinstance(dev, A3dpcCounter):
+            line_doors = {A3DPC_LINE: (dev.door, False)}
         return CounterCore(
             device_id=dev.id,
             doors=self.cfg.doors_of(dev),

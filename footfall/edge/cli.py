@@ -63,7 +63,7 @@ def run(config: ConfigOpt, sim_clock: SimClockOpt = None) -> None:
 def check(config: ConfigOpt) -> None:
     """Validate edge.yaml (and the store file it names) without starting anything."""
     from footfall.core.errors import FootfallError
-    from footfall.edge.config import HttpCounter
+    from footfall.edge.config import A3dpcCounter, AxisLiveCounter, HttpCounter
 
     cfg = _load(config)
     try:  # secrets in files must be readable by the agent
@@ -71,6 +71,8 @@ def check(config: ConfigOpt) -> None:
         for d in cfg.devices:
             if isinstance(d, HttpCounter):
                 d.bearer()
+            elif isinstance(d, AxisLiveCounter | A3dpcCounter):
+                d.secret()
     except FootfallError as exc:
         raise fail(str(exc)) from None
     console.print(

@@ -11,6 +11,7 @@ serve several environments.
 
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -210,7 +211,96 @@ class MqttCounter(_Counter):
         return self
 
 
-DeviceOptions = Annotated[TcpCounter | HttpCounter | MqttCounter, Field(discriminator="driver")]
+class XovisCounter(HttpCounter):
+    """A Xovis sensor pushing its line count data (JSON, or count-data XML) to the agent's HTTP listener.
+
+    Each `lines[].line` is a count line's `element-name` on the sensor (the `name` of a
+    `<line>` in XML). The sensor's HTTP connection sends `Authorization: Bearer <token>`
+    as a custom header field when a token is set. See `footfall.edge.drivers.vendors`.
+    """
+
+    driver: Literal["xovis"]  # type: ignore[assignment]
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Riga") from None
+    return name
+
+
+class _Polled(_Counter):
+    url: str = Field(
+        pattern=r"^https?://[^/\s]+$",
+        title="Device address",
+        description="http://host[:port] of the camera on the store LAN, no path.",
+    )
+    door: Id = Field(title="Door")
+    timezone: str = Field(
+        title="Device time zone",
+        description="IANA zone the camera's clock is set to (its exports carry local times without an offset).",
+    )
+    username: str | None = Field(default=None, title="User name", description="A viewer account on the camera.")
+    password: SecretStr | None = Field(default=None, title="Password", description="Prefer `password_file`.")
+    password_file: Path | None = Field(default=None, title="Password file")
+    auth: Literal["digest", "basic"] = Field(default="digest", title="HTTP authentication")
+    timeout_s: float = Field(default=10.0, gt=0, le=300, title="Request timeout")
+
+    @model_validator(mode="after")
+    def _polled(self) -> Self:
+        _zone(self.timezone)
+        if self.password is not None and self.password_file is not None:
+            raise ValueError(f"device {self.id}: set password or password_file, not both")
+        if (self.password is not None or self.password_file is not None) and self.username is None:
+            raise ValueError(f"device {self.id}: a password needs a username")
+        return self
+
+    def secret(self) -> str | None:
+        """The camera password, or None without authentication."""
+        return _read_secret(self.password, self.password_file, f"device {self.id} password")
+
+
+class AxisLiveCounter(_Polled):
+    """AXIS People Counter (2D, on an Axis camera): the agent polls its live sum (cumulative IN/OUT)."""
+
+    driver: Literal["axis_live"]
+    poll_s: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=300,
+        title="Poll period",
+        description="Counts between two polls land at the later poll's time: poll often to keep them in their minute.",
+    )
+    daily_reset: bool = Field(
+        default=True,
+        title="Restarts at midnight",
+        description="The live sum restarts at zero at the camera's local midnight; false if it grows across days.",
+    )
+
+
+class A3dpcCounter(_Polled):
+    """AXIS P8815-2 3D People Counter: the agent polls its per-minute export."""
+
+    driver: Literal["axis_a3dpc"]
+    poll_s: float = Field(default=60.0, ge=5, le=3600, title="Poll period")
+    settle_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        title="Settle",
+        description="A minute is taken only once it ended this long ago (the camera may still be counting it).",
+    )
+
+
+DeviceOptions = Annotated[
+    TcpCounter | HttpCounter | XovisCounter | MqttCounter | AxisLiveCounter | A3dpcCounter,
+    Field(discriminator="driver"),
+]
+
+
+Counter = TcpCounter | HttpCounter | XovisCounter | MqttCounter | AxisLiveCounter | A3dpcCounter
+"""Any door counter the agent reads."""
 
 
 class CameraOptions(_Strict):
@@ -232,7 +322,15 @@ class CameraOptions(_Strict):
     )
 
 
-DRIVER_KINDS = {"tcp": DeviceKind.COUNTER_TCP, "http": DeviceKind.COUNTER_HTTP, "mqtt": DeviceKind.COUNTER_MQTT}
+DRIVER_KINDS = {
+    "tcp": DeviceKind.COUNTER_TCP,
+    "http": DeviceKind.COUNTER_HTTP,
+    "mqtt": DeviceKind.COUNTER_MQTT,
+    # Vendor counters talk HTTP to the agent (push or poll): kind counter_http in store.yaml.
+    "xovis": DeviceKind.COUNTER_HTTP,
+    "axis_live": DeviceKind.COUNTER_HTTP,
+    "axis_a3dpc": DeviceKind.COUNTER_HTTP,
+}
 
 
 class EdgeConfig(_Strict):
@@ -272,7 +370,7 @@ class EdgeConfig(_Strict):
             raise ValueError(f"the agent's device_id {self.device_id!r} is also listed as a counter")
         return self
 
-    def doors_of(self, device: TcpCounter | HttpCounter | MqttCounter) -> list[str]:
+    def doors_of(self, device: "Counter") -> list[str]:
         """The doors a counter reports."""
         if isinstance(device, HttpCounter):
             return list(dict.fromkeys(ln.door for ln in device.lines))
@@ -379,12 +477,15 @@ class EdgeConfig(_Strict):
             else c
             for c in self.cameras
         ]
-        update["devices"] = [
-            d.model_copy(update={"token_file": fix(d.token_file)})
-            if isinstance(d, HttpCounter) and d.token_file is not None and not d.token_file.is_absolute()
-            else d
-            for d in self.devices
-        ]
+        devices: list[Counter] = []
+        for dev in self.devices:
+            d = dev
+            if isinstance(d, HttpCounter) and d.token_file is not None and not d.token_file.is_absolute():
+                d = d.model_copy(update={"token_file": fix(d.token_file)})
+            if isinstance(d, _Polled) and d.password_file is not None and not d.password_file.is_absolute():
+                d = d.model_copy(update={"password_file": fix(d.password_file)})
+            devices.append(d)
+        update["devices"] = devices
         return self.model_copy(update=update)
 
     @classmethod

@@ -31,6 +31,9 @@ class FaultPlan(BaseModel):
     reboots_at: list[float] = Field(default_factory=list, description="Restart: counters back to zero, boot + 1.")
     drops_at: list[float] = Field(default_factory=list, description="Drop the connection to the agent.")
     duplicates_at: list[float] = Field(default_factory=list, description="Send the last report twice.")
+    garbled_at: list[float] = Field(
+        default_factory=list, description="The next report or answer after this is malformed (vendor stubs)."
+    )
     blocked: list[tuple[float, float]] = Field(
         default_factory=list, description="Sensor blocked from/to: nothing is counted, reports say BLOCKED."
     )

@@ -50,5 +50,35 @@ class MqttStub(_Stub):
     password: str | None = Field(default=None, title="Broker password")
 
 
-StubSpec = Annotated[TcpStub | HttpStub | MqttStub, Field(discriminator="kind")]
+class XovisSpec(_Stub):
+    """A Xovis sensor pushing line count data (`XovisPushStub`, JSON) or count data (`XovisXmlPushStub`, XML)."""
+
+    kind: Literal["xovis"] = "xovis"
+    url: str = Field(min_length=1, title="Push URL", description="http://host:port/v1/push/{device}.")
+    token: str | None = Field(default=None, title="Bearer token")
+    door_line: str = Field(min_length=1, title="Door line", description="The element name of the line over the door.")
+    street_line: str | None = Field(default=None, title="Street line", description="JSON only: passers-by.")
+    tz: str = Field(default="Europe/Zurich", title="Sensor time zone")
+    xml: bool = Field(default=False, title="Push cumulative count-data XML instead of JSON intervals")
+
+
+class AxisLiveSpec(_Stub):
+    """An AXIS People Counter (`AxisLiveStub`) serving its live sum where the agent polls."""
+
+    kind: Literal["axis_live"] = "axis_live"
+    host: str = Field(min_length=1, title="Listen address")
+    port: int = Field(ge=1, le=65535, title="Listen port")
+    tz: str = Field(title="Camera time zone")
+
+
+class A3dpcSpec(_Stub):
+    """An AXIS 3D People Counter (`A3dpcStub`) serving its per-minute export where the agent polls."""
+
+    kind: Literal["axis_a3dpc"] = "axis_a3dpc"
+    host: str = Field(min_length=1, title="Listen address")
+    port: int = Field(ge=1, le=65535, title="Listen port")
+    tz: str = Field(title="Camera time zone")
+
+
+StubSpec = Annotated[TcpStub | HttpStub | MqttStub | XovisSpec | AxisLiveSpec | A3dpcSpec, Field(discriminator="kind")]
 """One simulated counter, by the way it reaches the agent."""

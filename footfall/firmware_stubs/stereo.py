@@ -10,6 +10,7 @@ push fails), duplicate sends (the last accepted push is sent again) and a blocke
 sensor (nothing counted, intervals say `blocked`).
 """
 
+import json
 import logging
 import math
 import threading
@@ -31,6 +32,8 @@ def _iso(ms: int) -> str:
 
 class StereoSensorStub:
     """One simulated HTTP-push stereo sensor (see the module docstring)."""
+
+    content_type = "application/json"
 
     def __init__(
         self,
@@ -159,10 +162,11 @@ class StereoSensorStub:
         }
 
     def _post(self, body: dict) -> bool:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        wire = {k: v for k, v in body.items() if not k.startswith("_")}
+        headers = {"Content-Type": self.content_type}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
-            answer = self._http.post(self.url, json=wire, headers=headers)
+            answer = self._http.post(self.url, content=self.wire(body), headers=headers)
         except httpx.HTTPError as exc:
             logger.debug("%s: push failed: %s", self.device_id, exc)
             return False
@@ -170,6 +174,10 @@ class StereoSensorStub:
             logger.warning("%s: push refused (%d): %s", self.device_id, answer.status_code, answer.text[:200])
             return False
         return True
+
+    def wire(self, body: dict) -> bytes:
+        """The bytes of one push (a vendor format overrides this)."""
+        return json.dumps({k: v for k, v in body.items() if not k.startswith("_")}).encode()
 
     def _push(self, at: datetime) -> None:
         with self._lock:

@@ -6,7 +6,10 @@ traffic script with known ground truth, and runs one firmware stub per counter:
 
 - `TcpStub` → `BeamCounterStub`, listening where the agent connects;
 - `HttpStub` → `StereoSensorStub`, pushing to the agent's HTTP listener;
-- `MqttStub` → `MqttCounterStub`, publishing to the counter's local broker.
+- `MqttStub` → `MqttCounterStub`, publishing to the counter's local broker;
+- vendor counters (`footfall.firmware_stubs.vendors`): `XovisSpec` → `XovisPushStub` or
+  `XovisXmlPushStub`, pushing; `AxisLiveSpec` → `AxisLiveStub` and `A3dpcSpec` →
+  `A3dpcStub`, serving what the agent polls.
 
 `footfall sim store --config store.yaml --edge edge.yaml` runs it from the command line,
 with the specs built from the agent's `edge.yaml` (`footfall.demo.stubs.stub_specs`).
@@ -23,13 +26,14 @@ from footfall.core.storeconfig import DoorKind, StoreConfig, is_open
 from footfall.firmware_stubs.beam import BeamCounterStub
 from footfall.firmware_stubs.firmware import FaultPlan
 from footfall.firmware_stubs.mqtt_counter import MqttCounterStub
-from footfall.firmware_stubs.spec import HttpStub, MqttStub, StubSpec, TcpStub
+from footfall.firmware_stubs.spec import A3dpcSpec, AxisLiveSpec, HttpStub, MqttStub, StubSpec, TcpStub, XovisSpec
 from footfall.firmware_stubs.stereo import StereoSensorStub
 from footfall.firmware_stubs.traffic import GroundTruth, TrafficScript
+from footfall.firmware_stubs.vendors import A3dpcStub, AxisLiveStub, XovisPushStub, XovisXmlPushStub
 
 logger = logging.getLogger(__name__)
 
-Stub = BeamCounterStub | StereoSensorStub | MqttCounterStub
+Stub = BeamCounterStub | StereoSensorStub | MqttCounterStub | XovisXmlPushStub | AxisLiveStub | A3dpcStub
 
 
 @dataclass
@@ -66,6 +70,8 @@ class SimStore:
     faults: dict[str, FaultPlan] = field(default_factory=dict)
     seed: int = 0
     rates: TrafficRates = field(default_factory=TrafficRates)
+    margin_s: float = 2.0
+    """No crossing this close to a minute boundary (polled counters need more than their poll period)."""
     keep_hours: bool = True
     """Shoppers come only in the store's opening hours (staff doors any time); False: at any hour
     (tests that need traffic whenever they run)."""
@@ -83,7 +89,13 @@ class SimStore:
         # Shoppers come only while the store is open; staff come and go before and after.
         gates = {d.id: open_now for d in doors.values() if d.kind is not DoorKind.STAFF} if self.keep_hours else {}
         self.script = TrafficScript.generate(
-            start=self.start, minutes=self.minutes, rates=rates, passersby_rates=past, seed=self.seed, open_at=gates
+            start=self.start,
+            minutes=self.minutes,
+            rates=rates,
+            passersby_rates=past,
+            seed=self.seed,
+            open_at=gates,
+            margin_s=self.margin_s,
         )
 
     def build(self) -> None:
@@ -123,6 +135,37 @@ class SimStore:
                     topic=spec.topic,
                     username=spec.username,
                     password=spec.password,
+                )
+            elif isinstance(spec, XovisSpec) and spec.xml:
+                self.stubs[spec.device_id] = XovisXmlPushStub(
+                    **common,
+                    door=spec.door,
+                    start=self.start,
+                    until=until,
+                    url=spec.url,
+                    token=spec.token,
+                    door_line=spec.door_line,
+                    tz=spec.tz,
+                )
+            elif isinstance(spec, XovisSpec):
+                self.stubs[spec.device_id] = XovisPushStub(
+                    **common,
+                    door=spec.door,
+                    start=self.start,
+                    until=until,
+                    url=spec.url,
+                    token=spec.token,
+                    door_line=spec.door_line,
+                    street_line=spec.street_line,
+                    tz=spec.tz,
+                )
+            elif isinstance(spec, AxisLiveSpec):
+                self.stubs[spec.device_id] = AxisLiveStub(
+                    **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port, tz=spec.tz
+                )
+            elif isinstance(spec, A3dpcSpec):
+                self.stubs[spec.device_id] = A3dpcStub(
+                    **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port, tz=spec.tz
                 )
 
     def start_all(self) -> None:

@@ -36,6 +36,12 @@ class CumulativeReport:
         boot: boot number, when the device sends one.
         uptime_ms: milliseconds since boot, when the device sends it.
         blocked: the device says its sensor is blocked (it is not counting).
+        ordered_by_time: the device sends neither boot nor uptime, so reports are ordered
+            by `device_ts`: one not after the last is a duplicate or stale (a polled or
+            re-sent snapshot), not a counter reset.
+        period_reset: the device restarts its counters at zero on a schedule (e.g. at its
+            local midnight) and this is the first report of a new period: its values are
+            the delta, like after a reboot (logged, no `counter_reset` fault).
     """
 
     device_ts: datetime
@@ -44,6 +50,8 @@ class CumulativeReport:
     boot: int | None = None
     uptime_ms: int | None = None
     blocked: bool = False
+    ordered_by_time: bool = False
+    period_reset: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,7 @@ class DeviceHealth:
     wraps: int = 0
     resets: int = 0
     late: int = 0
+    period_resets: int = 0
     blocked: bool = False
     connected: bool = False
     recent: set[Fault] = field(default_factory=set)
@@ -117,6 +126,7 @@ class CounterCore:
         self.on_commit = on_commit
         self._seen_intervals: dict[str, float] = {}
         self._last_at: float | None = None
+        self._last_device_ts: float | None = None
         self._lock = threading.Lock()
         self._restore()
 
@@ -130,6 +140,7 @@ class CounterCore:
             "book": self.book.state(),
             "seen": self._seen_intervals,
             "last_at": self._last_at,
+            "last_device_ts": self._last_device_ts,
         }
 
     def _restore(self) -> None:
@@ -141,6 +152,7 @@ class CounterCore:
         self.book.restore(state["book"])
         self._seen_intervals = dict(state.get("seen", {}))
         self._last_at = state.get("last_at")
+        self._last_device_ts = state.get("last_device_ts")
         logger.info(
             "resumed %s: next minute %s, counters %s",
             self.device_id,
@@ -180,9 +192,18 @@ class CounterCore:
         door = self.book.doors[0]
         with self._lock:
             for r in reports:
+                if r.ordered_by_time and self._stale(r.device_ts):
+                    self.health.duplicates += 1
+                    continue
+                boot = r.boot
+                if r.period_reset and self.counter.values is not None:
+                    # a scheduled restart at zero is a reboot of the counters
+                    if self.counter.boot is None:
+                        self.counter.boot = 0
+                    boot = self.counter.boot + 1
                 try:
                     delta = self.counter.update(
-                        CounterSample({"in": r.entries, "out": r.exits}, boot=r.boot, uptime_ms=r.uptime_ms)
+                        CounterSample({"in": r.entries, "out": r.exits}, boot=boot, uptime_ms=r.uptime_ms)
                     )
                 except ValueError as exc:
                     self.health.errors += 1
@@ -190,16 +211,77 @@ class CounterCore:
                         "%s: bad report ignored: %s", self.device_id, exc, extra={"device_id": self.device_id}
                     )
                     continue
-                if delta.change is Change.DUPLICATE:
+                if delta.change is Change.DUPLICATE and not r.ordered_by_time:
                     self.health.duplicates += 1
                     continue
+                # (ordered by time, unchanged counters at a later time are an observation: nobody came)
                 at = self.sync.to_agent_ts(r.device_ts.timestamp())
-                self._note(delta.change)
+                if delta.change is Change.DUPLICATE:
+                    pass
+                elif delta.change is Change.REBOOT and r.period_reset:
+                    self.health.period_resets += 1
+                    logger.info(
+                        "%s restarted its counters for a new period",
+                        self.device_id,
+                        extra={"device_id": self.device_id},
+                    )
+                else:
+                    self._note(delta.change)
                 entries, exits = delta.values.get("in", 0), delta.values.get("out", 0)
                 if (entries or exits) and not self.book.add(door, at, entries=entries, exits=exits):
                     self.health.late += 1
                 self._blocked(r.blocked, at)
                 self.book.observe(at)
+            self.health.last_seen = now
+            return self._commit()
+
+    def _stale(self, device_ts: datetime) -> bool:
+        ts = device_ts.timestamp()
+        if self._last_device_ts is not None and ts <= self._last_device_ts:
+            return True
+        self._last_device_ts = ts
+        return False
+
+    def ingest_line_totals(self, device_ts: datetime, totals: dict[str, tuple[int, int]]) -> int:
+        """Apply one snapshot of cumulative forward/backward counts per line; returns readings emitted.
+
+        Lines are mapped to doors by `line_doors`; a line in `totals` that is not mapped is
+        ignored. Snapshots are ordered by `device_ts`: one not after the last is stale.
+
+        Raises:
+            OutboxError: the queue could not be written (the caller must not acknowledge).
+        """
+        now = self.clock.now()
+        with self._lock:
+            if self._stale(device_ts):
+                self.health.duplicates += 1
+                self.health.last_seen = now
+                return 0
+            values: dict[str, int] = {}
+            for line in self.line_doors:
+                if line in totals:
+                    values[f"{line}:fw"], values[f"{line}:bw"] = totals[line]
+            try:
+                delta = self.counter.update(CounterSample(values))
+            except ValueError as exc:
+                self.health.errors += 1
+                logger.warning("%s: bad report ignored: %s", self.device_id, exc, extra={"device_id": self.device_id})
+                return 0
+            at = self.sync.to_agent_ts(device_ts.timestamp())
+            if delta.change is not Change.DUPLICATE:  # unchanged at a later time: nobody came
+                self._note(delta.change)
+                for line, (door, passersby) in self.line_doors.items():
+                    fw, bw = delta.values.get(f"{line}:fw", 0), delta.values.get(f"{line}:bw", 0)
+                    if not (fw or bw):
+                        continue
+                    if passersby:
+                        ok = self.book.add(door, at, passersby=fw + bw)
+                    else:
+                        ok = self.book.add(door, at, entries=fw, exits=bw)
+                    if not ok:
+                        self.health.late += 1
+            self._blocked(False, at)
+            self.book.observe(at)
             self.health.last_seen = now
             return self._commit()
 

@@ -30,12 +30,17 @@ Answers: 200 `{"accepted": n, "duplicates": m}` once stored (the sensor may forg
 the intervals), 400 with a reason for a malformed push, 401 for a wrong token, 404
 for an unknown device, 413 for a body over the limit, 503 when the queue cannot be
 written (the sensor retries).
+
+Devices with `driver: xovis` POST to the same path in Xovis's own formats (line count
+data JSON, or count-data XML; see `footfall.edge.drivers.vendors`); count lines not in
+the device's `lines` are ignored with one warning each, and the answer lists them.
 """
 
 import hmac
 import json
 import logging
 import threading
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
@@ -44,9 +49,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from footfall.core.clock import Clock
 from footfall.core.configfile import format_errors
-from footfall.edge.config import HttpCounter, HttpListen
+from footfall.edge.config import HttpCounter, HttpListen, XovisCounter
 from footfall.edge.drivers.base import CounterCore, IntervalCount
-from footfall.edge.errors import OutboxError
+from footfall.edge.drivers.vendors import LineTotals, XovisIntervals, parse_xovis_json, parse_xovis_xml
+from footfall.edge.errors import DeviceReportError, OutboxError
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +109,7 @@ class HttpPushServer:
         self.listen = listen
         self.clock = clock
         self._devices: dict[str, tuple[HttpCounter, CounterCore, str | None]] = {}
+        self._ignored: dict[str, set[str]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,7 +145,7 @@ class HttpPushServer:
         if self._thread is not None:
             self._thread.join(5)
 
-    def handle(self, device_id: str, token: str | None, body: bytes) -> tuple[int, dict]:
+    def handle(self, device_id: str, token: str | None, body: bytes) -> tuple[int, dict]:  # noqa: PLR0911 - one answer per outcome
         """Process one push; returns the HTTP status and the JSON answer."""
         entry = self._devices.get(device_id)
         if entry is None:
@@ -149,6 +156,8 @@ class HttpPushServer:
             logger.warning("%s: push with a wrong or missing token refused", device_id, extra={"device_id": device_id})
             return HTTPStatus.UNAUTHORIZED, {"error": "wrong or missing bearer token"}
         received = self.clock.now()
+        if isinstance(cfg, XovisCounter):
+            return self._xovis(cfg, core, body, received)
         try:
             push = Push.model_validate_json(body)
         except ValidationError as exc:
@@ -183,6 +192,52 @@ class HttpPushServer:
             logger.error("%s: could not store a push: %s", device_id, exc, extra={"device_id": device_id})
             return HTTPStatus.SERVICE_UNAVAILABLE, {"error": "the agent cannot store data right now; retry"}
         return HTTPStatus.OK, {"accepted": accepted, "duplicates": duplicates}
+
+    def _xovis(self, cfg: XovisCounter, core: CounterCore, body: bytes, received: datetime) -> tuple[int, dict]:
+        """A Xovis push: line count data (JSON, interval counts) or count data (XML, cumulative)."""
+        device_id = cfg.id
+        known = {ln.line for ln in cfg.lines}
+        try:
+            if body.lstrip()[:1] == b"<":
+                totals = parse_xovis_xml(body)
+                missing = sorted(known - set(totals.totals))
+                if missing:
+                    raise DeviceReportError(
+                        f"Xovis count data: configured line(s) {', '.join(missing)} missing; "
+                        f"the sensor sent: {', '.join(totals.totals) or 'none'}"
+                    )
+                pushed: XovisIntervals | LineTotals = totals
+            else:
+                pushed = parse_xovis_json(body)
+        except DeviceReportError as exc:
+            core.health.errors += 1
+            logger.warning("%s: malformed push refused: %s", device_id, exc, extra={"device_id": device_id})
+            return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
+        ignored = sorted(
+            {ln for ln in (pushed.lines if isinstance(pushed, XovisIntervals) else pushed.totals) if ln not in known}
+        )
+        for name in ignored:
+            if name not in self._ignored.setdefault(device_id, set()):
+                self._ignored[device_id].add(name)
+                logger.warning(
+                    "%s: count line %r is not in edge.yaml; its counts are ignored (add it under lines to keep them)",
+                    device_id,
+                    name,
+                    extra={"device_id": device_id},
+                )
+        device_ts = pushed.sensor_time if isinstance(pushed, XovisIntervals) else pushed.device_ts
+        core.observe_clock(device_ts=device_ts, received=received)
+        core.health.connected = True
+        try:
+            if isinstance(pushed, XovisIntervals):
+                accepted, duplicates = core.ingest_intervals([iv for iv in pushed.intervals if iv.line in known])
+            else:
+                accepted, duplicates = 1, 0
+                core.ingest_line_totals(pushed.device_ts, pushed.totals)
+        except OutboxError as exc:
+            logger.error("%s: could not store a push: %s", device_id, exc, extra={"device_id": device_id})
+            return HTTPStatus.SERVICE_UNAVAILABLE, {"error": "the agent cannot store data right now; retry"}
+        return HTTPStatus.OK, {"accepted": accepted, "duplicates": duplicates, "ignored_lines": ignored}
 
 
 class _PushHandler(BaseHTTPRequestHandler):
