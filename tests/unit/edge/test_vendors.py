@@ -2,9 +2,11 @@
 
 import copy
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,9 +17,10 @@ from footfall.core.clock import ManualClock
 from footfall.core.errors import ConfigError
 from footfall.core.messages import Fault
 from footfall.core.topics import Kind
-from footfall.edge.config import EdgeConfig, HttpListen, XovisCounter
+from footfall.edge.config import A3dpcCounter, AxisLiveCounter, EdgeConfig, HttpListen, XovisCounter
 from footfall.edge.drivers.base import CounterCore, CumulativeReport
 from footfall.edge.drivers.http import HttpPushServer
+from footfall.edge.drivers.poll import A3dpcDriver, AxisLiveDriver
 from footfall.edge.drivers.vendors import (
     A3DPC_LINE,
     parse_a3dpc_export,
@@ -414,3 +417,66 @@ def test_vendor_devices_in_edge_yaml_are_checked_naming_the_field() -> None:
     bad["devices"][0]["url"] = "http://10.0.0.5"
     with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
         EdgeConfig.from_data(bad)
+
+
+# -- the pollers' answers to a refusing or absent camera -------------------------------------
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="AXIS"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def refusing_camera() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_camera_refusing_the_credentials_is_counted_logged_with_the_fix_and_disconnected(
+    refusing_camera: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(T0)
+    outbox = Outbox.open(tmp_path / "outbox.db", synchronous="normal")
+    core = CounterCore(device_id="axis", doors=["side"], outbox=outbox, clock=clock)
+    cfg = AxisLiveCounter(id="axis", driver="axis_live", url=refusing_camera, door="side", timezone="Europe/Riga")
+    driver = AxisLiveDriver(cfg, core, clock)
+    try:
+        driver.poll_once()
+    finally:
+        driver.stop()
+        outbox.close()
+    assert core.health.errors == 1
+    assert "set username and password_file" in caplog.text
+    assert Fault.DISCONNECTED in core.sensor_health(silent_after_s=120, clock_tolerance_s=5).faults
+
+
+def test_an_unreachable_camera_is_disconnected_and_the_driver_carries_on(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    outbox = Outbox.open(tmp_path / "outbox.db", synchronous="normal")
+    core = CounterCore(
+        device_id="a3dpc", doors=["staff"], outbox=outbox, clock=clock, line_doors={A3DPC_LINE: ("staff", False)}
+    )
+    cfg = A3dpcCounter(
+        id="a3dpc", driver="axis_a3dpc", url="http://127.0.0.1:9", door="staff", timezone="UTC", timeout_s=2
+    )
+    driver = A3dpcDriver(cfg, core, clock)
+    try:
+        driver.poll_once()
+        driver.poll_once()
+    finally:
+        driver.stop()
+        outbox.close()
+    assert driver.polls == 0
+    assert core.health.connected is False
+    assert core.health.errors == 0  # nothing malformed was received
