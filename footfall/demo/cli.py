@@ -120,7 +120,7 @@ def sim_store(
     from footfall.core.clock import clock_from_spec
     from footfall.core.errors import FootfallError
     from footfall.core.storeconfig import StoreConfig
-    from footfall.demo.stubs import stub_specs
+    from footfall.demo.stubs import stub_margin_s, stub_specs
     from footfall.edge.config import EdgeConfig
     from footfall.firmware_stubs.store import SimStore, TrafficRates
 
@@ -138,6 +138,7 @@ def sim_store(
             seed=seed,
             rates=TrafficRates(customer=customer_rate),
             keep_hours=keep_hours,
+            margin_s=stub_margin_s(edge_cfg),
         )
         sim.start_all()
     except (FootfallError, OSError) as exc:

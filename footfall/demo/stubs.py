@@ -88,3 +88,14 @@ def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
                 )
             )
     return out
+
+
+def stub_margin_s(edge: EdgeConfig) -> float:
+    """How far simulated crossings keep from minute boundaries for this agent's counters.
+
+    A polled live sum (`axis_live`) places counts at the poll's time, so its crossings
+    must stay a poll period plus slack (one-second timestamps, scheduling) from a
+    boundary for the per-minute ground truth to be exact.
+    """
+    polls = [d.poll_s for d in edge.devices if isinstance(d, AxisLiveCounter)]
+    return min(20.0, max([2.0, *(p + 4.0 for p in polls)]))

@@ -24,7 +24,7 @@ from footfall.core.settings import DbSettings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect
 from footfall.db.stores import apply_store
-from footfall.demo.stubs import stub_specs
+from footfall.demo.stubs import stub_margin_s, stub_specs
 from footfall.devtools.services import free_port
 from footfall.edge.config import EdgeConfig
 from footfall.firmware_stubs.firmware import FaultPlan
@@ -152,7 +152,7 @@ def test_vendor_counters_land_in_the_database_exactly(
         seed=1616,
         rates=TrafficRates(customer=6, staff=3, passersby=12),
         keep_hours=False,
-        margin_s=5.0,  # the live sum is polled every simulated second
+        margin_s=stub_margin_s(edge_cfg),  # the live sum is polled every simulated second
         faults={
             "riga-01-xovis": FaultPlan(clock_offset_s=0.4, garbled_at=[95], drops_at=[200], duplicates_at=[270]),
             "riga-01-axis": FaultPlan(garbled_at=[130], drops_at=[250]),
