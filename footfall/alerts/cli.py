@@ -40,7 +40,10 @@ def run(
         clock = clock_from_spec(sim_clock)
     except FootfallError as exc:
         raise fail(str(exc)) from None
-    run_process(settings, clock=clock, engine=engine, deliver=deliver, name=name)
+    try:
+        run_process(settings, clock=clock, engine=engine, deliver=deliver, name=name)
+    except FootfallError as exc:  # e.g. the metrics port is taken
+        raise fail(str(exc)) from None
 
 
 @alerts_app.command("apply")

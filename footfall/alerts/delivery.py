@@ -17,6 +17,7 @@ import logging
 import random
 import secrets
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ import psycopg
 
 from footfall.alerts.channels import send_email, send_telegram, send_webhook
 from footfall.alerts.errors import DeliveryFailed
+from footfall.alerts.metrics import CHANNELS, AlertsMetrics
 from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, connect
@@ -87,10 +89,19 @@ class DeliveryWorker:
         settings: the process settings (database, MQTT, alerts).
         wake: set by an in-process engine when it enqueued something (otherwise the worker polls).
         poll_s: how often to look for due messages without a wake-up (real seconds).
+        metrics: where to count attempts and the outbox (a registry of its own by default).
     """
 
-    def __init__(self, settings: Settings, *, wake: threading.Event | None = None, poll_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        wake: threading.Event | None = None,
+        poll_s: float = 0.25,
+        metrics: AlertsMetrics | None = None,
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics or AlertsMetrics()
         self.wake = wake or threading.Event()
         self.poll_s = poll_s
         self._conn: DictConnection | None = None
@@ -130,9 +141,13 @@ class DeliveryWorker:
             row = conn.execute(_q("claim_due"), {"limit": 1}).fetchone()
             if row is None:
                 return None
+            m = self.metrics
+            channel = row["channel"]
+            started = time.perf_counter()
             try:
                 self.send_guarded(conn, row)
             except DeliveryFailed as exc:
+                m.delivery_seconds.labels(channel=channel).observe(time.perf_counter() - started)
                 delay = backoff(
                     row["attempts"] + 1, first_s=a.backoff_s, max_s=a.backoff_max_s, retry_after_s=exc.retry_after_s
                 )
@@ -147,7 +162,9 @@ class DeliveryWorker:
                 ).fetchone()
                 self.failed += 1
                 if r is None:  # the message was deleted meanwhile (its rule or subscription went)
+                    m.deliveries.labels(channel=channel, outcome="dropped").inc()
                     return 0
+                m.deliveries.labels(channel=channel, outcome="retry" if r["failed_at"] is None else "failed").inc()
                 if r["failed_at"] is not None:
                     logger.error(
                         "message %s (%s → %s) given up after %s attempt(s): %s",
@@ -167,9 +184,19 @@ class DeliveryWorker:
                         exc.reason,
                     )
                 return 0
+            m.delivery_seconds.labels(channel=channel).observe(time.perf_counter() - started)
             conn.execute(_q("mark_delivered"), {"message_id": row["message_id"]})
+        m.deliveries.labels(channel=channel, outcome="delivered").inc()
         self.sent += 1
         return 1
+
+    def measure_outbox(self) -> None:
+        """Set the outbox gauges from the database (after each drain)."""
+        rows = {r["channel"]: r for r in self._db().execute(_q("outbox_depth"))}
+        for channel in CHANNELS:
+            row = rows.get(channel)
+            self.metrics.outbox.labels(channel=channel).set(row["waiting"] if row else 0)
+        self.metrics.outbox_oldest.set(max((r["oldest_s"] for r in rows.values()), default=0.0))
 
     def send_guarded(self, conn: DictConnection, row: dict[str, Any]) -> None:
         """`send`, with any unexpected failure of a channel turned into a retried `DeliveryFailed`
@@ -229,8 +256,10 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 self.drain()
+                self.measure_outbox()
             except psycopg.OperationalError as exc:
                 logger.warning("delivery: database connection lost (%s); retrying", exc)
+                self.metrics.connection_losses.labels(part="delivery").inc()
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None

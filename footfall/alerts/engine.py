@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from footfall.alerts.digests import due_digests, queue_digest
 from footfall.alerts.evaluate import Context, Reading, Target, evaluate
 from footfall.alerts.messages import event_payload, with_action_links
+from footfall.alerts.metrics import AlertsMetrics
 from footfall.alerts.state import EventKind, Judgement, Snapshot, State, Transition, judge, step
 from footfall.api.kpis import StoreInfo, all_store_ids, stores_info
 from footfall.core.alertrules import Metric, RuleSpec, ScopeKind
@@ -89,16 +90,26 @@ class Engine:
         settings: the process settings (database, MQTT prefix, alerts section).
         clock: where "now" comes from (tests pass a ManualClock or ScaledClock).
         name: a label for logs (several replicas may run).
+        metrics: where to count cycles, lag and transitions (a registry of its own by default).
     """
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, name: str = "engine") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        name: str = "engine",
+        metrics: AlertsMetrics | None = None,
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics or AlertsMetrics()
         self.clock = clock or SystemClock()
         self.name = name
         self.wake_delivery = threading.Event()
         self._conn: DictConnection | None = None
         self._known: set[tuple[int, str, str]] = set()
         self._digested: set[tuple[str, str, date]] = set()
+        self._noticed: float | None = None
 
     # ------------------------------------------------------------ connection
 
@@ -173,6 +184,7 @@ class Engine:
                 raise  # the connection is gone: the run loop reconnects
             except psycopg.Error:
                 logger.exception("rule %s store %s: evaluation failed", target.rule_id, target.store.store_id)
+                self.metrics.evaluation_failures.inc()
                 continue
             if applied:
                 stats.evaluated += 1
@@ -192,6 +204,13 @@ class Engine:
         stats.messages += self.digests(conn, now)
         stats.queries = ctx.queries
         stats.seconds = time.perf_counter() - started
+        m = self.metrics
+        m.cycles.inc()
+        m.cycle_seconds.observe(stats.seconds)
+        m.evaluations.inc(stats.evaluated)
+        m.queued.inc(stats.messages)
+        for kind, n in stats.by_kind.items():
+            m.transitions.labels(kind=kind).inc(n)
         if stats.messages:
             self.wake_delivery.set()
         return stats
@@ -378,6 +397,16 @@ class Engine:
 
     # ------------------------------------------------------------ loop
 
+    def _listen(self, listener: DictConnection, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` (real) for a fresh-data notice; remember when the first one not yet
+        evaluated was read (the start of the evaluation lag)."""
+        fresh = False
+        for _ in listener.notifies(timeout=timeout_s, stop_after=1):
+            fresh = True
+        if fresh and self._noticed is None:
+            self._noticed = time.monotonic()
+        return fresh
+
     def run(self, stop: threading.Event) -> None:
         """Evaluate on fresh-data notices and every `cycle_s` (clock time) until `stop` is set."""
         a = self.settings.alerts
@@ -390,9 +419,7 @@ class Engine:
                     listener.execute(f"LISTEN {CHANNEL}")
                     next_cycle = self.clock.monotonic()
                 wait = max(0.0, next_cycle - self.clock.monotonic())
-                fresh = False
-                for _ in listener.notifies(timeout=min(self.clock.real_seconds(wait), 1.0), stop_after=1):
-                    fresh = True
+                fresh = self._listen(listener, min(self.clock.real_seconds(wait), 1.0))
                 if stop.is_set():
                     break
                 if fresh:
@@ -401,10 +428,14 @@ class Engine:
                         pass
                 if fresh or self.clock.monotonic() >= next_cycle:
                     stats = self.cycle()
+                    if self._noticed is not None:
+                        self.metrics.lag_seconds.observe(time.monotonic() - self._noticed)
+                        self._noticed = None
                     logger.debug("%s: cycle %s", self.name, stats)
                     next_cycle = self.clock.monotonic() + a.cycle_s
             except psycopg.OperationalError as exc:
                 logger.warning("%s: database connection lost (%s); retrying", self.name, exc)
+                self.metrics.connection_losses.labels(part="engine").inc()
                 for c in (listener, self._conn):
                     if c is not None:
                         c.close()

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
@@ -21,6 +21,8 @@ from pydantic import BaseModel
 from footfall import __version__
 from footfall.api import dashboard, problems
 from footfall.api.deps import PoolDep, check_request
+from footfall.api.errors import NotFound, Unauthenticated
+from footfall.api.metrics import CONTENT_TYPE, ApiMetrics, RequestMetrics, token_matches
 from footfall.api.middleware import BodyLimit, SecurityHeaders
 from footfall.api.routes import (
     alerts,
@@ -144,6 +146,8 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         BodyLimit, limit=settings.api.max_body_bytes, limits={UPLOAD_PATH: settings.api.max_upload_bytes}
     )
     app.add_middleware(SecurityHeaders)
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: times every answer
     for router in ROUTERS:
         app.include_router(router)
     dashboard.install(app)
@@ -157,6 +161,16 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         except (psycopg.Error, TimeoutError, OSError) as exc:
             raise DatabaseUnavailable(str(exc)) from None
         return Health(status="ok", database="ok", version=__version__)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics, for a scraper holding FOOTFALL_API__METRICS_TOKEN (footfall.api.metrics)."""
+        token = settings.api.metrics_token
+        if token is None:
+            raise NotFound("metrics are off: set FOOTFALL_API__METRICS_TOKEN and scrape with that bearer token")
+        if not token_matches(request.headers.get("authorization"), token.get_secret_value()):
+            raise Unauthenticated("send Authorization: Bearer <FOOTFALL_API__METRICS_TOKEN> to read metrics")
+        return Response(app.state.metrics.exposition(), media_type=CONTENT_TYPE)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -46,7 +46,16 @@ def api_run(
     h, p = host or settings.api.host, port or settings.api.port
     err.print(f"Footfall API on http://{h}:{p} (docs at http://{h}:{p}/docs)")
     if workers > 1:
-        uvicorn.run("footfall.api.main:app", host=h, port=p, workers=workers, log_config=None)
+        import os
+        import tempfile
+
+        from footfall.api.metrics import MULTIPROC_ENV
+
+        # Each worker writes its metrics to files here and /metrics adds them all up (any worker
+        # answers a scrape for every one); a fresh folder per run, so no old process's counts linger.
+        with tempfile.TemporaryDirectory(prefix="footfall-api-metrics-") as folder:
+            os.environ[MULTIPROC_ENV] = folder
+            uvicorn.run("footfall.api.main:app", host=h, port=p, workers=workers, log_config=None)
     else:
         from footfall.api.app import create_app
 

@@ -190,7 +190,15 @@ class ApiSettings(_Section):
         description="The same limit for file uploads (POST /v1/receipts/poslog).",
     )
 
-    @field_validator("secret_key")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token a Prometheus scraper sends to GET /metrics (at least 32 random characters); "
+            "unset, /metrics answers 404 (off)."
+        ),
+    )
+
+    @field_validator("secret_key", "metrics_token")
     @classmethod
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
         return strong_secret(value)
@@ -202,6 +210,19 @@ class EdgeSettings(_Section):
     data_dir: Path = Field(default=Path(".local/edge"), description="Where the durable queue lives.")
     queue_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024, description="Disk budget.")
     heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description=(
+            "Prometheus port of the agent; 0 (the default) turns it off: the heartbeat already carries the "
+            "box's health to the centre, and a store LAN is not a place to open ports nobody asked for."
+        ),
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - scraped from another host on the store LAN or VPN when turned on
+        description="Address the agent's metrics listen on when metrics_port is set (127.0.0.1: this box only).",
+    )
 
 
 class AlertsSettings(_Section):
@@ -251,6 +272,12 @@ class AlertsSettings(_Section):
     max_attempts: int = Field(default=12, ge=1, le=100, description="Attempts before a message is given up.")
     backoff_s: float = Field(default=5.0, gt=0, le=3600, description="First retry delay; doubles each attempt.")
     backoff_max_s: float = Field(default=3600.0, gt=0, le=86400, description="Longest retry delay.")
+    metrics_port: int = Field(
+        default=9470,
+        ge=0,
+        le=65535,
+        description="Prometheus port of `footfall alerts run` (engine and delivery); 0 turns it off.",
+    )
 
 
 class Settings(BaseSettings):

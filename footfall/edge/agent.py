@@ -38,6 +38,7 @@ from footfall.edge.drivers.poll import A3dpcDriver, AxisLiveDriver
 from footfall.edge.drivers.tcp import TcpBeamDriver
 from footfall.edge.drivers.vendors import A3DPC_LINE
 from footfall.edge.identity import install_id
+from footfall.edge.metrics import EdgeMetrics
 from footfall.edge.outbox import Outbox
 from footfall.edge.publisher import AGENT_VERSION, Publisher
 from footfall.edge.sink import ReadingSink
@@ -92,6 +93,10 @@ class Agent:
             synchronous=cfg.queue.synchronous,
         )
         q = cfg.queue
+        self.metrics = EdgeMetrics()
+        self.metrics_host, self._metrics_port = cfg.metrics_listen(settings.edge)
+        self.metrics_port = 0
+        """The port `/metrics` is served on once started (0: off)."""
         self.publisher = Publisher(
             outbox=self.outbox,
             target=self.target,
@@ -103,6 +108,7 @@ class Agent:
             max_inflight=q.max_inflight,
             replay_readings_per_s=q.replay_readings_per_s,
             require_subscriber=q.require_subscriber,
+            metrics=self.metrics,
         )
         self.outbox.on_commit = self.publisher.notify
         self.cores: dict[str, CounterCore] = {}
@@ -130,6 +136,7 @@ class Agent:
         self._started_at = self.clock.monotonic()
         self._last_heartbeat: datetime | None = None
         self._merged_reported = 0
+        self.metrics.watch(self)
 
     def _camera(self, cam: CameraOptions) -> Producer:
         # OpenCV and the pipeline load only on boxes that have cameras.
@@ -189,6 +196,13 @@ class Agent:
         """Connect to the broker and start every driver."""
         self._started_at = self.clock.monotonic()
         self._last_heartbeat = self.clock.now()
+        try:
+            self.metrics_port = self.metrics.serve(host=self.metrics_host, port=self._metrics_port)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve metrics on {self.metrics_host}:{self._metrics_port}: {exc.strerror}; "
+                "set metrics.port in edge.yaml (or FOOTFALL_EDGE__METRICS_PORT) to a free port, or 0 to turn it off"
+            ) from None
         self.publisher.start()
         if self.http is not None:
             self.http.start()
@@ -208,6 +222,7 @@ class Agent:
 
     def stop(self, *, graceful: bool = True) -> None:
         """Stop drivers, then the publisher (publishing `offline` when graceful), then close the queue."""
+        self.metrics.close()
         for p in self.producers:
             p.stop()
         for d in self.drivers:

@@ -56,7 +56,10 @@ def run(config: ConfigOpt, sim_clock: SimClockOpt = None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    agent.run(stop)
+    try:
+        agent.run(stop)
+    except FootfallError as exc:  # e.g. the metrics port is taken: refused before anything is published
+        raise fail(str(exc)) from None
 
 
 @edge_app.command("check")

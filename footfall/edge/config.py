@@ -125,6 +125,21 @@ class HttpListen(_Strict):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, title="Largest push")
 
 
+class MetricsListen(_Strict):
+    """The agent's Prometheus endpoint (`/metrics`); every field left out comes from `FOOTFALL_EDGE__METRICS_*`."""
+
+    host: str | None = Field(
+        default=None, title="Listen address", description="Default FOOTFALL_EDGE__METRICS_HOST (0.0.0.0)."
+    )
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        title="Port",
+        description="0 turns the endpoint off; default FOOTFALL_EDGE__METRICS_PORT (0: off).",
+    )
+
+
 class _Counter(_Strict):
     id: Id = Field(title="Device id", description="The counter's device id in store.yaml; its topics use it.")
     counter_bits: Literal[16, 32, 64] = Field(
@@ -355,6 +370,7 @@ class EdgeConfig(_Strict):
     queue: QueueOptions = Field(default_factory=QueueOptions, title="Queue")
     minutes: MinuteOptions = Field(default_factory=MinuteOptions, title="Minutes")
     http: HttpListen = Field(default_factory=HttpListen, title="HTTP push listener")
+    metrics: MetricsListen = Field(default_factory=MetricsListen, title="Prometheus metrics")
     devices: list[DeviceOptions] = Field(default_factory=list, max_length=256, title="Door counters")
     cameras: list[CameraOptions] = Field(default_factory=list, max_length=64, title="Cameras")
 
@@ -442,6 +458,11 @@ class EdgeConfig(_Strict):
     def queue_max_bytes(self, defaults: EdgeSettings) -> int:
         """The queue's disk budget."""
         return self.queue.max_bytes or defaults.queue_max_bytes
+
+    def metrics_listen(self, defaults: EdgeSettings) -> tuple[str, int]:
+        """Address and port of the agent's metrics (port 0: off)."""
+        m = self.metrics
+        return (m.host or defaults.metrics_host, defaults.metrics_port if m.port is None else m.port)
 
     def heartbeat_period(self, defaults: EdgeSettings) -> float:
         """Seconds between heartbeats."""

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -32,6 +32,9 @@ from footfall.core.messages import MESSAGE_TYPES, Message, StatusMessage
 from footfall.core.mqtt import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, BrokerTarget, MqttTransport, Will
 from footfall.core.topics import Kind, Topic
 from footfall.edge.outbox import Batch, Outbox
+
+if TYPE_CHECKING:
+    from footfall.edge.metrics import EdgeMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +101,7 @@ class Publisher:
         refused_backoff_s: float = 30.0,
         require_subscriber: bool = True,
         unrouted_backoff_s: float = 5.0,
+        metrics: "EdgeMetrics | None" = None,
     ) -> None:
         self.outbox = outbox
         self.target = target
@@ -112,11 +116,13 @@ class Publisher:
         self.unrouted_backoff_s = unrouted_backoff_s
         self._unrouted_logged = False
         self.stats = PublisherStats()
+        self.metrics = metrics
+        self._sent_at: dict[int, float] = {}
         self._bucket = _TokenBucket(replay_readings_per_s, max(batch_readings, replay_readings_per_s))
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._connected = threading.Event()
-        self._acks: queue.Queue[tuple[int, int, str]] = queue.Queue()
+        self._acks: queue.Queue[tuple[int, int, str, float]] = queue.Queue()
         self._inflight: dict[int, Batch] = {}
         self._paused_until = 0.0
         self._thread: threading.Thread | None = None
@@ -187,7 +193,7 @@ class Publisher:
             logger.debug("could not arm the will after a disconnect", exc_info=True)
 
     def _on_publish(self, mid: int, rc: ReasonCode) -> None:
-        self._acks.put((mid, rc.value, str(rc)))
+        self._acks.put((mid, rc.value, str(rc), time.monotonic()))
         self._wake.set()
 
     # -- life cycle -----------------------------------------------------------------------
@@ -254,10 +260,13 @@ class Publisher:
     def _handle_acks(self) -> None:
         while True:
             try:
-                mid, code, text = self._acks.get_nowait()
+                mid, code, text, acked_at = self._acks.get_nowait()
             except queue.Empty:
                 return
             batch = self._inflight.pop(mid, None)
+            sent_at = self._sent_at.pop(mid, None)
+            if batch is not None and sent_at is not None and self.metrics is not None:
+                self.metrics.publish_seconds.observe(max(0.0, acked_at - sent_at))
             if batch is None:
                 with self._status_lock:
                     status = mid in self._status_mids
@@ -269,6 +278,7 @@ class Publisher:
                 # The broker accepted the message and threw it away: nobody (no ingest) was
                 # subscribed. Keep the readings, as if never sent, and try again shortly.
                 self.stats.unrouted += 1
+                self._count_failure("unrouted")
                 self.outbox.release(batch.ids, unsent=True)
                 if not self._unrouted_logged:
                     logger.warning(
@@ -286,12 +296,20 @@ class Publisher:
                 self.outbox.ack(batch.ids)
                 self.stats.messages += 1
                 self.stats.readings += batch.size
+                if self.metrics is not None:
+                    self.metrics.published.labels(kind=batch.kind.value).inc()
+                    self.metrics.readings.labels(kind=batch.kind.value).inc(batch.size)
                 if self._unrouted_logged:
                     logger.info("the broker routes readings again; publishing the queue")
                     self._unrouted_logged = False
                 continue
             self.outbox.release(batch.ids)
+            self._count_failure("refused")
             self._refused(code, text, f"{batch.size} {batch.kind.value} readings of {batch.device_id} (kept queued)")
+
+    def _count_failure(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.failures.labels(reason=reason).inc()
 
     def _refused(self, code: int, text: str, what: str) -> None:
         self.stats.refused += 1
@@ -341,14 +359,18 @@ class Publisher:
             model = cast(type[Message[Any]], MESSAGE_TYPES[batch.kind])  # the outbox holds readings kinds only
             msg = model(device_id=batch.device_id, seq=seq, sent_at=self.clock.now(), readings=batch.readings)
             topic = Topic(self.store_id, batch.device_id, batch.kind).render(self.target.prefix)
+            sent_at = time.monotonic()
             info = self.transport.publish(topic, msg.to_json(), qos=1)
         except Exception:
             logger.exception("could not publish a batch of %s; it stays queued", batch.device_id)
             self.outbox.release(batch.ids)
+            self._count_failure("error")
             self._stop.wait(1.0)
             return
         if info.rc not in (MQTT_ERR_SUCCESS, MQTT_ERR_NO_CONN):
             self.outbox.release(batch.ids)
+            self._count_failure("error")
             return
         # With NO_CONN paho keeps the message and sends it once reconnected, so it is in flight too.
+        self._sent_at[info.mid] = sent_at
         self._inflight[info.mid] = batch

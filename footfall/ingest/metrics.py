@@ -5,12 +5,9 @@ share counters. Names follow Prometheus conventions: `_total` counters, `_second
 histograms, gauges for current state.
 """
 
-import logging
-from wsgiref.simple_server import WSGIServer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-logger = logging.getLogger(__name__)
+from footfall.core.metrics import LAG_BUCKETS, MetricsEndpoint
 
 
 class IngestMetrics:
@@ -81,7 +78,7 @@ class IngestMetrics:
         self.lag_seconds = Histogram(
             "footfall_ingest_lag_seconds",
             "Consumer lag: from a message's sent_at to its commit (edge backlog included).",
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+            buckets=LAG_BUCKETS,
             registry=r,
         )
         self.pending = Gauge(
@@ -105,20 +102,13 @@ class IngestMetrics:
             "Continuous-aggregate refreshes for late data (TimescaleDB).",
             registry=r,
         )
-        self._server: WSGIServer | None = None
+        self._endpoint = MetricsEndpoint(port=0)
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> int:  # noqa: S104 - scraped from other hosts
         """Serve `/metrics` over HTTP in a daemon thread; returns the port (0: off)."""
-        if port == 0:
-            return 0
-        server, _thread = start_http_server(port, addr=addr, registry=self.registry)
-        self._server = server
-        logger.info("metrics on http://%s:%d/metrics", addr, server.server_port)
-        return server.server_port
+        self._endpoint = MetricsEndpoint.serve(self.registry, port=port, addr=addr, what="ingest metrics")
+        return self._endpoint.port
 
     def close(self) -> None:
         """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._endpoint.close()

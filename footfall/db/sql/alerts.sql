@@ -264,3 +264,11 @@ SET value = v.value, border = v.border, evaluated_at = %(now)s
 FROM unnest(%(state_ids)s::bigint[], %(values)s::double precision[], %(borders)s::double precision[])
      AS v(state_id, value, border)
 WHERE s.state_id = v.state_id AND (s.evaluated_at IS NULL OR s.evaluated_at < %(now)s);
+
+-- name: outbox_depth
+-- Messages waiting for delivery (due or backing off) per channel, and the age of the oldest
+-- (the delivery worker's metrics); the partial index alert_outbox_due_idx covers the rows.
+SELECT channel, count(*) AS waiting, extract(epoch FROM now() - min(created_at))::float8 AS oldest_s
+FROM alert_outbox
+WHERE delivered_at IS NULL AND failed_at IS NULL
+GROUP BY channel;

@@ -358,12 +358,14 @@ class CounterCore:
 
     # -- health ---------------------------------------------------------------------------
 
-    def sensor_health(self, *, silent_after_s: float, clock_tolerance_s: float) -> SensorHealth:
-        """This device's entry in the heartbeat; clears the faults remembered since the last one."""
+    def sensor_health(self, *, silent_after_s: float, clock_tolerance_s: float, clear: bool = True) -> SensorHealth:
+        """This device's entry in the heartbeat; clears the faults remembered since the last one
+        (`clear=False`: a look that leaves them for the heartbeat, as the metrics endpoint takes)."""
         with self._lock:
             h = self.health
             faults = set(h.recent)
-            h.recent.clear()
+            if clear:
+                h.recent.clear()
             now = self.clock.now()
             if h.last_seen is None or (now - h.last_seen).total_seconds() > silent_after_s:
                 faults.add(Fault.SILENT)

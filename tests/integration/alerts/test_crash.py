@@ -33,6 +33,7 @@ def _env(world: World, clock: ScaledClock) -> dict[str, str]:
             "FOOTFALL_ALERTS__TELEGRAM_BOT_TOKEN": TOKEN,
             "FOOTFALL_ALERTS__WEBHOOK_ALLOW": json.dumps(["127.0.0.1/32"]),
             "FOOTFALL_ALERTS__CYCLE_S": "1",
+            "FOOTFALL_ALERTS__METRICS_PORT": "0",
             "FOOTFALL_ALERTS__BACKOFF_S": "0.1",
             "FOOTFALL_SIM_CLOCK": clock.spec(),
         }
