@@ -10,18 +10,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from footfall.core.errors import ConfigError
 from footfall.core.messages import Fault
 from footfall.core.settings import EdgeSettings, Settings
+from footfall.core.topics import Kind, Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
 from footfall.edge.agent import Agent
 from footfall.edge.config import EdgeConfig
 from footfall.firmware_stubs.beam import BeamCounterStub
 from footfall.firmware_stubs.firmware import FaultPlan
+from footfall.firmware_stubs.scenes import door_scene
 from footfall.firmware_stubs.traffic import TrafficScript
 from tests.integration.edge.conftest import SIM_START, Subscriber, wait_for
+from tests.integration.edge.test_agent import clear_retained
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +207,59 @@ def test_metrics_are_off_by_default_and_a_taken_port_is_refused_naming_the_setti
         agent.outbox.close()
     finally:
         holder.close()
+
+
+def test_a_real_camera_pipeline_reports_its_health_as_gauges(tmp_path: Path, mqtt_settings, mqtt_prefix: str) -> None:
+    scene = door_scene(seed=3, duration_s=30)
+    video = scene.write(tmp_path / "door.mp4")
+    store_file = tmp_path / "store.yaml"
+    store_file.write_text(
+        yaml.safe_dump(scene.store_config(store_id="synth", device_id="cam1").model_dump(mode="json"))
+    )
+    port = free_port()
+    cfg = EdgeConfig.from_data(
+        {
+            "store_id": "synth",
+            "device_id": "synth-edge",
+            "store_file": str(store_file),
+            "data_dir": str(tmp_path / "edge"),
+            "mqtt": {
+                "host": mqtt_settings.host,
+                "port": mqtt_settings.port,
+                "prefix": mqtt_prefix,
+                "client_id": f"edge-synth-{mqtt_prefix}",
+            },
+            "queue": {"synchronous": "normal"},
+            "metrics": {"host": "127.0.0.1", "port": port},
+            "cameras": [{"id": "cam1", "source": str(video)}],
+        }
+    )
+    sub = Subscriber(mqtt_settings.host, mqtt_settings.port, mqtt_prefix).start()
+    agent = Agent(cfg, settings=Settings())
+    agent.start()
+    try:
+        truth = scene.truth()
+        assert wait_for(lambda: sum(r.entries for r in sub.readings("counts", "cam1")) == truth.entries, 60)
+        assert wait_for(
+            lambda: (
+                value(scrape(port), "footfall_edge_readings_published_total", kind="counts")
+                == len(sub.readings("counts"))
+            ),
+            10,
+        )
+        s = scrape(port)
+        beat = agent.heartbeat()
+        cam = next(h for h in beat.sensors if h.sensor_id == "cam1")
+        scraped = {
+            f.value
+            for f in Fault
+            if value(s, "footfall_edge_device_fault", device_id="cam1", kind="camera", fault=f.value) == 1
+        }
+        assert scraped == {f.value for f in cam.faults}  # the heartbeat's view, as gauges
+        assert value(s, "footfall_edge_device_up", device_id="cam1", kind="camera") == (0 if cam.faults else 1)
+        assert value(s, "footfall_edge_device_errors_total", device_id="cam1", kind="camera") == cam.errors
+        assert value(s, "footfall_edge_device_last_reading_age_seconds", device_id="cam1", kind="camera") is not None
+    finally:
+        agent.stop()
+        sub.stop()
+        clear_retained(mqtt_settings.port, Topic("synth", "synth-edge", Kind.STATUS).render(mqtt_prefix))
