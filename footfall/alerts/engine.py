@@ -407,6 +407,19 @@ class Engine:
             self._noticed = time.monotonic()
         return fresh
 
+    def _evaluate(self, listener: DictConnection) -> CycleStats:
+        """One cycle, then the evaluation lag of the notices it answered. Notices that arrived while
+        it ran may be about data it did not see: they start the next lag at this cycle's start (an
+        upper bound; a lag is never understated)."""
+        started = time.monotonic()
+        stats = self.cycle()
+        if self._noticed is not None:
+            self.metrics.lag_seconds.observe(time.monotonic() - self._noticed)
+            self._noticed = None
+        if self._listen(listener, 0.0):
+            self._noticed = started
+        return stats
+
     def run(self, stop: threading.Event) -> None:
         """Evaluate on fresh-data notices and every `cycle_s` (clock time) until `stop` is set."""
         a = self.settings.alerts
@@ -419,7 +432,8 @@ class Engine:
                     listener.execute(f"LISTEN {CHANNEL}")
                     next_cycle = self.clock.monotonic()
                 wait = max(0.0, next_cycle - self.clock.monotonic())
-                fresh = self._listen(listener, min(self.clock.real_seconds(wait), 1.0))
+                pending = self._noticed is not None  # notices read after the last cycle: no waiting
+                fresh = self._listen(listener, 0.0 if pending else min(self.clock.real_seconds(wait), 1.0)) or pending
                 if stop.is_set():
                     break
                 if fresh:
@@ -427,10 +441,7 @@ class Engine:
                     for _ in listener.notifies(timeout=0.0):
                         pass
                 if fresh or self.clock.monotonic() >= next_cycle:
-                    stats = self.cycle()
-                    if self._noticed is not None:
-                        self.metrics.lag_seconds.observe(time.monotonic() - self._noticed)
-                        self._noticed = None
+                    stats = self._evaluate(listener)
                     logger.debug("%s: cycle %s", self.name, stats)
                     next_cycle = self.clock.monotonic() + a.cycle_s
             except psycopg.OperationalError as exc:

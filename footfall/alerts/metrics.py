@@ -5,9 +5,9 @@ kind, messages queued, and the evaluation lag: from the engine's receipt of the 
 fresh-data notice after a committed write (PostgreSQL delivers the `NOTIFY` of migration
 0030's triggers when the writing transaction commits) to the end of the cycle that
 evaluated it, the debounce included — how long a committed reading waits before its rules
-have judged it. A notice that arrives while a cycle runs is read when that cycle ends, so
-its lag is counted from then (it can be understated by up to one cycle's duration, which
-`footfall_alerts_cycle_seconds` shows).
+have judged it. A notice that arrives while a cycle runs is read when that cycle ends and
+counted from that cycle's start: an upper bound, so the lag is never understated (by at
+most one cycle's duration, which `footfall_alerts_cycle_seconds` shows).
 
 Delivery: attempts by channel and outcome (`delivered`, `retry`: rescheduled,
 `failed`: given up, `dropped`: deleted meanwhile), each attempt's duration by channel, and the outbox as the worker

@@ -1,11 +1,10 @@
-"""The shared metrics helper: status classes, the HTTP endpoint, the API's token check."""
+"""The shared metrics helper: status classes and the HTTP endpoint."""
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-from footfall.api.metrics import ApiMetrics, token_matches
 from footfall.core.metrics import MetricsEndpoint, status_class
 from footfall.devtools.services import free_port
 
@@ -27,23 +26,6 @@ def test_status_class(status: int, label: str) -> None:
     assert status_class(status) == label
 
 
-@pytest.mark.parametrize(
-    ("header", "ok"),
-    [
-        ("Bearer s3cret-token", True),  # the token
-        ("bearer s3cret-token", True),  # scheme is case-insensitive
-        ("Bearer s3cret-token-and-more", False),  # a longer one
-        ("Bearer s3cret", False),  # a prefix
-        ("Basic s3cret-token", False),  # another scheme
-        ("s3cret-token", False),  # no scheme
-        ("", False),  # empty
-        (None, False),  # absent
-    ],
-)
-def test_token_matches(header: str | None, ok: bool) -> None:
-    assert token_matches(header, "s3cret-token") is ok
-
-
 def test_endpoint_off_on_port_zero_and_serves_its_own_registry_only() -> None:
     assert MetricsEndpoint.serve(CollectorRegistry(), port=0).port == 0
     mine, other = CollectorRegistry(), CollectorRegistry()
@@ -62,11 +44,3 @@ def test_endpoint_off_on_port_zero_and_serves_its_own_registry_only() -> None:
         endpoint.close()  # idempotent
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-
-
-def test_api_methods_outside_the_standard_set_share_one_label() -> None:
-    m = ApiMetrics()
-    m.observe(method="BREW", route="unmatched", status=418, seconds=0.001)
-    m.observe(method="PROPFIND", route="unmatched", status=405, seconds=0.001)
-    labels = {"method": "other", "route": "unmatched", "status": "4xx"}
-    assert m.registry.get_sample_value("footfall_api_requests_total", labels) == 2
