@@ -31,3 +31,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if (HERE / "integration") in Path(item.fspath).parents:
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end saying where the TimescaleDB leg ran, or why it was skipped.
+
+    Here, not in tests/integration/conftest.py: with pytest-xdist only the controlling process
+    reports, and it loads this file only."""
+    from footfall.devtools.services import TIMESCALE_SKIP_ENV, TIMESCALE_URL_ENV
+
+    legs = {"passed": 0, "failed": 0, "skipped": 0}
+    for outcome in legs:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "[timescale" in getattr(report, "nodeid", "") and report.when in ("call", "setup"):
+                legs[outcome] += 1
+    if not any(legs.values()):
+        return
+    url = os.environ.get(TIMESCALE_URL_ENV, "").strip()
+    if url:
+        line = f"TimescaleDB leg on {url}: {legs['passed']} passed, {legs['failed']} failed, {legs['skipped']} skipped"
+    else:
+        reason = os.environ.get(TIMESCALE_SKIP_ENV) or f"{TIMESCALE_URL_ENV} is not set (run the suite with ./run test)"
+        reason = reason.removeprefix("TimescaleDB leg skipped: ")
+        line = f"TimescaleDB leg skipped ({legs['skipped']} tests): {reason}"
+    terminalreporter.write_line(line, yellow=not url, bold=True)

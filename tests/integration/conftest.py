@@ -131,25 +131,6 @@ def _timescale_server(settings: Settings) -> DbSettings:
     return db
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """One line at the end saying where the TimescaleDB leg ran, or why it was skipped."""
-    legs = {"passed": 0, "failed": 0, "skipped": 0}
-    for outcome in legs:
-        for report in terminalreporter.stats.get(outcome, []):
-            if "[timescale" in getattr(report, "nodeid", "") and report.when in ("call", "setup"):
-                legs[outcome] += 1
-    if not any(legs.values()):
-        return
-    url = os.environ.get(TIMESCALE_URL_ENV, "").strip()
-    if url:
-        line = f"TimescaleDB leg on {url}: {legs['passed']} passed, {legs['failed']} failed, {legs['skipped']} skipped"
-    else:
-        reason = os.environ.get(TIMESCALE_SKIP_ENV) or f"{TIMESCALE_URL_ENV} is not set (run the suite with ./run test)"
-        reason = reason.removeprefix("TimescaleDB leg skipped: ")
-        line = f"TimescaleDB leg skipped ({legs['skipped']} tests): {reason}"
-    terminalreporter.write_line(line, yellow=not url, bold=True)
-
-
 @pytest.fixture(scope="session", params=[Flavour.PLAIN, Flavour.TIMESCALE], ids=["plain", "timescale"])
 def pg_server(request: pytest.FixtureRequest, settings: Settings) -> PgServer:
     """The server and storage path of this leg (plain PostgreSQL, or TimescaleDB)."""
