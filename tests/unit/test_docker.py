@@ -27,7 +27,7 @@ import pytest
 import yaml
 from prometheus_client import start_http_server
 
-from footfall.core.settings import IngestSettings
+from footfall.core.settings import AlertsSettings, IngestSettings
 from footfall.edge.config import EdgeConfig
 from footfall.ingest.metrics import IngestMetrics
 
@@ -42,6 +42,7 @@ CENTRAL_ENV = {
     "FOOTFALL_INGEST_MQTT_PASSWORD": "ingest-secret",
     "FOOTFALL_GRAFANA_DB_PASSWORD": "grafana-db-secret",
     "GRAFANA_ADMIN_PASSWORD": "grafana-admin-secret",
+    "FOOTFALL_METRICS_TOKEN": "m" * 40,
 }
 STORE_ENV = {"FOOTFALL_CENTRAL_MQTT_HOST": "broker.example.net"}
 
@@ -178,7 +179,7 @@ def test_central_broker_config_is_password_acl_and_unlimited_queue() -> None:
     assert lines["persistence"] == "true"
 
 
-def test_prometheus_scrapes_every_ingest_worker_and_the_api(compose_bin: Path) -> None:
+def test_prometheus_scrapes_every_ingest_worker_the_api_and_the_alerts_engine(compose_bin: Path) -> None:
     services = resolved(compose_bin, CENTRAL, CENTRAL_ENV)["services"]
     conf = yaml.safe_load((DOCKER / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
     targets = {t for job in conf["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
@@ -187,6 +188,12 @@ def test_prometheus_scrapes_every_ingest_worker_and_the_api(compose_bin: Path) -
         if name.startswith("ingest-"):
             assert f"{name}:{port}" in targets
     assert "api:8000" in targets
+    assert f"alerts:{AlertsSettings().metrics_port}" in targets
+    # the API's /metrics is closed without its token: the API gets it, Prometheus sends it
+    api_job = next(job for job in conf["scrape_configs"] if job["job_name"] == "footfall-api")
+    assert api_job["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+    assert services["api"]["environment"]["FOOTFALL_API__METRICS_TOKEN"] == CENTRAL_ENV["FOOTFALL_METRICS_TOKEN"]
+    assert any(s["source"] == "metrics_token" for s in services["prometheus"]["secrets"])
     for t in targets:
         host = t.split(":")[0]
         assert host in services or host == "127.0.0.1", f"{t}: no such service"
