@@ -1,7 +1,10 @@
 """Helpers shared by the test suites (not part of the product)."""
 
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +24,22 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[None]:
+    """Hold the write lock of an SQLite file for the block, as another process would (a backup, a second writer).
+
+    Writers of that file wait their busy timeout and then fail with "database is locked":
+    a real failure of the edge queue, not a mock of it.
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
 
 
 def every_cell(**privacy: object) -> "PipelineOptions":

@@ -144,6 +144,7 @@ class Outbox:
         *,
         max_bytes: int = 64 * 1024 * 1024,
         synchronous: Literal["full", "normal"] = "full",
+        busy_timeout_s: float = 30.0,
     ) -> "Outbox":
         """Open (or create) the queue file.
 
@@ -152,13 +153,15 @@ class Outbox:
             max_bytes: the disk budget for queued readings.
             synchronous: `full` survives power loss (fsync per commit); `normal` survives
                 a killed process but may lose the last commits on power loss.
+            busy_timeout_s: how long a write waits for another process that holds the
+                file's write lock (e.g. a backup) before it fails with `OutboxError`.
 
         Raises:
             OutboxError: the file cannot be created, is not a Footfall queue, or is corrupt.
         """
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -197,7 +200,11 @@ class Outbox:
                     raise
                 self._conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
-                raise OutboxError(f"{self.path}: write failed: {exc}; check free disk space") from None
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                    hint = "another process holds its write lock; stop it (one agent per data_dir)"
+                else:
+                    hint = "check free disk space"
+                raise OutboxError(f"{self.path}: write failed: {exc}; {hint}") from None
 
     # -- writing --------------------------------------------------------------------------
 

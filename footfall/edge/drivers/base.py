@@ -8,10 +8,12 @@ the report to the device (TCP `ACK`, HTTP 200, MQTT PUBACK), so a device re-send
 whatever the agent may not have stored, and the state makes re-sent reports harmless.
 """
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from footfall.core.clock import Clock
@@ -84,6 +86,14 @@ class DeviceHealth:
     """Faults seen since the last heartbeat (cleared by it)."""
 
 
+_ROLLED_BACK = ("duplicates", "reboots", "wraps", "resets", "late", "period_resets", "blocked", "recent")
+"""Health fields only a report changes (under the core's lock): undone with a write that failed.
+
+`errors`, `last_seen` and `connected` stay: drivers set them outside the lock, and a report
+that arrived but could not be stored was still seen.
+"""
+
+
 class CounterCore:
     """Turns one device's reports into committed per-minute readings (see the module docstring).
 
@@ -143,16 +153,19 @@ class CounterCore:
             "last_device_ts": self._last_device_ts,
         }
 
-    def _restore(self) -> None:
-        state = self.outbox.load_state(self.device_id)
-        if not state or state.get("v") != STATE_VERSION:
-            return
+    def _load(self, state: dict) -> None:
         self.counter.restore(state["counter"])
         self.sync.restore(state["sync"])
         self.book.restore(state["book"])
         self._seen_intervals = dict(state.get("seen", {}))
         self._last_at = state.get("last_at")
         self._last_device_ts = state.get("last_device_ts")
+
+    def _restore(self) -> None:
+        state = self.outbox.load_state(self.device_id)
+        if not state or state.get("v") != STATE_VERSION:
+            return
+        self._load(state)
         logger.info(
             "resumed %s: next minute %s, counters %s",
             self.device_id,
@@ -167,6 +180,27 @@ class CounterCore:
         if readings and self.on_commit is not None:
             self.on_commit()
         return len(readings)
+
+    @contextmanager
+    def _applying(self) -> Iterator[None]:
+        """Apply reports and commit them, all or nothing (call with `_lock` held).
+
+        What the block changed — counters, seen intervals, open minutes, the health tallies —
+        is kept only if its commit succeeds. On any error (the queue cannot be written) the
+        core is put back as it was, which is also what a restart would load from the queue:
+        the device, not acknowledged, sends the same reports again and they count, instead
+        of being taken for duplicates of what was never stored.
+        """
+        saved = json.dumps(self._state())
+        h = self.health
+        tallies = replace(h, recent=set(h.recent))
+        try:
+            yield
+        except BaseException:
+            self._load(json.loads(saved))
+            for name in _ROLLED_BACK:
+                setattr(h, name, getattr(tallies, name))
+            raise
 
     # -- clock ----------------------------------------------------------------------------
 
@@ -190,7 +224,7 @@ class CounterCore:
         """
         now = self.clock.now()
         door = self.book.doors[0]
-        with self._lock:
+        with self._lock, self._applying():
             for r in reports:
                 if r.ordered_by_time and self._stale(r.device_ts):
                     self.health.duplicates += 1
@@ -252,7 +286,7 @@ class CounterCore:
             OutboxError: the queue could not be written (the caller must not acknowledge).
         """
         now = self.clock.now()
-        with self._lock:
+        with self._lock, self._applying():
             if self._stale(device_ts):
                 self.health.duplicates += 1
                 self.health.last_seen = now
@@ -293,7 +327,7 @@ class CounterCore:
         """
         now = self.clock.now()
         accepted = duplicates = 0
-        with self._lock:
+        with self._lock, self._applying():
             for iv in sorted(intervals, key=lambda i: (i.start, i.line)):
                 key = f"{iv.line}@{iv.start.timestamp():.3f}"
                 if key in self._seen_intervals:

@@ -16,6 +16,7 @@ from footfall.edge.drivers.mqtt import CounterPayload
 from footfall.edge.drivers.tcp import parse_hello, parse_record
 from footfall.edge.errors import DeviceReportError
 from footfall.edge.outbox import Outbox
+from tests.helpers import write_locked
 
 T0 = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
 MS = int(T0.timestamp() * 1000)
@@ -83,7 +84,7 @@ def test_mqtt_counter_payload(payload: str, entries: int, time: datetime) -> Non
 @pytest.fixture
 def push_server(tmp_path: Path):
     clock = ManualClock(T0 + timedelta(seconds=61))
-    outbox = Outbox.open(tmp_path / "outbox.db", synchronous="normal")
+    outbox = Outbox.open(tmp_path / "outbox.db", synchronous="normal", busy_timeout_s=0.05)
     cfg = HttpCounter(
         id="stereo",
         driver="http",
@@ -182,3 +183,25 @@ def test_http_push_repeated_is_counted_once_and_a_malformed_one_changes_nothing(
     ]
     assert core.health.errors == 1
     assert core.health.duplicates == 2
+
+
+def test_http_push_answered_503_while_the_queue_is_locked_is_stored_when_resent(push_server) -> None:
+    server, core, outbox, clock = push_server
+    url = f"http://127.0.0.1:{server.port}/v1/push/stereo"
+    assert httpx.post(url, json=push(0, forward=4, street=2), headers=AUTH).status_code == 200
+    clock.advance(60)
+    with write_locked(outbox.path):  # another process holds the queue's write lock
+        refused = httpx.post(url, json=push(1, forward=5, backward=2, street=7), headers=AUTH)
+    assert refused.status_code == 503
+    assert refused.json() == {"error": "the agent cannot store data right now; retry"}
+    resent = httpx.post(url, json=push(1, forward=5, backward=2, street=7), headers=AUTH)
+    assert resent.json() == {"accepted": 2, "duplicates": 0}
+    clock.advance(60)
+    assert httpx.post(url, json=push(2, forward=0, backward=0), headers=AUTH).status_code == 200
+    readings = outbox.readings("stereo", Kind.COUNTS)
+    assert [(r.start, r.entries, r.exits, r.passersby) for r in readings] == [
+        (T0, 4, 1, 2),
+        (T0 + timedelta(minutes=1), 5, 2, 7),
+        (T0 + timedelta(minutes=2), 0, 0, 0),
+    ]
+    assert core.health.duplicates == 0
