@@ -5,7 +5,8 @@ QoS 1 on every change and every `keepalive_s`; paho keeps what it could not deli
 while disconnected and sends it after reconnecting. Faults from its `FaultPlan`:
 reboots (disconnect, counters restart at zero, boot + 1), dropped connections,
 duplicate sends (the last message again), wrap-around (start near 2^bits) and a
-blocked sensor (`status: blocked`, nothing counted).
+blocked sensor (`status: blocked`, nothing counted). With `time_only` it sends neither
+`boot` nor `uptime_ms`, like counters that report only their clock and their counters.
 """
 
 import json
@@ -43,6 +44,7 @@ class MqttCounterStub:
         password: str | None = None,
         keepalive_s: float = 10.0,
         time_as_ms: bool = False,
+        time_only: bool = False,
     ) -> None:
         self.device_id = device_id
         self.door = door
@@ -50,6 +52,7 @@ class MqttCounterStub:
         self.topic = topic
         self.host, self.port = host, port
         self.time_as_ms = time_as_ms
+        self.time_only = time_only
         self.fw = CounterFirmware(plan=plan, start=start)
         self.published = 0
         self._last: bytes | None = None
@@ -99,13 +102,13 @@ class MqttCounterStub:
     def _payload(self, at: datetime) -> bytes:
         fw = self.fw
         body: dict[str, Any] = {
-            "boot": fw.boot,
-            "uptime_ms": fw.uptime_ms(at),
             "time": fw.device_ms(at) if self.time_as_ms else fw.device_time(at).isoformat(),
             "in": fw.entries,
             "out": fw.exits,
             "status": "blocked" if fw.blocked(at) else "ok",
         }
+        if not self.time_only:
+            body |= {"boot": fw.boot, "uptime_ms": fw.uptime_ms(at)}
         return json.dumps(body).encode()
 
     def _publish(self, payload: bytes) -> None:

@@ -8,7 +8,9 @@ every change and at least every 10 s:
 
 `time` is the counter's clock (ISO 8601 with an offset, or milliseconds since the
 epoch); `boot` and `uptime_ms` are optional (without them a reboot is recognised by
-counters that went down by more than a wrap explains); `status` is `ok` or `blocked`.
+counters that went down by more than a wrap explains, and reports are ordered by `time`:
+one not after the last is a duplicate, an unchanged one at a later time moves the
+device's minutes on with zero counts); `status` is `ok` or `blocked`.
 
 The agent subscribes with a persistent session (clean start off, a session expiry) and
 acknowledges each message by hand only after it is committed to the outbox, so messages
@@ -159,6 +161,9 @@ class MqttCounterDriver:
             boot=payload.boot,
             uptime_ms=payload.uptime_ms,
             blocked=payload.status == "blocked",
+            # Without boot and uptime only the time orders reports: an unchanged one at a
+            # later time says nobody came (its minutes close as zeros), as for a polled live sum.
+            ordered_by_time=payload.boot is None and payload.uptime_ms is None,
         )
         try:
             if not msg.dup:

@@ -204,6 +204,54 @@ def test_mqtt_counter_minutes_equal_ground_truth_through_wrap_reboot_and_duplica
     assert core.health.duplicates >= 2
 
 
+def test_mqtt_counter_that_sends_only_its_time_closes_quiet_minutes_as_zeros(
+    outbox: Outbox, sim_clock, mqtt_settings, mqtt_prefix: str
+) -> None:
+    # No boot number, no uptime: an unchanged report at a later time is an observation
+    # (nobody came), not a duplicate. People for two minutes, three quiet minutes, people
+    # for one more, then quiet: every minute is emitted once, the quiet ones as zeros.
+    clock = sim_clock(SPEED / 2)
+    busy = [
+        TrafficScript.generate(start=SIM_START + timedelta(minutes=m), minutes=n, rates={"staff": 5}, seed=m)
+        for m, n in ((0, 2), (5, 1))
+    ]
+    traffic = TrafficScript(tuple(sorted(c for s in busy for c in s.crossings)))
+    topic = f"{mqtt_prefix}/sensors/staff"
+    cfg = MqttCounter(
+        id="staff", driver="mqtt", host=mqtt_settings.host, port=mqtt_settings.port, topic=topic, door="staff"
+    )
+    core = CounterCore(device_id="staff", doors=["staff"], outbox=outbox, clock=clock)
+    driver = MqttCounterDriver(cfg, core, clock, agent_id=f"edge-{secrets.token_hex(3)}")
+    driver.start()
+    assert wait_for(lambda: core.health.connected, 10)
+    stub = MqttCounterStub(
+        device_id="staff",
+        door="staff",
+        script=traffic,
+        plan=FaultPlan(clock_offset_s=7),
+        clock=clock,
+        start=SIM_START,
+        until=SIM_START + timedelta(minutes=6, seconds=40),
+        host=mqtt_settings.host,
+        port=mqtt_settings.port,
+        topic=topic,
+        time_only=True,
+    )
+    stub.start()
+    try:
+        play(clock, 6 * 60 + 45)
+    finally:
+        stub.stop()
+        driver.stop()
+    readings = outbox.readings("staff", Kind.COUNTS)
+    minutes = [SIM_START + timedelta(minutes=m) for m in range(6)]
+    assert [r.start for r in readings] == minutes, "a minute stalled, went missing or came twice"
+    assert queued(outbox, "staff") == stub.fw.truth.per_minute()
+    quiet = [(r.entries, r.exits, r.valid) for r in readings if r.start in minutes[2:5]]
+    assert quiet == [(0, 0, True)] * 3
+    assert stub.fw.truth.totals()["entries"] > 0
+
+
 def test_blocked_sensor_counts_nothing_flags_its_minutes_and_the_heartbeat(outbox: Outbox, sim_clock) -> None:
     clock = sim_clock(SPEED)
     stub = BeamCounterStub(
