@@ -187,8 +187,12 @@ class CumulativeCounter:
         self.uptime_ms = sample.uptime_ms
 
     def state(self) -> dict[str, Any]:
-        """JSON-ready state."""
-        return {"boot": self.boot, "uptime_ms": self.uptime_ms, "values": self.values}
+        """JSON-ready state (a copy: later reports do not change it)."""
+        return {
+            "boot": self.boot,
+            "uptime_ms": self.uptime_ms,
+            "values": None if self.values is None else dict(self.values),
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what `state()` returned."""
@@ -310,7 +314,7 @@ class ClockSync:
         return _dt(self.to_agent_ts(_ts(device_ts)))
 
     def state(self) -> dict[str, Any]:
-        """JSON-ready state."""
+        """JSON-ready state (a copy: later samples do not change it)."""
         return {"anchors": [[b, *v] for b, v in sorted(self._anchors.items())]}
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -497,7 +501,7 @@ class MinuteBook:
         }
 
     def state(self) -> dict[str, Any]:
-        """JSON-ready state."""
+        """JSON-ready state (a copy: later counts do not change it)."""
         return {
             "next_minute": self.next_minute,
             "watermark": self.watermark,

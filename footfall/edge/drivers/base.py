@@ -8,7 +8,6 @@ the report to the device (TCP `ACK`, HTTP 200, MQTT PUBACK), so a device re-send
 whatever the agent may not have stored, and the state makes re-sent reports harmless.
 """
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -143,12 +142,13 @@ class CounterCore:
     # -- state ----------------------------------------------------------------------------
 
     def _state(self) -> dict:
+        """Everything a restart needs, as a detached copy (also the snapshot a failed write goes back to)."""
         return {
             "v": STATE_VERSION,
             "counter": self.counter.state(),
             "sync": self.sync.state(),
             "book": self.book.state(),
-            "seen": self._seen_intervals,
+            "seen": dict(self._seen_intervals),
             "last_at": self._last_at,
             "last_device_ts": self._last_device_ts,
         }
@@ -191,13 +191,13 @@ class CounterCore:
         the device, not acknowledged, sends the same reports again and they count, instead
         of being taken for duplicates of what was never stored.
         """
-        saved = json.dumps(self._state())
+        saved = self._state()
         h = self.health
         tallies = replace(h, recent=set(h.recent))
         try:
             yield
         except BaseException:
-            self._load(json.loads(saved))
+            self._load(saved)
             for name in _ROLLED_BACK:
                 setattr(h, name, getattr(tallies, name))
             raise
