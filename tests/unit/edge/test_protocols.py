@@ -1,5 +1,6 @@
 """Device protocols: FFBEAM/1 lines, the HTTP push endpoint, MQTT-native payloads."""
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack as DoesNotRaise
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -205,3 +206,26 @@ def test_http_push_answered_503_while_the_queue_is_locked_is_stored_when_resent(
         (T0 + timedelta(minutes=2), 0, 0, 0),
     ]
     assert core.health.duplicates == 0
+
+
+def test_concurrent_resends_of_a_refused_push_are_stored_exactly_once(push_server) -> None:
+    server, core, outbox, clock = push_server
+    url = f"http://127.0.0.1:{server.port}/v1/push/stereo"
+    body = push(0, forward=6, backward=2, street=5)
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(url, json=body, headers=AUTH)
+
+    with ThreadPoolExecutor(4) as pool:
+        with write_locked(outbox.path):
+            assert [r.status_code for r in pool.map(send, range(4))] == [503] * 4
+        answers = [r.json() for r in pool.map(send, range(4))]
+    assert sorted(a["accepted"] for a in answers) == [0, 0, 0, 2]
+    assert sum(a["duplicates"] for a in answers) == core.health.duplicates == 6
+    clock.advance(60)
+    assert httpx.post(url, json=push(1, forward=0, backward=0), headers=AUTH).status_code == 200
+    readings = outbox.readings("stereo", Kind.COUNTS)
+    assert [(r.start, r.entries, r.exits, r.passersby) for r in readings] == [
+        (T0, 6, 2, 5),
+        (T0 + timedelta(minutes=1), 0, 0, 0),
+    ]
