@@ -151,6 +151,15 @@ class IngestSettings(_Section):
         title="Server-side k",
         description="Heatmap cells seen by fewer distinct tracks are dropped at ingest, whatever the edge's k.",
     )
+    staging: Literal["typed", "json"] = Field(
+        default="typed",
+        title="Staging",
+        description=(
+            "How a batch reaches PostgreSQL: `typed` binary-COPYs counts and occupancy readings in their "
+            "column types (the fast path); `json` stages every message as JSON (the earlier path, kept "
+            "for `footfall bench ingest` to compare). Same rows, duplicates and conflicts either way."
+        ),
+    )
 
 
 class ApiSettings(_Section):
