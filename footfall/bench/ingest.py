@@ -266,6 +266,8 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
 
 STAGE_ROUNDS = 2
 """Rounds of the stages-alone phase; each leg's best round counts (the machine is shared)."""
+CEILING_TYPES = ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "int4", "bool", "int8"]
+"""door_counts' own column types, for the bare binary COPY into a table of its shape."""
 
 
 def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: int, out: Any) -> None:  # noqa: PLR0917 - a multiprocessing target takes positional args
@@ -281,7 +283,7 @@ def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: 
     from footfall.core.topics import Kind, Topic
     from footfall.db.queries import queries
     from footfall.ingest.triage import Accepted, Inbound
-    from footfall.ingest.writer import TYPED_TYPES, BatchWriter, Staged
+    from footfall.ingest.writer import BatchWriter, Staged
 
     def messages(tag: str) -> list[tuple[str, bytes]]:
         devices = [f"bench-{tag}-{i % DEVICES:03d}" for i in range(count)]
@@ -325,7 +327,7 @@ def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: 
                         "passersby, valid, seq) FROM STDIN (FORMAT BINARY)"
                     ) as copy,
                 ):
-                    copy.set_types(TYPED_TYPES[Kind.COUNTS])
+                    copy.set_types(CEILING_TYPES)
                     for row in rows:
                         copy.write_row(row)
                 conn.commit()

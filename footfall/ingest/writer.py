@@ -15,6 +15,7 @@ dead-lettered as `db_rejected`, so one poison message never blocks the stream.
 """
 
 import logging
+import struct
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,10 +66,12 @@ _TYPED: dict[Kind, tuple[str, str, str]] = {
 """Kinds staged by typed binary COPY: their COPY, INSERT and conflict queries."""
 
 TYPED_TYPES: dict[Kind, list[str]] = {
-    Kind.COUNTS: ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "int4", "bool", "int8"],
-    Kind.OCCUPANCY: ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "bool", "int8"],
+    Kind.COUNTS: ["text", "text", "text", "timestamptz", "timestamptz", "int8", "int8", "int8", "bool", "int8"],
+    Kind.OCCUPANCY: ["text", "text", "text", "timestamptz", "timestamptz", "int8", "int8", "bool", "int8"],
 }
-"""PostgreSQL types of the typed staging columns, in COPY order."""
+"""PostgreSQL types of the typed staging columns, in COPY order. Integers go as int8: psycopg's
+binary int4 encoder in COPY wraps an out-of-range value silently (2**40 arrives as 0), while
+int8 raises, and the INSERT's cast to integer refuses what does not fit."""
 
 Staging = Literal["typed", "json"]
 
@@ -221,10 +224,14 @@ class BatchWriter:
             inserted: Counter[str] = Counter()
             for kind, rows in staged.typed.items():
                 copy_q, insert_q, _ = _TYPED[kind]
-                with cur.copy(self._q[copy_q]) as copy:
-                    copy.set_types(TYPED_TYPES[kind])
-                    for row in rows:
-                        copy.write_row(row)
+                try:
+                    with cur.copy(self._q[copy_q]) as copy:
+                        copy.set_types(TYPED_TYPES[kind])
+                        for row in rows:
+                            copy.write_row(row)
+                except (OverflowError, struct.error) as exc:
+                    # A value the binary encoder cannot hold: one message's fault, isolated like the server's.
+                    raise psycopg.errors.NumericValueOutOfRange(f"a value does not fit its column: {exc}") from exc
                 cur.execute(self._q[insert_q])
                 inserted[TABLES[kind]] += max(cur.rowcount, 0)
             if staged.rows:

@@ -54,16 +54,18 @@ COPY ingest_stage (kind, store_id, device_id, seq, sent_at, body) FROM STDIN;
 -- name: create_typed_stage
 -- Typed staging (the default): counts and occupancy readings arrive one row per reading by
 -- binary COPY, already in the fact table's types, so the move below is a plain
--- INSERT … SELECT with no JSON to parse on either side.
+-- INSERT … SELECT with no JSON to parse on either side. Counts are staged as bigint, so a
+-- value beyond the integer column's range is refused by the INSERT's cast (a DataError the
+-- writer isolates) rather than wrapped by the client's binary int4 encoder.
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage_counts (
     store_id  text NOT NULL,
     device_id text NOT NULL,
     door_id   text NOT NULL,
     start_ts  timestamptz NOT NULL,
     end_ts    timestamptz NOT NULL,
-    entries   integer NOT NULL,
-    exits     integer NOT NULL,
-    passersby integer,
+    entries   bigint NOT NULL,
+    exits     bigint NOT NULL,
+    passersby bigint,
     valid     boolean NOT NULL,
     seq       bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
@@ -73,8 +75,8 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage_occupancy (
     zone_id   text NOT NULL,
     start_ts  timestamptz NOT NULL,
     end_ts    timestamptz NOT NULL,
-    occupancy integer NOT NULL,
-    peak      integer,
+    occupancy bigint NOT NULL,
+    peak      bigint,
     valid     boolean NOT NULL,
     seq       bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
