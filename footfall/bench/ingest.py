@@ -199,7 +199,7 @@ def _drain(port: int, client_id: str, expected: int, handle: Any = None) -> dict
     first = [0.0]
     done = threading.Event()
 
-    def on_message(msg: MQTTMessage) -> None:
+    def on_message(msg: "MQTTMessage") -> None:
         if got[0] == 0:
             first[0] = msg.timestamp
         if handle is not None:
@@ -230,7 +230,7 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     stats: dict[str, Any] = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
     stop = threading.Event()
 
-    def on_commit(accepted: list[Accepted], rejected: list[Rejected], result: WriteResult) -> None:
+    def on_commit(accepted: "list[Accepted]", rejected: "list[Rejected]", result: "WriteResult") -> None:
         now = time.time()
         if stats["messages"] == 0:
             stats["first"] = min(a.inbound.received for a in accepted) if accepted else result.committed_at
