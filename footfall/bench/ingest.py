@@ -395,7 +395,8 @@ def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes position
     count = int(rate * seconds)
     templates = [payload(i, readings, base_minute=base_minute) for i in range(count)]
     topics = [_topic(prefix, _device(i)) for i in range(count)]
-    pub = _publisher(port, "bench-lat")
+    acked = [0]
+    pub = _publisher(port, "bench-lat", on_publish=lambda mid, rc: acked.__setitem__(0, acked[0] + 1))
     _up(pub)
     start = time.monotonic()
     for i in range(count):
@@ -404,7 +405,11 @@ def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes position
             time.sleep(delay)
         pub.publish(topics[i], _stamp(templates[i]), qos=1)
     achieved = count / (time.monotonic() - start)
-    time.sleep(1)
+    # Every PUBACK before leaving: stopping with messages still queued in the client loses
+    # them, and the workers would wait for them forever (seen on a loaded machine).
+    deadline = time.monotonic() + 300
+    while acked[0] < count and time.monotonic() < deadline:
+        time.sleep(0.05)
     pub.stop()
     out.put({"messages": count, "rate": achieved})
 
