@@ -264,8 +264,9 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     out.put(stats)
 
 
-STAGE_ROUNDS = 2
-"""Rounds of the stages-alone phase; each leg's best round counts (the machine is shared)."""
+STAGE_ROUNDS = 5
+"""Rounds of the stages-alone phase; each leg's best round counts (the machine is shared, and
+short interleaved rounds let each leg meet a quiet moment)."""
 CEILING_TYPES = ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "int4", "bool", "int8"]
 """door_counts' own column types, for the bare binary COPY into a table of its shape."""
 
@@ -621,7 +622,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         result["p99_latency_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1) if lat else None
 
         # 5. each stage alone, same messages, nothing else running
-        sn = min(n, 20_000)
+        sn = max(settings.ingest.batch_size, min(n, 20_000) // STAGE_ROUNDS)  # messages per leg and round
         out = ctx.Queue()
         p = ctx.Process(target=_stages_child, args=(db.conninfo(), prefix, sn, r, settings.ingest.batch_size, out))
         t = task("stages alone (validation, database writer)", 1)
