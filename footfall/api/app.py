@@ -24,7 +24,7 @@ from footfall.api.deps import PoolDep, check_request
 from footfall.api.errors import NotFound, Unauthenticated
 from footfall.api.metrics import CONTENT_TYPE, ApiMetrics, RequestMetrics, token_matches
 from footfall.api.middleware import BodyLimit, SecurityHeaders
-from footfall.api.replica import ReadSourceHeaders
+from footfall.api.replica import ReadSourceHeaders, close_replica_pool, open_replica_pool
 from footfall.api.routes import (
     alerts,
     audit,
@@ -109,9 +109,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         own = app.state.pool is None
         if own:
             app.state.pool = open_pool(settings.db, name="footfall-api")
-        replica = settings.db.replica()
-        # Not waited for: a replica that is down at start-up only sends reads to the primary.
-        app.state.replica_pool = open_pool(replica, name="footfall-api-replica", wait=False) if replica else None
+        app.state.replica_pool = open_replica_pool(settings.db)
         if settings.api.secret_key is None:
             logger.info(
                 "FOOTFALL_API__SECRET_KEY is not set: bearer tokens are signed with a random key made on first "
@@ -120,9 +118,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         try:
             yield
         finally:
-            if app.state.replica_pool is not None:
-                app.state.replica_pool.close()
-                app.state.replica_pool = None
+            close_replica_pool(app.state)
             if own:
                 app.state.pool.close()
                 app.state.pool = None
@@ -139,7 +135,6 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.replica_pool = None
     app.state.clock = clock or SystemClock()
     problems.install(app)
     if settings.api.cors_origins:

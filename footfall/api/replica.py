@@ -19,7 +19,7 @@ replica nothing changes and no header is added.
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
@@ -27,7 +27,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.api.deps import PoolDep, SettingsDep, get_conn
-from footfall.db.connect import DictConnection, DictPool
+from footfall.core.settings import DbSettings
+from footfall.db.connect import DictConnection, DictPool, open_pool
 from footfall.db.queries import queries
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,21 @@ class ReadSource:
         if self.note:
             out[READ_NOTE] = self.note
         return out
+
+
+def open_replica_pool(db: DbSettings) -> DictPool | None:
+    """The replica's pool when `db.replica_url` is set; not waited for, so a replica that is
+    down at start-up only sends reads to the primary."""
+    replica = db.replica()
+    return open_pool(replica, name="footfall-api-replica", wait=False) if replica is not None else None
+
+
+def close_replica_pool(state: Any) -> None:
+    """Close the app's replica pool, if it has one."""
+    pool: DictPool | None = getattr(state, "replica_pool", None)
+    if pool is not None:
+        pool.close()
+        state.replica_pool = None
 
 
 def replica_lag(conn: DictConnection) -> tuple[bool, float | None]:
