@@ -24,6 +24,7 @@ from footfall.api.deps import PoolDep, check_request
 from footfall.api.errors import NotFound, Unauthenticated
 from footfall.api.metrics import CONTENT_TYPE, ApiMetrics, RequestMetrics, token_matches
 from footfall.api.middleware import BodyLimit, SecurityHeaders
+from footfall.api.replica import ReadSourceHeaders, close_replica_pool, open_replica_pool
 from footfall.api.routes import (
     alerts,
     audit,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         own = app.state.pool is None
         if own:
             app.state.pool = open_pool(settings.db, name="footfall-api")
+        app.state.replica_pool = open_replica_pool(settings.db)
         if settings.api.secret_key is None:
             logger.info(
                 "FOOTFALL_API__SECRET_KEY is not set: bearer tokens are signed with a random key made on first "
@@ -116,6 +118,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         try:
             yield
         finally:
+            close_replica_pool(app.state)
             if own:
                 app.state.pool.close()
                 app.state.pool = None
@@ -146,6 +149,7 @@ def create_app(settings: Settings, *, pool: DictPool | None = None, clock: Clock
         BodyLimit, limit=settings.api.max_body_bytes, limits={UPLOAD_PATH: settings.api.max_upload_bytes}
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ReadSourceHeaders)
     app.state.metrics = ApiMetrics()
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: times every answer
     for router in ROUTERS:

@@ -46,6 +46,9 @@ def bench_ingest(
     naive_messages: Annotated[int, typer.Option(min=10, help="Messages for the naive baseline.")] = 3000,
     latency_rate: Annotated[float, typer.Option(min=1, help="Messages per second in the latency phase.")] = 2000,
     latency_seconds: Annotated[float, typer.Option(min=1, help="Length of the latency phase.")] = 10,
+    staging: Annotated[
+        str, typer.Option(help="The workers' staging: typed (binary COPY) or json (the earlier path).")
+    ] = "typed",
     as_json: Annotated[bool, typer.Option("--json", help="Only the JSON line on stdout.")] = False,
 ) -> None:
     """Measure ingest against a bare paho subscriber and a naive one-INSERT-per-message baseline."""
@@ -60,8 +63,12 @@ def bench_ingest(
         latency_rate=latency_rate,
         latency_seconds=latency_seconds,
     )
+    settings = load_settings()
+    if staging not in ("typed", "json"):
+        raise fail(f"--staging {staging!r}: use typed or json")
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"staging": staging})})
     try:
-        result = run_bench(load_settings(), opts, console=None if as_json else console)
+        result = run_bench(settings, opts, console=None if as_json else console)
     except FootfallError as exc:
         raise fail(str(exc)) from None
     print(json.dumps(result))

@@ -5,8 +5,9 @@ so the ratios compare like with like on a machine other work may be sharing:
 
 1. **raw** — a bare subscriber (paho through `footfall.core.mqtt`, manual acks, nothing
    else) drains N pre-loaded messages: the most a Python MQTT client can receive here.
-2. **ingest** — `--workers` IngestWorker processes drain the same N messages into the
-   database (batches, COPY, ON CONFLICT, commit, ack).
+2. **ingest** — one IngestWorker process, then `--workers` of them on the same shared
+   subscription, drain N messages each into the database (batches, COPY, ON CONFLICT,
+   commit, ack): `messages_per_s_by_workers` and `scaling_1_to_<N>_workers`.
 3. **naive** — one process validates each message with the same core models and INSERTs
    and commits it on its own before acknowledging it.
 4. **latency** — the workers run while a publisher sends `--latency-rate` messages/s for
@@ -14,9 +15,15 @@ so the ratios compare like with like on a machine other work may be sharing:
 5. **stages alone** — the same messages through each stage of the consumer with nothing
    else running: validation with the core models (`validate_only_messages_per_s`) and the
    database writer fed already-validated batches (`db_only_messages_per_s`: staging, COPY,
-   INSERT … ON CONFLICT, rollup trigger, commit). With every stage sharing the same two
-   cores, the slowest of them bounds the consumer, and the ratio of the consumer to that
-   bound says how much the pipeline itself loses.
+   INSERT … ON CONFLICT, rollup trigger, commit), on both staging legs — typed binary COPY
+   (`db_only_rows_per_s`) and the earlier JSON staging (`db_only_json_rows_per_s`) — and,
+   as the ceiling, a bare binary COPY of the same rows, batch by batch and committed, into
+   a table of door_counts' shape with its keys and indexes but no trigger and no conflict
+   handling (`copy_ceiling_rows_per_s`). `ratio_to_copy_ceiling` is the writer's rows/s
+   over it (`…_json` for the JSON leg). The three take turns, `STAGE_ROUNDS` times, and
+   each one's fastest round counts. With every stage sharing the same two cores, the
+   slowest of them bounds the consumer, and the ratio of the consumer to that bound says
+   how much the pipeline itself loses.
 
 Messages are pre-loaded into the consumers' persistent sessions before each drain, so the
 drain measures the consumer alone (no publisher competing for the two cores). That needs
@@ -144,6 +151,13 @@ def _make_session(port: int, client_id: str, topic: str) -> None:
     c.stop()
 
 
+def _drop_session(port: int, client_id: str) -> None:
+    """End a persistent session: connect with a clean start and no expiry, then leave."""
+    c = _transport(port, client_id, clean_start=True, session_expiry_s=0)
+    _up(c)
+    c.stop()
+
+
 def _publisher(port: int, name: str, **hooks: Any) -> "MqttTransport":
     return _transport(port, f"{name}-{secrets.token_hex(3)}", max_inflight=1000, max_queued=0, **hooks)
 
@@ -185,7 +199,7 @@ def _drain(port: int, client_id: str, expected: int, handle: Any = None) -> dict
     first = [0.0]
     done = threading.Event()
 
-    def on_message(msg: MQTTMessage) -> None:
+    def on_message(msg: "MQTTMessage") -> None:
         if got[0] == 0:
             first[0] = msg.timestamp
         if handle is not None:
@@ -216,7 +230,7 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     stats: dict[str, Any] = {"messages": 0, "first": 0.0, "last": 0.0, "latencies": []}
     stop = threading.Event()
 
-    def on_commit(accepted: list[Accepted], rejected: list[Rejected], result: WriteResult) -> None:
+    def on_commit(accepted: "list[Accepted]", rejected: "list[Rejected]", result: "WriteResult") -> None:
         now = time.time()
         if stats["messages"] == 0:
             stats["first"] = min(a.inbound.received for a in accepted) if accepted else result.committed_at
@@ -250,34 +264,89 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
     out.put(stats)
 
 
+STAGE_ROUNDS = 5
+"""Rounds of the stages-alone phase; each leg's best round counts (the machine is shared, and
+short interleaved rounds let each leg meet a quiet moment)."""
+CEILING_TYPES = ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "int4", "bool", "int8"]
+"""door_counts' own column types, for the bare binary COPY into a table of its shape."""
+
+
 def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: int, out: Any) -> None:  # noqa: PLR0917 - a multiprocessing target takes positional args
-    """Validation alone, then the database writer alone, on `count` messages with fresh keys."""
+    """Validation alone, then the database writer alone (both staging legs), then a bare COPY.
+
+    The legs take turns, `STAGE_ROUNDS` times, each round on devices of its own so every
+    key is new to the database; per leg the fastest round counts.
+    """
     import psycopg
     from psycopg.rows import dict_row
 
     from footfall.core.messages import parse_payload
     from footfall.core.topics import Kind, Topic
+    from footfall.db.queries import queries
     from footfall.ingest.triage import Accepted, Inbound
     from footfall.ingest.writer import BatchWriter, Staged
 
-    # Devices of their own, so the keys are new to the database.
-    devices = [f"bench-stage-{i % DEVICES:03d}" for i in range(count)]
-    raws = [(_topic(prefix, d), _stamp(payload(i, readings, device=d))) for i, d in enumerate(devices)]
+    def messages(tag: str) -> list[tuple[str, bytes]]:
+        devices = [f"bench-{tag}-{i % DEVICES:03d}" for i in range(count)]
+        return [(_topic(prefix, d), _stamp(payload(i, readings, device=d))) for i, d in enumerate(devices)]
+
+    raws = messages("stage")
     started = time.perf_counter()
     parsed = [parse_payload(Kind.COUNTS, raw) for _, raw in raws]
     validate_s = time.perf_counter() - started
-    accepted = [
-        Accepted(Inbound(topic, raw, i, 1, 0, 0.0), Topic.parse(topic, prefix), m)
-        for i, ((topic, raw), m) in enumerate(zip(raws, parsed, strict=True))
-    ]
+
+    def accepted(tag: str) -> list[Accepted]:
+        raws = messages(tag)
+        return [
+            Accepted(Inbound(topic, raw, i, 1, 0, 0.0), Topic.parse(topic, prefix), parse_payload(Kind.COUNTS, raw))
+            for i, (topic, raw) in enumerate(raws)
+        ]
+
+    del parsed
+    timings: dict[str, list[float]] = {"json": [], "typed": [], "copy": []}
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
-        writer = BatchWriter(conn, dead_letter_keep_bytes=1024)
-        writer.prepare()
-        started = time.perf_counter()
-        for i in range(0, count, batch):
-            writer.write(Staged.from_accepted(accepted[i : i + batch]), [])
-        db_s = time.perf_counter() - started
-    out.put({"validate_s": validate_s, "db_s": db_s})
+        conn.execute(queries("ingest")["copy_ceiling_table"])
+        conn.commit()
+        writers = {leg: BatchWriter(conn, dead_letter_keep_bytes=1024, staging=leg) for leg in ("json", "typed")}
+        writers["json"].prepare()
+        for rnd in range(STAGE_ROUNDS):
+            for leg, writer in writers.items():
+                msgs = accepted(f"s{leg[0]}{rnd}")
+                started = time.perf_counter()
+                for i in range(0, count, batch):
+                    writer.write(Staged.from_accepted(msgs[i : i + batch], staging=writer.staging), [])
+                timings[leg].append(time.perf_counter() - started)
+            # The ceiling: the same rows, bare binary COPY into a table of door_counts' shape.
+            msgs = accepted(f"sc{rnd}")
+            started = time.perf_counter()
+            for i in range(0, count, batch):
+                rows = Staged.from_accepted(msgs[i : i + batch], staging="typed").typed[Kind.COUNTS]
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(
+                        "COPY bench_copy_ceiling (store_id, device_id, door_id, start_ts, end_ts, entries, exits, "
+                        "passersby, valid, seq) FROM STDIN (FORMAT BINARY)"
+                    ) as copy,
+                ):
+                    copy.set_types(CEILING_TYPES)
+                    for row in rows:
+                        copy.write_row(row)
+                conn.commit()
+            timings["copy"].append(time.perf_counter() - started)
+        ceiling_rows = conn.execute("SELECT count(*) AS n FROM bench_copy_ceiling").fetchone()
+        conn.execute("DROP TABLE bench_copy_ceiling")
+        conn.commit()
+    assert ceiling_rows is not None
+    out.put(
+        {
+            "validate_s": validate_s,
+            "db_s": min(timings["typed"]),
+            "db_json_s": min(timings["json"]),
+            "copy_s": min(timings["copy"]),
+            "copy_rows": ceiling_rows["n"] // STAGE_ROUNDS,
+            "rounds": {leg: [round(t, 3) for t in ts] for leg, ts in timings.items()},
+        }
+    )
 
 
 def _alive_or_result(proc: Any, out: Any) -> bool:
@@ -327,7 +396,8 @@ def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes position
     count = int(rate * seconds)
     templates = [payload(i, readings, base_minute=base_minute) for i in range(count)]
     topics = [_topic(prefix, _device(i)) for i in range(count)]
-    pub = _publisher(port, "bench-lat")
+    acked = [0]
+    pub = _publisher(port, "bench-lat", on_publish=lambda mid, rc: acked.__setitem__(0, acked[0] + 1))
     _up(pub)
     start = time.monotonic()
     for i in range(count):
@@ -336,7 +406,11 @@ def _paced_publisher(  # noqa: PLR0917 - a multiprocessing target takes position
             time.sleep(delay)
         pub.publish(topics[i], _stamp(templates[i]), qos=1)
     achieved = count / (time.monotonic() - start)
-    time.sleep(1)
+    # Every PUBACK before leaving: stopping with messages still queued in the client loses
+    # them, and the workers would wait for them forever (seen on a loaded machine).
+    deadline = time.monotonic() + 300
+    while acked[0] < count and time.monotonic() < deadline:
+        time.sleep(0.05)
     pub.stop()
     out.put({"messages": count, "rate": achieved})
 
@@ -382,6 +456,39 @@ def _collect(progress: Progress | None, task: Any, *, counter: Any, expected: in
     return results
 
 
+def _ingest_phase(
+    ctx: Any,
+    port: int,
+    wsettings: Settings,
+    workers: int,
+    n: int,
+    *,
+    readings: int,
+    base_minute: int,
+    progress: Progress | None,
+    task: "TaskID | None",
+) -> list[dict]:
+    """`workers` IngestWorker processes on the shared subscription drain `n` pre-loaded messages."""
+    prefix = wsettings.mqtt.prefix
+    ids = [f"bench-ingest-{workers}-{i}" for i in range(workers)]
+    for cid in ids:
+        _make_session(port, cid, f"$share/{wsettings.ingest.share_group}/{prefix}/v1/+/+/+")
+    _preload(port, prefix, n, readings, base_minute=base_minute)
+    total = ctx.Value("q", 0)
+    go = ctx.Event()
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker_child, args=(wsettings, cid, n, total, go, out)) for cid in ids]
+    for p in procs:
+        p.start()
+    time.sleep(3.0)  # imports done; then all start draining together
+    go.set()
+    stats = _collect(progress, task, counter=total, expected=n, procs=procs, out=out)
+    # The sessions must go, or the broker keeps sharing later messages with them.
+    for cid in ids:
+        _drop_session(port, cid)
+    return stats
+
+
 def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = None) -> dict[str, Any]:  # noqa: PLR0915
     """Run every phase; returns the result object (also what `--json` prints)."""
     from psycopg import sql
@@ -408,7 +515,12 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
     with connect(settings.db, dbname="postgres", autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     broker.start()
-    result: dict[str, Any] = {"messages": n, "readings_per_message": r, "workers": w}
+    result: dict[str, Any] = {
+        "messages": n,
+        "readings_per_message": r,
+        "workers": w,
+        "staging": settings.ingest.staging,
+    }
     try:
         flavour, _ = migrate(db)
         with connect(db) as conn:
@@ -439,30 +551,28 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
             progress.update(t, completed=raw["messages"])
         result["raw_subscribe_messages_per_s"] = round(raw["messages"] / (raw["last"] - raw["first"]), 1)
 
-        # 2. ingest workers
-        ids = [f"bench-ingest-{i}" for i in range(w)]
-        for cid in ids:
-            _make_session(broker.port, cid, f"$share/{settings.ingest.share_group}/{prefix}/v1/+/+/+")
-        t = task("pre-load (ingest)", n)
-        _preload(broker.port, prefix, n, r, base_minute=0, progress=progress, task=t)
-        total = ctx.Value("q", 0)
-        go = ctx.Event()
-        out = ctx.Queue()
-        procs = [ctx.Process(target=_worker_child, args=(wsettings, cid, n, total, go, out)) for cid in ids]
-        for p in procs:
-            p.start()
-        time.sleep(3.0)  # imports done; then all start draining together
-        go.set()
-        t = task(f"ingest ({w} workers)", n)
-        stats = _collect(progress, t, counter=total, expected=n, procs=procs, out=out)
-        first = min(s["first"] for s in stats if s["messages"])
-        last = max(s["last"] for s in stats)
-        messages = sum(s["messages"] for s in stats)
-        result["messages_per_s"] = round(messages / (last - first), 1)
-        result["readings"] = n * r
-        result["readings_per_s"] = round(messages * r / (last - first), 1)
-        result["per_worker_messages"] = [s["messages"] for s in stats]
-        result["duplicate_rows_dropped"] = sum(s["duplicates"] for s in stats)
+        # 2. ingest workers: one, then `workers` (each count on its own pre-loaded stream)
+        counts = sorted({1, w})
+        span = (n // DEVICES + 1) * r  # minutes one stream covers: the next starts after it
+        by_workers: dict[str, float] = {}
+        for k, nw in enumerate(counts):
+            t = task(f"ingest ({nw} workers)", n)
+            stats = _ingest_phase(
+                ctx, broker.port, wsettings, nw, n, readings=r, base_minute=k * span, progress=progress, task=t
+            )
+            first = min(s["first"] for s in stats if s["messages"])
+            last = max(s["last"] for s in stats)
+            messages = sum(s["messages"] for s in stats)
+            by_workers[str(nw)] = round(messages / (last - first), 1)
+            if nw == w:
+                result["messages_per_s"] = by_workers[str(nw)]
+                result["readings"] = n * r
+                result["readings_per_s"] = round(messages * r / (last - first), 1)
+                result["per_worker_messages"] = [s["messages"] for s in stats]
+                result["duplicate_rows_dropped"] = sum(s["duplicates"] for s in stats)
+        result["messages_per_s_by_workers"] = by_workers
+        result[f"scaling_1_to_{w}_workers"] = round(by_workers[str(w)] / by_workers["1"], 3)
+        ids = [f"bench-ingest-{w}-{i}" for i in range(w)]
 
         # 3. naive baseline
         nn = min(opts.naive_messages, n)
@@ -487,12 +597,14 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         total = ctx.Value("q", 0)
         go = ctx.Event()
         out = ctx.Queue()
+        for cid in ids:
+            _make_session(broker.port, cid, f"$share/{settings.ingest.share_group}/{prefix}/v1/+/+/+")
         procs = [ctx.Process(target=_worker_child, args=(wsettings, cid, lat_n, total, go, out)) for cid in ids]
         for p in procs:
             p.start()
         go.set()
         time.sleep(3.0)  # connected and subscribed before publishing
-        base = (n // DEVICES + 1) * r  # minutes after the drained stream: new keys
+        base = len(counts) * span  # minutes after the drained streams: new keys
         pout = ctx.Queue()
         pub = ctx.Process(
             target=_paced_publisher,
@@ -510,7 +622,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         result["p99_latency_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1) if lat else None
 
         # 5. each stage alone, same messages, nothing else running
-        sn = min(n, 20_000)
+        sn = max(settings.ingest.batch_size, min(n, 20_000) // STAGE_ROUNDS)  # messages per leg and round
         out = ctx.Queue()
         p = ctx.Process(target=_stages_child, args=(db.conninfo(), prefix, sn, r, settings.ingest.batch_size, out))
         t = task("stages alone (validation, database writer)", 1)
@@ -523,10 +635,21 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
             progress.update(t, completed=1)
         result["validate_only_messages_per_s"] = round(sn / stages["validate_s"], 1)
         result["db_only_messages_per_s"] = round(sn / stages["db_s"], 1)
+        result["db_only_json_messages_per_s"] = round(sn / stages["db_json_s"], 1)
+        result["db_only_rows_per_s"] = round(sn * r / stages["db_s"], 1)
+        result["db_only_json_rows_per_s"] = round(sn * r / stages["db_json_s"], 1)
+        result["copy_ceiling_rows"] = stages["copy_rows"]
+        result["copy_ceiling_rows_per_s"] = round(stages["copy_rows"] / stages["copy_s"], 1)
+        result["ratio_to_copy_ceiling"] = round(result["db_only_rows_per_s"] / result["copy_ceiling_rows_per_s"], 3)
+        result["ratio_to_copy_ceiling_json"] = round(
+            result["db_only_json_rows_per_s"] / result["copy_ceiling_rows_per_s"], 3
+        )
+        result["typed_over_json"] = round(stages["db_json_s"] / stages["db_s"], 3)
+        result["stage_rounds_s"] = stages["rounds"]
 
         # 6. exactly the published set?
         with connect(db) as conn:
-            expected = (n + lat_n + sn) * r
+            expected = (n * len(counts) + lat_n + sn * 2 * STAGE_ROUNDS) * r
             present = scalar(conn, "SELECT count(*) FROM door_counts WHERE store_id = %s", (STORE,))
             rolled = scalar(
                 conn, "SELECT coalesce(sum(readings), 0) FROM door_counts_15m WHERE store_id = %s", (STORE,)

@@ -54,16 +54,43 @@ class DbSettings(_Section):
     pool_min: int = Field(default=1, ge=0, le=100, description="Connections kept open.")
     pool_max: int = Field(default=10, ge=1, le=500, description="Most connections at once.")
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    replica_url: str | None = Field(
+        default=None,
+        title="Read-replica URL",
+        description=(
+            "libpq URL of a streaming replica of the same database (same password). Set, the API's KPI "
+            "reads (and the dashboards built on them) go there; logins, users, scopes and every write stay "
+            "on the primary. A replica further behind than `replica_max_lag_s` is not read."
+        ),
+    )
+    replica_max_lag_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=86_400,
+        title="Most replica lag",
+        description=(
+            "Seconds of replay lag beyond which a KPI read goes to the primary instead (the answer says so "
+            "in `X-Footfall-Read-From` and `X-Footfall-Replica-Lag-S`)."
+        ),
+    )
 
-    @field_validator("url")
+    @field_validator("url", "replica_url")
     @classmethod
-    def _no_password_in_url(cls, value: str) -> str:
+    def _no_password_in_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("postgresql", "postgres"):
             raise ValueError("must be a postgresql:// URL")
         if parts.password:
             raise ValueError("holds a password; set FOOTFALL_DB__PASSWORD instead so it is never logged")
         return value
+
+    def replica(self) -> "DbSettings | None":
+        """Settings for the read replica (same password, pool and timeouts), if one is set."""
+        if self.replica_url is None:
+            return None
+        return self.model_copy(update={"url": self.replica_url, "replica_url": None})
 
     @property
     def dbname(self) -> str:
@@ -150,6 +177,15 @@ class IngestSettings(_Section):
         le=1000,
         title="Server-side k",
         description="Heatmap cells seen by fewer distinct tracks are dropped at ingest, whatever the edge's k.",
+    )
+    staging: Literal["typed", "json"] = Field(
+        default="typed",
+        title="Staging",
+        description=(
+            "How a batch reaches PostgreSQL: `typed` binary-COPYs counts and occupancy readings in their "
+            "column types (the fast path); `json` stages every message as JSON (the earlier path, kept "
+            "for `footfall bench ingest` to compare). Same rows, duplicates and conflicts either way."
+        ),
     )
 
 

@@ -158,6 +158,40 @@ class PrivatePostgres:
         if done.returncode != 0:
             raise ServiceError(f"initdb failed: {done.stderr.strip()}")
 
+    def replicate_from(self, primary: "PrivatePostgres") -> None:
+        """Make this (not yet created) cluster a streaming replica of `primary`.
+
+        `pg_basebackup -R` copies the primary's data folder and writes `standby.signal` and
+        the `primary_conninfo` to reach it; `start()` then runs it as a hot standby. The
+        primary needs what PostgreSQL 15's defaults and `initdb --auth=trust` already give:
+        `wal_level = replica`, `max_wal_senders` > 0 and a `replication` line in pg_hba.conf.
+        """
+        data = self.directory / "data"
+        if data.exists():
+            raise ServiceError(f"{data} exists; a replica is made into an empty folder")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        done = self._run(
+            "pg_basebackup",
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            check=False,
+        )
+        if done.returncode != 0:
+            raise ServiceError(f"pg_basebackup from port {primary.port} failed: {done.stderr.strip()}")
+
     def start(self, timeout: float = 60) -> None:
         """Start the server and wait until it accepts connections."""
         self.init()

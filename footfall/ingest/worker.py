@@ -389,7 +389,11 @@ class IngestWorker:
                 if self.flavour == "timescale" and scalar(conn, q["has_retention_jobs"]):
                     policies = {r["table_name"]: r["drop_after"] for r in conn.execute(q["retention_horizons"])}
                     self.triage.horizons = horizons(policies, self.settings.ingest.max_age_days)
-            writer = BatchWriter(conn, dead_letter_keep_bytes=self.settings.ingest.dead_letter_keep_bytes)
+            writer = BatchWriter(
+                conn,
+                dead_letter_keep_bytes=self.settings.ingest.dead_letter_keep_bytes,
+                staging=self.settings.ingest.staging,
+            )
             writer.prepare()
         except BaseException:
             conn.close()
@@ -523,7 +527,7 @@ class IngestWorker:
             self.stats.received += len(batch)
             self.metrics.received.inc(len(batch))
         accepted, rejected = self.triage.sort(batch)
-        return _Job(batch, accepted, rejected, Staged.from_accepted(accepted))
+        return _Job(batch, accepted, rejected, Staged.from_accepted(accepted, staging=self.settings.ingest.staging))
 
     def _write_loop(self, stop: threading.Event) -> None:
         try:
@@ -560,7 +564,7 @@ class IngestWorker:
                     before = len(accepted)
                     accepted, rejected = self._retry_misses(conn, accepted, rejected)
                     if len(accepted) != before:
-                        staged = Staged.from_accepted(accepted)
+                        staged = Staged.from_accepted(accepted, staging=self.settings.ingest.staging)
                 result = writer.write(staged, rejected)
                 break
             except (DatabaseUnavailable, psycopg.OperationalError, psycopg.InterfaceError, SchemaNotReady) as exc:

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from footfall.api import kpis
-from footfall.api.deps import ConnDep, KpiReader, NowDep
+from footfall.api.deps import KpiReader, NowDep
 from footfall.api.problems import responses
+from footfall.api.replica import ReadConnDep
 from footfall.api.routes.common import CompareQ, First, Last, StoreId, scoped_store
 from footfall.api.schemas.kpis import (
     HoursOfDayPublic,
@@ -32,7 +33,7 @@ IntervalQ = Annotated[Interval, Query(description="Bucket size: 15min, hour, day
 def read_series(
     *,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     caller: KpiReader,
     now: NowDep,
     store_id: StoreId,
@@ -52,7 +53,7 @@ def read_series(
 def read_summary(
     *,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     caller: KpiReader,
     now: NowDep,
     store_id: StoreId,
@@ -71,7 +72,7 @@ def read_summary(
 
 @router.get("/traffic-by-hour", summary="Traffic by hour of day", responses=CSV_RESPONSE)
 def read_traffic_by_hour(
-    *, request: Request, conn: ConnDep, caller: KpiReader, now: NowDep, store_id: StoreId, first: First, last: Last
+    *, request: Request, conn: ReadConnDep, caller: KpiReader, now: NowDep, store_id: StoreId, first: First, last: Last
 ) -> HoursOfDayPublic:
     """Entries, transactions and conversion for each local hour of the day (0–23) over a period.
     Only hours that are over count: each hour is averaged over the days on which it has ended."""
@@ -85,7 +86,7 @@ def read_traffic_by_hour(
 def read_occupancy(
     *,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     caller: KpiReader,
     now: NowDep,
     store_id: StoreId,
@@ -101,7 +102,7 @@ def read_occupancy(
 
 @router.get("/zones", summary="Revenue per zone and per m²", responses=CSV_RESPONSE)
 def read_zones(
-    *, request: Request, conn: ConnDep, caller: KpiReader, store_id: StoreId, first: First, last: Last
+    *, request: Request, conn: ReadConnDep, caller: KpiReader, store_id: StoreId, first: First, last: Last
 ) -> ZonesPublic:
     """Revenue of each zone through its product categories, and per m² of the zone."""
     store = scoped_store(conn, caller, store_id)
@@ -114,7 +115,7 @@ def read_zones(
 def read_revenue_change(
     *,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     caller: KpiReader,
     now: NowDep,
     store_id: StoreId,

@@ -5,8 +5,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from footfall.api import kpis
-from footfall.api.deps import ConnDep, KpiReader, NowDep
+from footfall.api.deps import KpiReader, NowDep
 from footfall.api.problems import responses
+from footfall.api.replica import ReadConnDep
 from footfall.api.routes.common import CompareQ, First, Last, StoresQ, stores_in_scope
 from footfall.api.schemas.kpis import PortfolioPublic, RankingPublic
 from footfall.api.tables import CSV_RESPONSE, table_response
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/kpis", tags=["multi-store"], responses=responses(
 def read_portfolio(
     *,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     caller: KpiReader,
     now: NowDep,
     first: First,
@@ -38,7 +39,7 @@ def read_portfolio(
 def read_ranking(
     *,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     caller: KpiReader,
     now: NowDep,
     first: First,

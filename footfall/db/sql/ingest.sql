@@ -51,6 +51,85 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
 -- name: copy_stage
 COPY ingest_stage (kind, store_id, device_id, seq, sent_at, body) FROM STDIN;
 
+-- name: create_typed_stage
+-- Typed staging (the default): counts and occupancy readings arrive one row per reading by
+-- binary COPY, already in the fact table's types, so the move below is a plain
+-- INSERT … SELECT with no JSON to parse on either side. Counts are staged as bigint, so a
+-- value beyond the integer column's range is refused by the INSERT's cast (a DataError the
+-- writer isolates) rather than wrapped by the client's binary int4 encoder.
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_counts (
+    store_id  text NOT NULL,
+    device_id text NOT NULL,
+    door_id   text NOT NULL,
+    start_ts  timestamptz NOT NULL,
+    end_ts    timestamptz NOT NULL,
+    entries   bigint NOT NULL,
+    exits     bigint NOT NULL,
+    passersby bigint,
+    valid     boolean NOT NULL,
+    seq       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_occupancy (
+    store_id  text NOT NULL,
+    device_id text NOT NULL,
+    zone_id   text NOT NULL,
+    start_ts  timestamptz NOT NULL,
+    end_ts    timestamptz NOT NULL,
+    occupancy bigint NOT NULL,
+    peak      bigint,
+    valid     boolean NOT NULL,
+    seq       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+
+-- name: copy_stage_counts
+COPY ingest_stage_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
+FROM STDIN (FORMAT BINARY);
+
+-- name: copy_stage_occupancy
+COPY ingest_stage_occupancy (store_id, device_id, zone_id, start_ts, end_ts, occupancy, peak, valid, seq)
+FROM STDIN (FORMAT BINARY);
+
+-- name: clear_typed_stage
+DELETE FROM ingest_stage_counts;
+DELETE FROM ingest_stage_occupancy;
+
+-- name: insert_counts_typed
+INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
+SELECT store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq
+FROM ingest_stage_counts
+ON CONFLICT DO NOTHING;
+
+-- name: conflicts_counts_typed
+SELECT s.device_id, s.seq, s.door_id AS place, s.start_ts AS start,
+       jsonb_build_object('end', s.end_ts, 'entries', s.entries, 'exits', s.exits, 'passersby', s.passersby,
+                          'valid', s.valid) AS received,
+       jsonb_build_object('end', d.end_ts, 'entries', d.entries, 'exits', d.exits, 'passersby', d.passersby,
+                          'valid', d.valid, 'seq', d.seq) AS stored
+FROM ingest_stage_counts s
+JOIN door_counts d ON d.device_id = s.device_id AND d.door_id = s.door_id AND d.start_ts = s.start_ts
+WHERE (d.end_ts, d.entries, d.exits, d.passersby, d.valid)
+      IS DISTINCT FROM (s.end_ts, s.entries, s.exits, s.passersby, s.valid);
+
+-- name: insert_occupancy_typed
+INSERT INTO occupancy (store_id, device_id, zone_id, start_ts, end_ts, occupancy, peak, valid, seq)
+SELECT store_id, device_id, zone_id, start_ts, end_ts, occupancy, peak, valid, seq
+FROM ingest_stage_occupancy
+ON CONFLICT DO NOTHING;
+
+-- name: conflicts_occupancy_typed
+SELECT s.device_id, s.seq, s.zone_id AS place, s.start_ts AS start,
+       jsonb_build_object('end', s.end_ts, 'occupancy', s.occupancy, 'peak', s.peak, 'valid', s.valid) AS received,
+       jsonb_build_object('end', d.end_ts, 'occupancy', d.occupancy, 'peak', d.peak, 'valid', d.valid,
+                          'seq', d.seq) AS stored
+FROM ingest_stage_occupancy s
+JOIN occupancy d ON d.device_id = s.device_id AND d.zone_id = s.zone_id AND d.start_ts = s.start_ts
+WHERE (d.end_ts, d.occupancy, d.peak, d.valid) IS DISTINCT FROM (s.end_ts, s.occupancy, s.peak, s.valid);
+
+-- name: copy_ceiling_table
+-- `footfall bench ingest`: a table of door_counts' shape (columns, defaults, checks, keys and
+-- indexes; no triggers, no conflicts) for the bare COPY ceiling.
+CREATE TABLE bench_copy_ceiling (LIKE door_counts INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+
 -- name: insert_counts
 INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
 SELECT s.store_id, s.device_id, r.door_id, r.start, r."end", r.entries, r.exits, r.passersby, r.valid, s.seq

@@ -21,6 +21,22 @@ def test_password_in_url_is_refused() -> None:
         Settings(db={"url": "postgresql://app:secret@db/ff"})
 
 
+def test_read_replica_shares_the_password_and_refuses_one_in_its_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="FOOTFALL_DB__PASSWORD"):
+        Settings(db={"replica_url": "postgresql://app:secret@replica/ff"})
+    assert Settings(db={"url": "postgresql://app@primary/ff"}).db.replica() is None
+    monkeypatch.setenv("FOOTFALL_DB__URL", "postgresql://app@primary:5432/ff")
+    monkeypatch.setenv("FOOTFALL_DB__REPLICA_URL", "postgresql://app@replica:5432/ff")
+    monkeypatch.setenv("FOOTFALL_DB__PASSWORD", "hunter2")
+    s = Settings()
+    replica = s.db.replica()
+    assert replica is not None
+    assert replica.url == "postgresql://app@replica:5432/ff"
+    assert "password=hunter2" in replica.conninfo()
+    assert replica.replica_url is None
+    assert s.db.replica_max_lag_s == 30.0
+
+
 @pytest.mark.parametrize(
     ("environment", "secret", "error"),
     [
