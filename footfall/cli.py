@@ -208,6 +208,14 @@ def credentials_add(
     ingest: Annotated[
         bool, typer.Option("--ingest", help="An ingest user: may read every store, write nothing.")
     ] = False,
+    screen: Annotated[
+        bool,
+        typer.Option("--screen", help="An in-store screen of --store: may read its alerts topic only, write nothing."),
+    ] = False,
+    alerts: Annotated[
+        bool,
+        typer.Option("--alerts", help="The alerts engine: may write every store's alerts topic, read nothing."),
+    ] = False,
     password_file: Annotated[Path, typer.Option(help="Mosquitto password file to update.")] = Path(
         "docker/mosquitto/passwd"
     ),
@@ -229,14 +237,22 @@ def credentials_add(
         bool, typer.Option("--db", help="Also store the hash on the device row (devices.credential_hash).")
     ] = False,
 ) -> None:
-    """Add or replace a broker user with its ACL: an edge agent publishes only under {prefix}/v1/{store}/#."""
+    """Add or replace a broker user with its ACL: an edge agent publishes only under {prefix}/v1/{store}/#,
+    a screen reads only {prefix}/v1/{store}/alerts."""
     from footfall.core.errors import FootfallError
-    from footfall.edge.credentials import add_credentials, generate_password
+    from footfall.edge.credentials import BrokerRole, add_credentials, generate_password
 
     if password is not None:
         raise refuse_argv_password(", FOOTFALL_NEW_PASSWORD, or none to generate one") from None
-    if ingest == (store is not None):
-        raise fail("give --store STORE for an edge agent, or --ingest for an ingest user (one of the two)")
+    if ingest + screen + alerts > 1:
+        raise fail("give at most one of --ingest, --screen and --alerts")
+    role = BrokerRole.INGEST if ingest else BrokerRole.SCREEN if screen else BrokerRole.ALERTS if alerts else None
+    if role is BrokerRole.SCREEN and store is None:
+        raise fail("a screen reads one store's alerts: give --store STORE with --screen")
+    if role in (BrokerRole.INGEST, BrokerRole.ALERTS) and store is not None:
+        raise fail(f"--{role.value} users are not tied to a store: drop --store, or --{role.value} (one of the two)")
+    if role is None and store is None:
+        raise fail("give --store STORE for an edge agent, or --ingest, --alerts (or --screen --store STORE)")
     given = read_secret(password_from) if password_from is not None else os.environ.get("FOOTFALL_NEW_PASSWORD")
     generated = not given
     secret = given or generate_password()
@@ -245,10 +261,10 @@ def credentials_add(
             user=user,
             password=secret,
             store_id=store,
-            ingest=ingest,
             password_file=password_file,
             acl_file=acl_file,
             prefix=prefix,
+            role=role,
         )
         if write_secret is not None:
             write_secret.parent.mkdir(parents=True, exist_ok=True)

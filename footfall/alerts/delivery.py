@@ -12,13 +12,11 @@ MQTT messages are the store's *current* alert state, read at send time and publi
 retained, so a retry or a late delivery never puts an older state on the screen.
 """
 
-import json
 import logging
 import random
 import secrets
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -26,6 +24,7 @@ import psycopg
 from footfall.alerts.channels import send_email, send_telegram, send_webhook
 from footfall.alerts.errors import DeliveryFailed
 from footfall.alerts.metrics import CHANNELS, AlertsMetrics
+from footfall.core.alertstate import AlertRuleState, StoreAlerts
 from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import Settings
 from footfall.db.connect import DictConnection, connect
@@ -74,12 +73,6 @@ class MqttOut:
     def close(self) -> None:
         """Disconnect."""
         self._transport.stop()
-
-
-def _json_default(v: Any) -> str:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    return str(v)
 
 
 class DeliveryWorker:
@@ -239,17 +232,16 @@ class DeliveryWorker:
                 if self._mqtt is None:
                     self._mqtt = MqttOut(self.settings)
                 snapshot = self.store_snapshot(conn, payload["store_id"])
-                self._mqtt.publish(
-                    row["target"], json.dumps(snapshot, default=_json_default).encode(), timeout=a.timeout_s
-                )
+                self._mqtt.publish(row["target"], snapshot.to_json(), timeout=a.timeout_s)
             case other:
                 raise DeliveryFailed(f"unknown channel {other!r}", permanent=True)
 
     @staticmethod
-    def store_snapshot(conn: DictConnection, store_id: str) -> dict[str, Any]:
-        """The retained MQTT body: the current state of every rule × scope of a store."""
+    def store_snapshot(conn: DictConnection, store_id: str) -> StoreAlerts:
+        """The retained MQTT body (`footfall.core.alertstate.StoreAlerts`): the current state of
+        every rule × subject of a store."""
         rows = conn.execute(_q("store_alert_snapshot"), {"store_id": store_id}).fetchall()
-        return {"schema": 1, "store_id": store_id, "rules": [dict(r) for r in rows]}
+        return StoreAlerts(store_id=store_id, rules=[AlertRuleState.model_validate(dict(r)) for r in rows])
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until `stop` is set."""

@@ -34,7 +34,7 @@ from footfall.alerts.messages import event_payload, with_action_links
 from footfall.alerts.metrics import AlertsMetrics
 from footfall.alerts.state import EventKind, Judgement, Snapshot, State, Transition, judge, step
 from footfall.api.kpis import StoreInfo, all_store_ids, stores_info
-from footfall.core.alertrules import Metric, RuleSpec, ScopeKind
+from footfall.core.alertrules import QUEUE_METRICS, Metric, RuleSpec, ScopeKind
 from footfall.core.clock import Clock, SystemClock
 from footfall.core.settings import Settings
 from footfall.core.topics import alerts_topic
@@ -67,6 +67,15 @@ class CycleStats:
     queries: int = 0
     seconds: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def queue_subjects(spec: RuleSpec, queue_zones: list[dict]) -> list[str]:
+    """The queue zones a queue rule watches: every queue zone of the store, or the named zone,
+    or (a till named) the queue zones served at that till."""
+    zone = spec.scope.zone
+    if zone is None:
+        return [z["zone_id"] for z in queue_zones]
+    return [z["zone_id"] for z in queue_zones if zone in (z["zone_id"], z["till_zone"])] or [zone]
 
 
 def snapshot_from_row(row: dict[str, Any]) -> Snapshot:
@@ -134,6 +143,9 @@ class Engine:
         devices: dict[str, list[dict]] = {}
         for d in conn.execute(_q("store_devices"), {"store_ids": store_ids}):
             devices.setdefault(d["store_id"], []).append(d)
+        queues: dict[str, list[dict]] = {}
+        for z in conn.execute(_q("store_queue_zones"), {"store_ids": store_ids}):
+            queues.setdefault(z["store_id"], []).append(z)
         specs: dict[int, RuleSpec | None] = {}
         out: list[Target] = []
         for r in rows:
@@ -151,6 +163,8 @@ class Engine:
             if spec.metric in DEVICE_KINDS and spec.scope.kind is not ScopeKind.DEVICE:
                 kinds = DEVICE_KINDS[spec.metric]
                 subjects = [d["device_id"] for d in devices.get(store.store_id, []) if d["kind"] in kinds]
+            if spec.metric in QUEUE_METRICS:
+                subjects = queue_subjects(spec, queues.get(store.store_id, []))
             for subject in subjects:
                 out.append(Target(r["rule_id"], spec, store, subject, r["muted_until"]))
         return out
@@ -167,7 +181,7 @@ class Engine:
         stats.targets = len(targets)
         ctx = Context(conn=conn, now=now)
         known = {(r["rule_id"], r["store_id"], r["subject"]): r for r in conn.execute(_q("read_states"))}
-        unchanged: list[tuple[int, float | None, float | None]] = []
+        unchanged: list[tuple[int, float | None, float | None, str]] = []
         for target in targets:
             try:
                 reading = evaluate(ctx, target)
@@ -175,8 +189,8 @@ class Engine:
                 if row is not None and self._steady(row, target, reading, now):
                     # Fast path: this evaluation changes no state, so nothing is locked; only the
                     # value is refreshed, in one statement for all such states below.
-                    if reading.value is not None:
-                        unchanged.append((row["state_id"], reading.value, reading.border))
+                    if reading.value is not None or reading.note != (row["note"] or ""):
+                        unchanged.append((row["state_id"], reading.value, reading.border, reading.note))
                     stats.evaluated += 1
                     continue
                 applied = self.apply(conn, target, reading, now, stats)
@@ -199,6 +213,7 @@ class Engine:
                         "state_ids": [u[0] for u in unchanged],
                         "values": [u[1] for u in unchanged],
                         "borders": [u[2] for u in unchanged],
+                        "notes": [u[3] for u in unchanged],
                     },
                 )
         stats.messages += self.digests(conn, now)
@@ -257,6 +272,7 @@ class Engine:
                     "value": reading.value if judgement is not Judgement.UNKNOWN else row["value"],
                     "border": reading.border if judgement is not Judgement.UNKNOWN else row["border"],
                     "evaluated_at": now,
+                    "note": reading.note,
                 },
             )
             for t in transitions:

@@ -10,9 +10,13 @@ moment it is committed); other metrics use exactly the last N minutes; `to_date:
 runs from the store's local midnight. Door coverage is measured against
 the open time that has passed, not the whole window.
 
+Checkout queues (`queue_length`, `queue_wait`) are read through the merchandiser layer's
+`queue_over` over whole minutes, as `queue_now` answers them. Forecast bands come from
+the store's stored models (`footfall.alerts.forecasts`); a store without one is not
+judged, and its state says why.
+
 Extension point: a metric is a function `(ctx, target, lo, hi) -> Reading` in
-`METRIC_READERS`; forecast bands (issue 14) and queue metrics (issue 13) plug in there,
-and `BaselineKind.FORECAST_BAND` in `border()`.
+`METRIC_READERS`; a baseline kind is a branch of `border()`.
 """
 
 import logging
@@ -20,8 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from footfall.alerts.forecasts import StoredModels, band_sum, stored_models
 from footfall.api.kpis import Kpi, KpiOptions, StoreInfo, Totals, bucket_totals, kpis, quality
-from footfall.core.alertrules import KPI_METRICS, BaselineKind, Metric, RuleSpec
+from footfall.api.merch.errors import UnknownZone
+from footfall.api.merch.queuefacts import queue_over
+from footfall.api.merch.queues import QueueSlot
+from footfall.core.alertrules import FORECAST_METRICS, KPI_METRICS, QUEUE_METRICS, BaselineKind, Metric, RuleSpec
 from footfall.core.calendar import Bucket
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
@@ -33,8 +41,9 @@ ALERT_OPTIONS = KpiOptions(min_door_coverage=0.9)
 """Alerts judge conversion when counters covered 90 % of the open time that has passed (a
 reading lags by up to a minute, which is a tenth of a 15-minute window)."""
 SILENCE_LOOKBACK = timedelta(days=1)
-ROLLUP_METRICS = KPI_METRICS | {Metric.COUNTER_IMBALANCE, Metric.TRAFFIC_WHILE_POS}
+ROLLUP_METRICS = KPI_METRICS | {Metric.COUNTER_IMBALANCE, Metric.TRAFFIC_WHILE_POS, Metric.FORECAST_BAND}
 """Metrics read from the rollups (whole quarters)."""
+MINUTE = timedelta(minutes=1)
 PER_RECEIPT = frozenset({Metric.ATV, Metric.UPT, Metric.LOYALTY_ACTIVATION, Metric.TRAFFIC_WHILE_POS})
 
 
@@ -75,6 +84,8 @@ class Context:
     totals: dict[tuple, Totals] = field(default_factory=dict)
     last_seen: dict[str, datetime | None] = field(default_factory=dict)
     faults: dict[tuple, dict[str, int]] = field(default_factory=dict)
+    models: dict[str, StoredModels] = field(default_factory=dict)
+    queues: dict[tuple, QueueSlot | None] = field(default_factory=dict)
     queries: int = 0
 
 
@@ -90,8 +101,14 @@ def window(spec: RuleSpec, store: StoreInfo, now: datetime) -> tuple[datetime, d
     KPI metrics read the 15-minute rollups, so their window is whole quarters: from the
     quarter holding `now − N` to the end of the current one (at least N minutes of data,
     at most N + 15). Other metrics read the facts themselves: exactly `[now − N, now]`.
-    `to_date: day` starts at the store's local midnight.
+    `to_date: day` starts at the store's local midnight. Queue metrics use whole minutes, up
+    to the current one (excluded), as `queue_now` does.
     """
+    if spec.metric in QUEUE_METRICS:
+        hi = now.replace(second=0, microsecond=0)
+        if spec.window.rolling_minutes is not None:
+            return hi - timedelta(minutes=spec.window.rolling_minutes), hi
+        return store.calendar.day_start(store.calendar.local_date(now)), hi
     if spec.metric not in ROLLUP_METRICS:
         hi = now + timedelta(microseconds=1)
         if spec.window.rolling_minutes is not None:
@@ -130,7 +147,8 @@ def _kpi_value(t: Totals, store: StoreInfo, metric: Metric) -> tuple[float | Non
     q = quality(t, store, ALERT_OPTIONS)
     values = kpis(t, store, ALERT_OPTIONS, q)
     sample = float(t.transactions) if metric in PER_RECEIPT else float(values[Kpi.VISITORS] or 0)
-    return values[Kpi(metric.value)], sample
+    kpi = Kpi.VISITORS if metric is Metric.FORECAST_BAND else Kpi(metric.value)
+    return values[kpi], sample
 
 
 def _store_for(target: Target) -> StoreInfo:
@@ -194,9 +212,31 @@ def read_zone_occupancy(ctx: Context, target: Target, lo: datetime, hi: datetime
     return Reading(value=value, border=None, sample=None, lo=lo, hi=hi, note="" if row else "no occupancy reading")
 
 
+def read_queue(ctx: Context, target: Target, lo: datetime, hi: datetime) -> Reading:
+    """A checkout queue zone over the window: its peak length (people), or its waiting time
+    (seconds: the median tracked dwell, else Little's law) with the arrivals as the sample."""
+    key = (target.store.store_id, target.subject, lo, hi)
+    if key not in ctx.queues:
+        ctx.queries += 1
+        try:
+            ctx.queues[key] = queue_over(ctx.conn, store_id=target.store.store_id, zone_id=target.subject, lo=lo, hi=hi)
+        except UnknownZone as exc:
+            return Reading(value=None, border=None, sample=None, lo=lo, hi=hi, note=str(exc))
+    slot = ctx.queues[key]
+    if slot is None:
+        return Reading(value=None, border=None, sample=None, lo=lo, hi=hi, note="no queue reading in the window")
+    if target.spec.metric is Metric.QUEUE_LENGTH:
+        return Reading(value=float(slot.length_max), border=None, sample=None, lo=lo, hi=hi)
+    note = "" if slot.wait_s is not None else "no queue arrivals in the window"
+    return Reading(value=slot.wait_s, border=None, sample=float(slot.arrivals), lo=lo, hi=hi, note=note)
+
+
 MetricReader = Callable[[Context, Target, datetime, datetime], Reading]
 METRIC_READERS: dict[Metric, MetricReader] = {
     **dict.fromkeys(KPI_METRICS, read_kpi),
+    Metric.FORECAST_BAND: read_kpi,
+    Metric.QUEUE_LENGTH: read_queue,
+    Metric.QUEUE_WAIT: read_queue,
     Metric.COUNTER_IMBALANCE: read_imbalance,
     Metric.TRAFFIC_WHILE_POS: read_traffic_while_pos,
     Metric.DEVICE_SILENCE: read_silence,
@@ -211,15 +251,16 @@ def _weeks_back(store: StoreInfo, t: datetime, weeks: int) -> datetime:
     return (local.replace(tzinfo=None) - timedelta(weeks=weeks)).replace(tzinfo=store.calendar.tz).astimezone(UTC)
 
 
-def border(ctx: Context, target: Target, lo: datetime, hi: datetime) -> float | None:
-    """The rule's border: its static threshold, or `ratio ×` the mean of the same window on the
-    same weekday of the last four weeks (None when those weeks have no value)."""
+def border(ctx: Context, target: Target, lo: datetime, hi: datetime) -> tuple[float | None, str]:
+    """The rule's border and, when there is none, why: its static threshold; or `ratio ×` the mean
+    of the same window on the same weekday of the last four weeks; or `ratio ×` the edge of the
+    store's forecast band over the part of the window that has passed."""
     spec = target.spec
     if spec.threshold is not None:
-        return spec.threshold
+        return spec.threshold, ""
     assert spec.baseline is not None
-    if spec.baseline.kind is not BaselineKind.SAME_WEEKDAY_4W:  # forecast bands: issue 14
-        return None
+    if spec.baseline.kind is BaselineKind.FORECAST_BAND:
+        return forecast_border(ctx, target, lo, hi)
     store = _store_for(target)
     past: list[float] = []
     for k in range(1, 5):
@@ -229,8 +270,28 @@ def border(ctx: Context, target: Target, lo: datetime, hi: datetime) -> float | 
         if v is not None:
             past.append(v)
     if not past:
-        return None
-    return spec.baseline.ratio * sum(past) / len(past)
+        return None, "no baseline yet (no value on the same weekday of the last four weeks)"
+    return spec.baseline.ratio * sum(past) / len(past), ""
+
+
+def forecast_border(ctx: Context, target: Target, lo: datetime, hi: datetime) -> tuple[float | None, str]:
+    """`ratio ×` the forecast band's lower edge (for `<`, `<=`) or upper edge (for `>`, `>=`) summed
+    over `[lo, min(hi, now))`, from the store's newest stored model of the metric."""
+    spec = target.spec
+    assert spec.baseline is not None
+    store = target.store
+    if store.store_id not in ctx.models:
+        ctx.queries += 1
+        ctx.models[store.store_id] = stored_models(ctx.conn, store.store_id)
+    models = ctx.models[store.store_id]
+    metric = FORECAST_METRICS[spec.metric]
+    forecaster = models.forecasters.get(metric)
+    if forecaster is None:
+        return None, models.missing(store.store_id, metric)
+    edge = band_sum(forecaster, store, lo=lo, hi=min(hi, ctx.now), upper=not spec.comparator.below)
+    if edge is None:
+        return None, "the window has not started"
+    return spec.baseline.ratio * edge, ""
 
 
 def evaluate(ctx: Context, target: Target) -> Reading:
@@ -244,7 +305,7 @@ def evaluate(ctx: Context, target: Target) -> Reading:
         return replace(r, value=None, note=f"sample {r.sample:g} below the minimum {spec.effective_min_sample}")
     if r.value is None:
         return replace(r, note=r.note or "no value (data incomplete)")
-    b = border(ctx, target, lo, hi)
+    b, why = border(ctx, target, lo, hi)
     if b is None:
-        return replace(r, value=None, note="no baseline yet")
+        return replace(r, value=None, note=why)
     return replace(r, border=b)

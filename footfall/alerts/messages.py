@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from footfall.alerts.evaluate import Reading, Target
 from footfall.alerts.state import EventKind, Snapshot
-from footfall.core.alertrules import RATIO_METRICS, UNITS, Metric
+from footfall.core.alertrules import QUEUE_METRICS, RATIO_METRICS, UNITS, BaselineKind, Metric, ScopeKind
 from footfall.core.signing import sign
 
 MONEY = frozenset({Metric.REVENUE, Metric.ATV, Metric.REVENUE_PER_M2})
@@ -36,6 +36,26 @@ def fmt_value(metric: Metric, value: float | None, currency: str = "") -> str:
         return f"{value:,.2f} {currency}".strip()
     unit = UNITS.get(metric, "")
     return f"{value:,.0f} {unit}".strip() if float(value).is_integer() else f"{value:,.1f} {unit}".strip()
+
+
+def subject_kind(target: Target) -> str:
+    """What the subject is: the scope's zone, door or device, or what a store-wide rule expanded to."""
+    kind = target.spec.scope.kind
+    if kind in (ScopeKind.ZONE, ScopeKind.DOOR, ScopeKind.DEVICE):
+        return kind.value
+    return "zone" if target.spec.metric in QUEUE_METRICS else "device"
+
+
+def border_origin(target: Target) -> str:
+    """Where a relative border comes from ('' for a static one)."""
+    b = target.spec.baseline
+    if b is None:
+        return ""
+    ratio = "" if b.ratio == 1 else f"{b.ratio:g} × "
+    if b.kind is BaselineKind.FORECAST_BAND:
+        edge = "lower" if target.spec.comparator.below else "upper"
+        return f" ({ratio}the forecast band's {edge} edge)"
+    return f" ({ratio}the same weekday of the last four weeks)"
 
 
 def describe_window(target: Target) -> str:
@@ -61,7 +81,7 @@ def event_payload(
     since = snapshot.fired_at or snapshot.since or at
     value = reading.value if reading else None
     border = reading.border if reading else None
-    where = store.store_id + (f" / {spec.scope.kind.value} {target.subject}" if target.subject else "")
+    where = store.store_id + (f" / {subject_kind(target)} {target.subject}" if target.subject else "")
     local_day = cal.local_date(at)
     kpi_link = f"{public_url}/v1/stores/{store.store_id}/kpis/summary?" + urlencode(
         {"first": local_day.isoformat(), "last": local_day.isoformat()}
@@ -70,7 +90,7 @@ def event_payload(
     text = (
         f"{headline}.\n"
         f"Value {fmt_value(metric, value, store.currency)} over {describe_window(target)}, "
-        f"border {spec.comparator.value} {fmt_value(metric, border, store.currency)}"
+        f"border {spec.comparator.value} {fmt_value(metric, border, store.currency)}{border_origin(target)}"
         f"{' (hysteresis ' + fmt_value(metric, spec.hysteresis, store.currency) + ')' if spec.hysteresis else ''}.\n"
         f"In the red zone since {cal.local(since):%Y-%m-%d %H:%M} ({store.timezone})"
         + (f", back at {cal.local(at):%H:%M}." if kind is EventKind.RESOLVED else ".")

@@ -27,7 +27,7 @@ from footfall.api.schemas.alerts import (
     SubscriptionPublic,
     SubscriptionsPublic,
 )
-from footfall.core.alertrules import RuleSpec
+from footfall.core.alertrules import QUEUE_METRICS, RuleSpec
 from footfall.core.netguard import TargetNotAllowed, TargetUnresolved, refuse_private_target
 from footfall.core.settings import Settings
 from footfall.core.signing import BadSignature, verify
@@ -103,6 +103,12 @@ def check_rule_scope(conn: DictConnection, caller: Principal, spec: RuleSpec) ->
                 f"store {s.store!r} has no {name} {getattr(s, name)!r}",
                 errors=[{"loc": ["body", "scope", name], "msg": f"no such {name} in store {s.store}"}],
             )
+    if spec.metric in QUEUE_METRICS and not row["queue_ok"]:
+        raise Invalid(
+            f"zone {s.zone!r} of store {s.store!r} is neither a checkout queue nor the till of one; "
+            "name a zone of `kind: queue` (or its `till`), or scope the whole store",
+            errors=[{"loc": ["body", "scope", "zone"], "msg": f"no queue at zone {s.zone} in store {s.store}"}],
+        )
 
 
 def create_rule(conn: DictConnection, *, caller: Principal, spec: RuleSpec) -> RulePublic:
@@ -140,12 +146,20 @@ def delete_rule(conn: DictConnection, *, caller: Principal, rule_id: int) -> Non
 
 
 def mute_rule(
-    conn: DictConnection, *, caller: Principal, rule_id: int, minutes: int | None, via: str = "api"
+    conn: DictConnection,
+    *,
+    caller: Principal,
+    rule_id: int,
+    minutes: int | None,
+    via: str = "api",
+    client: str | None = None,
 ) -> RulePublic:
     """Mute a rule for `minutes` from now (None: unmute)."""
     visible_rule(conn, caller, rule_id)
     until = datetime.now(UTC) + timedelta(minutes=minutes) if minutes else None
-    row = ops.set_mute(conn, rule_id=rule_id, until=until, user_id=caller.user_id, username=caller.username, via=via)
+    row = ops.set_mute(
+        conn, rule_id=rule_id, until=until, user_id=caller.user_id, username=caller.username, via=via, client=client
+    )
     return rule_public(row)
 
 
@@ -178,7 +192,13 @@ def read_alert(conn: DictConnection, *, caller: Principal, state_id: int) -> Ale
 
 
 def acknowledge(
-    conn: DictConnection, *, caller: Principal, state_id: int, settings: Settings, via: str = "api"
+    conn: DictConnection,
+    *,
+    caller: Principal,
+    state_id: int,
+    settings: Settings,
+    via: str = "api",
+    client: str | None = None,
 ) -> tuple[AlertPublic, bool]:
     """Acknowledge a firing alert in scope; returns the alert and whether this call acknowledged it."""
     visible_alert(conn, caller, state_id)
@@ -190,6 +210,7 @@ def acknowledge(
         via=via,
         now=datetime.now(UTC),
         mqtt_prefix=settings.mqtt.prefix,
+        client=client,
     )
     return AlertPublic.model_validate(row), done
 
@@ -235,13 +256,14 @@ def link_claims(conn: DictConnection, token: str, settings: Settings) -> dict[st
         raise Forbidden(str(exc)) from None
 
 
-def act(conn: DictConnection, *, token: str, settings: Settings) -> ActionDone:
-    """Do what a signed link says, as the user it was sent to (acknowledge, or mute for 24 h)."""
+def act(conn: DictConnection, *, token: str, settings: Settings, client: str | None = None) -> ActionDone:
+    """Do what a signed link says, as the user it was sent to (acknowledge, or mute for 24 h); the
+    audit entry names that user, `via: link`, and the address the action came from."""
     claims = link_claims(conn, token, settings)
     caller = link_principal(conn, int(claims["user"]))
     state_id = int(claims["state"])
     if claims["act"] == "ack":
-        alert, done = acknowledge(conn, caller=caller, state_id=state_id, settings=settings, via="link")
+        alert, done = acknowledge(conn, caller=caller, state_id=state_id, settings=settings, via="link", client=client)
         return ActionDone(
             action="acknowledged" if done else "already acknowledged",
             state_id=state_id,
@@ -250,14 +272,14 @@ def act(conn: DictConnection, *, token: str, settings: Settings) -> ActionDone:
         )
     caller.require(Permission.MANAGE_ALERTS)
     alert = read_alert(conn, caller=caller, state_id=state_id)
-    rule = mute_rule(conn, caller=caller, rule_id=alert.rule_id, minutes=24 * 60, via="link")
+    rule = mute_rule(conn, caller=caller, rule_id=alert.rule_id, minutes=24 * 60, via="link", client=client)
     return ActionDone(
         action="muted", state_id=state_id, rule_id=alert.rule_id, by=caller.username, muted_until=rule.muted_until
     )
 
 
 def read_audit(conn: DictConnection, *, caller: Principal, limit: int) -> AuditsPublic:
-    """The audit trail of rules in scope, newest first."""
+    """The alert entries of the shared audit log for rules in scope, newest first."""
     rows = conn.execute(_q("list_audit"), {**scope_args(caller), "limit": limit}).fetchall()
     return AuditsPublic(data=[AuditPublic.model_validate(r) for r in rows], count=len(rows))
 

@@ -17,9 +17,9 @@ Example:
 
 from datetime import time
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from footfall.core.ids import Id
 
@@ -52,7 +52,7 @@ class Metric(StrEnum):
     CAMERA_HEALTH = "camera_health"
     COUNTER_IMBALANCE = "counter_imbalance"
     TRAFFIC_WHILE_POS = "traffic_while_pos"
-    # Reserved: need data other issues provide (merchandiser queues, forecast models).
+    # Checkout queues (the merchandiser analytics' queue zones) and the forecasting models.
     QUEUE_LENGTH = "queue_length"
     QUEUE_WAIT = "queue_wait"
     FORECAST_BAND = "forecast_band"
@@ -74,11 +74,20 @@ KPI_METRICS = frozenset(
 )
 """Metrics computed by the KPI query layer from the rollups."""
 
-RESERVED_METRICS = {
-    Metric.QUEUE_LENGTH: "checkout queue metrics arrive with the merchandiser analytics (issue 13)",
-    Metric.QUEUE_WAIT: "checkout queue metrics arrive with the merchandiser analytics (issue 13)",
-    Metric.FORECAST_BAND: "forecast bands arrive with the forecasting models (issue 14)",
+RESERVED_METRICS: dict[Metric, str] = {}
+"""Metrics named but refused, with the reason (none today: queues and forecast bands have their data)."""
+
+FORECAST_METRICS = {
+    Metric.VISITORS: "entries",
+    Metric.TRANSACTIONS: "transactions",
+    Metric.REVENUE: "revenue",
+    Metric.FORECAST_BAND: "entries",
 }
+"""Metrics a forecast band exists for, with the model's metric (`trained_models.metric`).
+`forecast_band` itself is traffic (visitors) against its band."""
+
+QUEUE_METRICS = frozenset({Metric.QUEUE_LENGTH, Metric.QUEUE_WAIT})
+"""Metrics of a checkout queue zone (`kind: queue` with its `till`)."""
 
 RATIO_METRICS = frozenset({Metric.CONVERSION, Metric.CAPTURE_RATE, Metric.LOYALTY_ACTIVATION})
 """Metrics between 0 and 1."""
@@ -92,6 +101,9 @@ UNITS = {
     Metric.CAMERA_HEALTH: "faulty heartbeats",
     Metric.COUNTER_IMBALANCE: "share",
     Metric.TRAFFIC_WHILE_POS: "visitors",
+    Metric.FORECAST_BAND: "visitors",
+    Metric.QUEUE_LENGTH: "people",
+    Metric.QUEUE_WAIT: "seconds",
 }
 
 SAMPLE_DEFAULTS = {
@@ -102,9 +114,11 @@ SAMPLE_DEFAULTS = {
     Metric.CAPTURE_RATE: 30,
     Metric.COUNTER_IMBALANCE: 30,
     Metric.TRAFFIC_WHILE_POS: 3,
+    Metric.QUEUE_WAIT: 3,
 }
 """Default minimum sample before a metric is judged: visitors for conversion, capture rate and
-imbalance, receipts for ATV, UPT, loyalty activation and "no traffic while the POS rings"."""
+imbalance, receipts for ATV, UPT, loyalty activation and "no traffic while the POS rings",
+queue arrivals for the waiting time."""
 
 
 class ScopeKind(StrEnum):
@@ -199,7 +213,8 @@ class BaselineKind(StrEnum):
     SAME_WEEKDAY_4W = "same_weekday_4w"
     """The mean of the same window on the same weekday of the last four weeks."""
     FORECAST_BAND = "forecast_band"
-    """The forecast band (reserved until the models of issue 14 exist)."""
+    """The store's trained forecast band over the window: its lower edge for `<`/`<=`, its upper
+    edge for `>`/`>=` (hours weighted by how much of them the window has passed)."""
 
 
 class Baseline(_Strict):
@@ -207,13 +222,6 @@ class Baseline(_Strict):
 
     kind: BaselineKind = Field(default=BaselineKind.SAME_WEEKDAY_4W)
     ratio: float = Field(gt=0, le=100, description="The border is this share of the baseline (0.8 = 80 %).")
-
-    @field_validator("kind")
-    @classmethod
-    def _available(cls, value: BaselineKind) -> BaselineKind:
-        if value is BaselineKind.FORECAST_BAND:
-            raise ValueError("forecast_band baselines need the forecasting models (issue 14); use same_weekday_4w")
-        return value
 
 
 class ScheduleWindow(_Strict):
@@ -286,14 +294,42 @@ class RuleSpec(_Strict):
     )
     enabled: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _band_by_default(cls, data: Any) -> Any:
+        # `metric: forecast_band` with no border means "outside the band itself" (ratio 1)
+        if (
+            isinstance(data, dict)
+            and data.get("metric") == Metric.FORECAST_BAND.value
+            and data.get("threshold") is None
+            and data.get("baseline") is None
+        ):
+            return {**data, "baseline": {"kind": BaselineKind.FORECAST_BAND.value, "ratio": 1.0}}
+        return data
+
     @model_validator(mode="after")
-    def _coherent(self) -> Self:
+    def _coherent(self) -> Self:  # noqa: PLR0912 - one check per rule of the table in docs/alerts.md
         if self.metric in RESERVED_METRICS:
             raise ValueError(f"metric {self.metric.value!r} is not available yet: {RESERVED_METRICS[self.metric]}")
+        if self.metric is Metric.FORECAST_BAND and (
+            self.threshold is not None or (self.baseline and self.baseline.kind is not BaselineKind.FORECAST_BAND)
+        ):
+            raise ValueError(
+                "forecast_band judges traffic against the model's band: leave out `threshold`, or widen or "
+                "narrow the band with `baseline: {kind: forecast_band, ratio: …}`"
+            )
         if (self.threshold is None) == (self.baseline is None):
             raise ValueError("set exactly one of `threshold` (a static border) and `baseline` (a relative one)")
-        if self.baseline is not None and self.metric not in KPI_METRICS:
+        if self.baseline is not None and self.metric not in KPI_METRICS | {Metric.FORECAST_BAND}:
             raise ValueError(f"metric {self.metric.value!r} takes a static `threshold`, not a `baseline`")
+        if self.baseline is not None and self.baseline.kind is BaselineKind.FORECAST_BAND:
+            if self.metric not in FORECAST_METRICS:
+                raise ValueError(
+                    f"the models forecast visitors, transactions and revenue; {self.metric.value} has no "
+                    "forecast band (use `baseline: {kind: same_weekday_4w}` or a threshold)"
+                )
+            if self.scope.kind is ScopeKind.DOOR:
+                raise ValueError("forecast bands are per store; scope a store, not a door")
         if self.threshold is not None and self.metric in RATIO_METRICS and not 0 <= self.threshold <= 1:
             raise ValueError(f"{self.metric.value} is a ratio between 0 and 1; threshold {self.threshold} is outside")
         if self.metric is Metric.COUNTER_IMBALANCE and self.threshold is not None and not 0 <= self.threshold <= 1:
@@ -305,8 +341,11 @@ class RuleSpec(_Strict):
             raise ValueError(f"{self.metric.value} watches devices: scope a store (all its devices) or one device")
         if self.metric not in (Metric.DEVICE_SILENCE, Metric.CAMERA_HEALTH) and kind is ScopeKind.DEVICE:
             raise ValueError(f"{self.metric.value} is not per device; scope a store, a zone or a door")
-        if kind is ScopeKind.ZONE and self.metric is not Metric.ZONE_OCCUPANCY:
-            raise ValueError(f"{self.metric.value} is not per zone; only zone_occupancy is (scope a store instead)")
+        if kind is ScopeKind.ZONE and self.metric not in QUEUE_METRICS | {Metric.ZONE_OCCUPANCY}:
+            raise ValueError(
+                f"{self.metric.value} is not per zone; only zone_occupancy, queue_length and queue_wait are "
+                "(scope a store instead)"
+            )
         if kind is ScopeKind.DOOR and self.metric not in (
             Metric.VISITORS,
             Metric.COUNTER_IMBALANCE,

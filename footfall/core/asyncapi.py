@@ -2,7 +2,10 @@
 
 One channel per payload kind (`{prefix}/v1/{store_id}/{device_id}/{kind}`), one message
 per channel whose payload schema is the pydantic model's JSON Schema, and two operations
-per channel: the edge agent sends, ingest receives. Model definitions live once under
+per channel: the edge agent sends, ingest receives. One more channel, `alerts`
+(`{prefix}/v1/{store_id}/alerts`), carries a store's retained alert state
+(`footfall.core.alertstate.StoreAlerts`): the alerts delivery worker sends, in-store
+screens receive. Model definitions live once under
 `components.schemas` and every `$ref` points there, so the document is self-contained.
 
 `docs/asyncapi.json` is this document, committed; a test regenerates it and fails when a
@@ -11,7 +14,7 @@ model changed without the document (`footfall schema asyncapi docs/asyncapi.json
 Example:
     >>> doc = asyncapi_document()
     >>> doc["asyncapi"], sorted(doc["channels"])[:2]
-    ('3.0.0', ['counts', 'heartbeat'])
+    ('3.0.0', ['alerts', 'counts'])
 """
 
 import json
@@ -19,6 +22,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from footfall.core.alertstate import StoreAlerts
 from footfall.core.messages import MESSAGE_TYPES, SCHEMA_VERSION
 from footfall.core.topics import DEFAULT_PREFIX, VERSION, Kind
 
@@ -47,7 +51,9 @@ def asyncapi_document(*, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
     """
     kinds = sorted(MESSAGE_TYPES, key=lambda k: k.value)
     _, defs = models_json_schema(
-        [(MESSAGE_TYPES[k], "validation") for k in kinds], by_alias=True, ref_template=REF_TEMPLATE
+        [*[(MESSAGE_TYPES[k], "validation") for k in kinds], (StoreAlerts, "validation")],
+        by_alias=True,
+        ref_template=REF_TEMPLATE,
     )
     schemas: dict[str, Any] = defs.get("$defs", {})
     channels: dict[str, Any] = {}
@@ -94,6 +100,7 @@ def asyncapi_document(*, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
             "messages": [{"$ref": f"#/channels/{kind.value}/messages/{name}"}],
             "bindings": mqtt_binding,
         }
+    _alerts_channel(prefix, channels, operations, messages)
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -103,7 +110,8 @@ def asyncapi_document(*, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
                 "Every message an edge agent sends to the Footfall ingest over MQTT. Payloads are JSON with "
                 "`schema`, `device_id`, `seq` (per device, increasing across restarts), `sent_at` and a list "
                 "of readings, each with its own half-open UTC interval [start, end). Nothing that identifies "
-                "a person is ever sent."
+                "a person is ever sent. The alerts engine publishes each store's current alert state, "
+                "retained, for in-store screens."
             ),
             "license": {"name": "Apache-2.0"},
         },
@@ -126,6 +134,52 @@ def asyncapi_document(*, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
                 "device_id": {"description": "The sending device's id, as registered for the store."},
             },
         },
+    }
+
+
+ALERTS_SUMMARY = (
+    "A store's current alert state, every rule × subject (retained, QoS 1): republished on every "
+    "transition (firing, resolved, escalated, acknowledged)."
+)
+
+
+def _alerts_channel(
+    prefix: str, channels: dict[str, Any], operations: dict[str, Any], messages: dict[str, Any]
+) -> None:
+    """The `alerts` channel: one level shorter than device topics, so ingest never sees it."""
+    name = StoreAlerts.__name__
+    messages[name] = {
+        "name": name,
+        "title": name,
+        "summary": ALERTS_SUMMARY,
+        "contentType": "application/json",
+        "payload": {"$ref": REF_TEMPLATE.format(model=name)},
+    }
+    channels["alerts"] = {
+        "address": f"{prefix}/{VERSION}/{{store_id}}/alerts",
+        "title": "alerts",
+        "summary": ALERTS_SUMMARY,
+        "parameters": {"store_id": {"$ref": "#/components/parameters/store_id"}},
+        "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        "bindings": {"mqtt": {"bindingVersion": "0.2.0"}},
+    }
+    binding = {"mqtt": {"qos": 1, "retain": True, "bindingVersion": "0.2.0"}}
+    operations["publish_alerts"] = {
+        "action": "send",
+        "channel": {"$ref": "#/channels/alerts"},
+        "summary": "The alerts delivery worker publishes the store's state, read at send time, retained.",
+        "messages": [{"$ref": f"#/channels/alerts/messages/{name}"}],
+        "bindings": binding,
+    }
+    operations["screen_alerts"] = {
+        "action": "receive",
+        "channel": {"$ref": "#/channels/alerts"},
+        "summary": (
+            "An in-store screen reads its own store's state (a read-only broker account: "
+            "`footfall edge credentials add <user> --screen --store <store>`)."
+        ),
+        "messages": [{"$ref": f"#/channels/alerts/messages/{name}"}],
+        "bindings": binding,
     }
 
 

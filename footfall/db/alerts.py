@@ -2,8 +2,9 @@
 `/v1/alert-subscriptions`, `/v1/alerts` and `footfall alerts apply`.
 
 Scope (which stores a caller may name) is checked by the callers, who know the caller;
-these functions validate, write in one transaction, and record who did it in
-`alert_audit`. A rule is validated completely before anything is written: a bad rule
+these functions validate, write in one transaction, and record who did it in the shared
+audit log (`footfall.db.audit.record`, `alert_<action>`; `GET /v1/audit` and, scoped,
+`GET /v1/alert-audit`). A rule is validated completely before anything is written: a bad rule
 leaves nothing half-saved.
 """
 
@@ -18,6 +19,7 @@ from psycopg.types.json import Jsonb
 from footfall.core.alertrules import RuleSpec
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import alerts_topic
+from footfall.db.audit import record
 from footfall.db.connect import DictConnection
 from footfall.db.errors import AlertConflict, UnknownAlert, UnknownAlertRule, UnknownStore, UnknownUser
 from footfall.db.queries import queries
@@ -49,23 +51,23 @@ def audit(
     username: str,
     action: str,
     via: str,
+    store_id: str | None,
     rule_id: int | None = None,
     state_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    client: str | None = None,
 ) -> None:
-    """Record who did what (inside the caller's transaction)."""
-    conn.execute(
-        _q("insert_audit"),
-        {
-            "user_id": user_id,
-            "username": username,
-            "action": action,
-            "via": via,
-            "rule_id": rule_id,
-            "state_id": state_id,
-            "detail": Jsonb(detail or {}),
-        },
-    )
+    """Record who did what in the audit log, inside the caller's transaction.
+
+    Args:
+        action: `acknowledge`, `mute`, `unmute`, `rule_create`, `rule_update` or `rule_delete`
+            (written as `alert_<action>`).
+        via: `api`, `link` (a signed link from a message) or `file` (a store file).
+        store_id: the rule's store (None: every store in its owner's scope), for scoped reading.
+    """
+    target = f"alert:{state_id}" if state_id is not None else f"alert_rule:{rule_id}"
+    body = {**(detail or {}), "via": via, "rule_id": rule_id, "state_id": state_id, "store_id": store_id}
+    record(conn, actor=username, actor_id=user_id, action=f"alert_{action}", target=target, detail=body, client=client)
 
 
 def create_rule(conn: DictConnection, *, spec: RuleSpec, owner_id: int, username: str) -> dict[str, Any]:
@@ -83,7 +85,15 @@ def create_rule(conn: DictConnection, *, spec: RuleSpec, owner_id: int, username
             },
         ).fetchone()
         row = _returned(row, "new alert rule")
-        audit(conn, user_id=owner_id, username=username, action="rule_create", via="api", rule_id=row["rule_id"])
+        audit(
+            conn,
+            user_id=owner_id,
+            username=username,
+            action="rule_create",
+            via="api",
+            store_id=spec.scope.store,
+            rule_id=row["rule_id"],
+        )
     return row
 
 
@@ -121,7 +131,15 @@ def update_rule(conn: DictConnection, *, rule_id: int, spec: RuleSpec, user_id: 
             },
         ).fetchone()
         row = _returned(row, f"alert rule {rule_id}")
-        audit(conn, user_id=user_id, username=username, action="rule_update", via="api", rule_id=rule_id)
+        audit(
+            conn,
+            user_id=user_id,
+            username=username,
+            action="rule_update",
+            via="api",
+            store_id=spec.scope.store,
+            rule_id=rule_id,
+        )
     return row
 
 
@@ -132,9 +150,18 @@ def delete_rule(conn: DictConnection, *, rule_id: int, user_id: int, username: s
         UnknownAlertRule: no such rule.
     """
     with conn.transaction():
-        if conn.execute(_q("delete_rule"), {"rule_id": rule_id}).fetchone() is None:
+        gone = conn.execute(_q("delete_rule"), {"rule_id": rule_id}).fetchone()
+        if gone is None:
             raise UnknownAlertRule(f"alert rule {rule_id} not found")
-        audit(conn, user_id=user_id, username=username, action="rule_delete", via="api", rule_id=rule_id)
+        audit(
+            conn,
+            user_id=user_id,
+            username=username,
+            action="rule_delete",
+            via="api",
+            store_id=gone["store_id"],
+            rule_id=rule_id,
+        )
 
 
 @dataclass
@@ -189,7 +216,14 @@ def apply_store_rules(conn: DictConnection, cfg: StoreConfig) -> RulesApplied:
 
 
 def set_mute(
-    conn: DictConnection, *, rule_id: int, until: datetime | None, user_id: int, username: str, via: str
+    conn: DictConnection,
+    *,
+    rule_id: int,
+    until: datetime | None,
+    user_id: int,
+    username: str,
+    via: str,
+    client: str | None = None,
 ) -> dict[str, Any]:
     """Mute a rule's personal notifications until an instant (None: unmute). States and the
     in-store MQTT screen keep following the rule.
@@ -207,8 +241,10 @@ def set_mute(
             username=username,
             action="mute" if until else "unmute",
             via=via,
+            store_id=row["store_id"],
             rule_id=rule_id,
             detail={"until": until.isoformat() if until else None},
+            client=client,
         )
     return row
 
@@ -234,6 +270,7 @@ def acknowledge(
     via: str,
     now: datetime,
     mqtt_prefix: str,
+    client: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Acknowledge a firing alert: stops its escalation, writes an `acknowledged` event (SSE, MQTT)
     and the audit entry. Acknowledging twice changes nothing.
@@ -303,8 +340,10 @@ def acknowledge(
             username=username,
             action="acknowledge",
             via=via,
+            store_id=row["store_id"],
             rule_id=row["rule_id"],
             state_id=state_id,
+            client=client,
         )
     return get_state(conn, state_id), True
 

@@ -1,9 +1,12 @@
 """Broker credentials for edge agents: a Mosquitto password file and ACL, kept per user.
 
 Each edge agent gets its own broker user (its device id) that may publish only under
-`{prefix}/v1/{its store}/#` and read nothing; an ingest user may read
-`{prefix}/v1/#` and publish nothing. `add_credentials` writes both files (replacing
-the user's earlier entry), atomically; Mosquitto applies them on SIGHUP.
+`{prefix}/v1/{its store}/#` (but never its store's `alerts` topic) and read nothing; an
+ingest user may read `{prefix}/v1/#` and publish nothing; an in-store screen may read
+its store's alerts topic `{prefix}/v1/{store}/alerts` and nothing else, and publish
+nothing; the alerts engine may publish every store's alerts topic and read nothing.
+`add_credentials` writes both files (replacing the user's earlier entry), atomically;
+Mosquitto applies them on SIGHUP.
 
 Password hashes use Mosquitto's own `$7$` format (PBKDF2-HMAC-SHA512, as
 `mosquitto_passwd` writes them), so no Mosquitto tool is needed where the command runs,
@@ -24,6 +27,7 @@ import re
 import secrets
 import tempfile
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from footfall.core.ids import id_problem
@@ -61,21 +65,64 @@ def verify_password(password: str, hashed: str) -> bool:
     return hmac.compare_digest(hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations), digest)
 
 
-def acl_rules(*, store_id: str | None, ingest: bool, prefix: str) -> list[str]:
+class BrokerRole(StrEnum):
+    """What a broker user is for."""
+
+    EDGE = "edge"
+    """An edge agent: writes its own store's device topics."""
+    INGEST = "ingest"
+    """Ingest: reads every store."""
+    SCREEN = "screen"
+    """An in-store screen: reads its own store's alerts topic, writes nothing."""
+    ALERTS = "alerts"
+    """The alerts delivery worker: writes every store's alerts topic, reads nothing."""
+
+
+ROLE_LABELS = {
+    BrokerRole.EDGE: "edge agent of store {store}: writes only there",
+    BrokerRole.INGEST: "ingest: reads every store",
+    BrokerRole.SCREEN: "in-store screen of store {store}: reads only its alerts",
+    BrokerRole.ALERTS: "alerts engine: writes every store's alerts topic",
+}
+
+
+def acl_rules(*, store_id: str | None, ingest: bool = False, prefix: str, role: BrokerRole | None = None) -> list[str]:
     """The ACL lines of one user.
 
+    Args:
+        store_id: the user's store (edge agents and screens).
+        ingest: an ingest user (the same as `role=BrokerRole.INGEST`).
+        prefix: the deployment's topic prefix.
+        role: what the user is for; default an edge agent (or ingest, with `ingest`).
+
     Raises:
-        CredentialsError: neither or both of a store and the ingest role were given, or an id is invalid.
+        CredentialsError: a store given to a role without one or missing from a role with one,
+            or an invalid id.
     """
     check_prefix(prefix)
-    if ingest == (store_id is not None):
-        raise CredentialsError("a user is either an edge agent of one store or an ingest user")
-    if ingest:
-        return [f"topic read {prefix}/{VERSION}/#"]
+    role = role or (BrokerRole.INGEST if ingest else BrokerRole.EDGE)
+    if ingest and role is not BrokerRole.INGEST:
+        raise CredentialsError(f"a user is either an ingest user or a {role.value} user, not both")
+    per_store = role in (BrokerRole.EDGE, BrokerRole.SCREEN)
+    if per_store != (store_id is not None):
+        if role is BrokerRole.EDGE:
+            raise CredentialsError("a user is either an edge agent of one store or an ingest user")
+        raise CredentialsError(
+            f"a {role.value} user " + ("belongs to one store: give its store" if per_store else "takes no store")
+        )
+    base = f"{prefix}/{VERSION}"
+    match role:
+        case BrokerRole.INGEST:
+            return [f"topic read {base}/#"]
+        case BrokerRole.ALERTS:
+            return [f"topic write {base}/+/alerts"]
     problem = id_problem(store_id or "")
     if problem:
         raise CredentialsError(f"store id {store_id!r} {problem}")
-    return [f"topic write {prefix}/{VERSION}/{store_id}/#"]
+    if role is BrokerRole.SCREEN:
+        return [f"topic read {base}/{store_id}/alerts"]
+    # the store's alerts topic is the engine's: an edge agent must not fake what screens show
+    return [f"topic deny {base}/{store_id}/alerts", f"topic write {base}/{store_id}/#"]
 
 
 def _check_user(user: str) -> None:
@@ -139,6 +186,7 @@ def add_credentials(
     acl_file: Path,
     prefix: str = "footfall",
     iterations: int = ITERATIONS,
+    role: BrokerRole | None = None,
 ) -> CredentialEntry:
     """Add or replace a broker user in a Mosquitto password file and ACL file.
 
@@ -148,14 +196,14 @@ def add_credentials(
     _check_user(user)
     if len(password) < 12:
         raise CredentialsError("use a password of at least 12 characters (or let the command generate one)")
-    rules = acl_rules(store_id=store_id, ingest=ingest, prefix=prefix)
+    rules = acl_rules(store_id=store_id, ingest=ingest, prefix=prefix, role=role)
     hashed = mosquitto_hash(password, iterations=iterations)
     lines = [ln for ln in _read(password_file) if ln.strip()]
     created = not any(ln.split(":", 1)[0] == user for ln in lines)
     lines = [ln for ln in lines if ln.split(":", 1)[0] != user] + [f"{user}:{hashed}"]
     acl, _ = _without_user_block(_read(acl_file), user)
-    role = "ingest: reads every store" if ingest else f"edge agent of store {store_id}: writes only there"
-    block = ["", f"user {user}", f"# {role} (footfall edge credentials)", *rules]
+    label = ROLE_LABELS[role or (BrokerRole.INGEST if ingest else BrokerRole.EDGE)].format(store=store_id)
+    block = ["", f"user {user}", f"# {label} (footfall edge credentials)", *rules]
     try:
         _write_atomic(password_file, "\n".join(lines) + "\n")
         _write_atomic(acl_file, "\n".join(acl + block) + "\n", mode=0o644)

@@ -12,7 +12,7 @@ Example:
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,6 +22,8 @@ from footfall.models.errors import SeriesError
 SLOT_CHOICES_S = (900, 1800, 3600)
 WEEK_S = 7 * 86_400
 DAY_S = 86_400
+ORIGIN_DAY = date(2000, 1, 3)
+"""A Monday: slots are binned from the store's local midnight of this day, so hours follow the wall clock."""
 
 
 def local_seconds(utc_s: np.ndarray, tz: ZoneInfo | None) -> np.ndarray:
@@ -151,3 +153,15 @@ class SlotSeries:
     def window(self, start: int, stop: int) -> "SlotSeries":
         """Slots `start..stop-1` (indices)."""
         return SlotSeries(self.t0 + start * self.slot_s, self.slot_s, self.values[start:stop], self.local[start:stop])
+
+
+def slot_grid(origin_s: int, lo_s: int, hi_s: int, slot_s: int) -> np.ndarray:
+    """Slot starts (epoch seconds) covering `[lo_s, hi_s)` on the grid of `slot_s` slots through `origin_s`.
+
+    Example:
+        >>> slot_grid(0, 5400, 9000, 3600).tolist()
+        [3600, 7200]
+    """
+    first = origin_s + (lo_s - origin_s) // slot_s * slot_s
+    n = max(0, -(-(hi_s - first) // slot_s))
+    return first + np.arange(n, dtype=np.int64) * slot_s

@@ -81,3 +81,40 @@ def test_schema_has_the_architecture_tables(conn: psycopg.Connection) -> None:
         "receipts_15m",
         "receipts_1h",
     } <= tables
+
+
+def test_alert_audit_rows_move_into_the_shared_audit_log(empty_db: DbSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a database from before migration 0060, with alert audit rows of a store rule and a store-less one
+    real = mig.discover()
+    monkeypatch.setattr(mig, "discover", lambda: [m for m in real if m.version < 60])
+    mig.migrate(empty_db)
+    with connect(empty_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO stores (store_id, name, timezone) VALUES ('a', 'A', 'Europe/Riga')")
+        uid = conn.execute("INSERT INTO users (username, role) VALUES ('mia', 'manager') RETURNING user_id").fetchone()
+        rules = [
+            conn.execute(
+                "INSERT INTO alert_rules (name, spec, store_id) VALUES ('r', '{}', %s) RETURNING rule_id", (store,)
+            ).fetchone()["rule_id"]
+            for store in ("a", None)
+        ]
+        conn.execute(
+            "INSERT INTO alert_audit (at, user_id, username, action, via, rule_id, state_id, detail) VALUES "
+            "('2026-06-03T07:00Z', %(u)s, 'mia', 'rule_create', 'api', %(r0)s, NULL, '{}'), "
+            "('2026-06-03T08:00Z', %(u)s, 'mia', 'acknowledge', 'link', %(r0)s, 17, '{}'), "
+            "('2026-06-03T09:00Z', %(u)s, 'mia', 'mute', 'api', %(r1)s, NULL, '{\"until\": \"2026-06-04\"}')",
+            {"u": uid["user_id"], "r0": rules[0], "r1": rules[1]},
+        )
+    monkeypatch.setattr(mig, "discover", lambda: real)
+    mig.migrate(empty_db)
+    with connect(empty_db) as conn:
+        rows = conn.execute("SELECT at, actor_id, actor, action, target, detail FROM audit_log ORDER BY audit_id")
+        got = [(r["actor"], r["action"], r["target"], r["detail"]) for r in rows]
+        assert got == [
+            ("mia", "alert_rule_create", f"alert_rule:{rules[0]}",
+             {"via": "api", "rule_id": rules[0], "state_id": None, "store_id": "a"}),
+            ("mia", "alert_acknowledge", "alert:17",
+             {"via": "link", "rule_id": rules[0], "state_id": 17, "store_id": "a"}),
+            ("mia", "alert_mute", f"alert_rule:{rules[1]}",
+             {"until": "2026-06-04", "via": "api", "rule_id": rules[1], "state_id": None, "store_id": None}),
+        ]  # fmt: skip
+        assert conn.execute("SELECT to_regclass('alert_audit') AS t").fetchone()["t"] is None

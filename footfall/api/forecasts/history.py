@@ -1,7 +1,7 @@
 """History from the rollups as model-ready slot series (entries, transactions, revenue, per door)."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -9,9 +9,7 @@ from footfall.api.kpis import StoreInfo
 from footfall.api.kpis.totals import Rollup, door_params, door_query
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
-from footfall.models.slots import SlotSeries, local_seconds
-
-ORIGIN_DAY = date(2000, 1, 3)
+from footfall.models.slots import ORIGIN_DAY, SlotSeries, local_seconds, slot_grid
 
 
 def slot_origin(store: StoreInfo) -> datetime:
@@ -21,10 +19,7 @@ def slot_origin(store: StoreInfo) -> datetime:
 
 def grid(store: StoreInfo, lo: datetime, hi: datetime, slot_s: int) -> np.ndarray:
     """Slot starts (epoch seconds) covering `[lo, hi)` on the store's local slot grid."""
-    origin = int(slot_origin(store).timestamp())
-    first = origin + (int(lo.timestamp()) - origin) // slot_s * slot_s
-    n = max(0, -(-(int(hi.timestamp()) - first) // slot_s))
-    return first + np.arange(n, dtype=np.int64) * slot_s
+    return slot_grid(int(slot_origin(store).timestamp()), int(lo.timestamp()), int(hi.timestamp()), slot_s)
 
 
 @dataclass

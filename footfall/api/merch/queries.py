@@ -17,7 +17,8 @@ from footfall.api.kpis.store import StoreInfo
 from footfall.api.merch import heatmap as hm
 from footfall.api.merch.errors import BadPlan, UnanswerablePeriod, UnknownChange, UnknownFloor, UnknownZone
 from footfall.api.merch.paths import count_flows
-from footfall.api.merch.queues import QueueMinute, queue_exits, queue_slots
+from footfall.api.merch.queuefacts import queue_minutes
+from footfall.api.merch.queues import queue_exits, queue_slots
 from footfall.api.merch.sales import LOOKBACK_DAYS, ProductRow, category_zone_map, rank_slow_movers
 from footfall.api.merch.zones import ZoneFigures, classify, owners
 from footfall.api.schemas.merch import (
@@ -513,13 +514,6 @@ def category_sales(conn: DictConnection, *, store: StoreInfo, first: date, last:
 # ------------------------------------------------------------------------ queues
 
 
-def _zone(conn: DictConnection, store_id: str, zone_id: str) -> dict:
-    for z in conn.execute(_sql("zones"), {"store_id": store_id}):
-        if z["zone_id"] == zone_id:
-            return z
-    raise UnknownZone(f"store {store_id} has no zone {zone_id!r}")
-
-
 def queue_report(
     conn: DictConnection, *, store: StoreInfo, zone_id: str, first: date, last: date, slot_minutes: int = 15
 ) -> QueuePublic:
@@ -571,31 +565,9 @@ def queue_between(
     Raises:
         UnknownZone: no such zone, or it is not a queue.
     """
-    z = _zone(conn, store.store_id, zone_id)
-    if z["kind"] != "queue":
-        raise UnknownZone(f"zone {zone_id} is not a queue; mark it `kind: queue` with its `till` in the store YAML")
-    till = _zone(conn, store.store_id, z["till_zone"])
     lo, hi = start, end
-    rows = conn.execute(
-        _sql("zone_minutes"), {"store_id": store.store_id, "zone_id": zone_id, "lo": lo, "hi": hi}
-    ).fetchall()
-    # one camera per zone, as for zone visits: the one that counted the most arrivals
-    per_device: dict[str, int] = {}
-    for r in rows:
-        per_device[r["device_id"]] = per_device.get(r["device_id"], 0) + r["entries"]
-    device = max(sorted(per_device), key=lambda d: per_device[d]) if per_device else None
-    minutes = [
-        QueueMinute(
-            start=r["start_ts"],
-            entries=r["entries"],
-            exits=r["exits"],
-            dwell_s=list(r["dwell_s"]),
-            occupancy=r["occupancy"],
-            peak=r["peak"],
-        )
-        for r in rows
-        if r["device_id"] == device
-    ]
+    q = queue_minutes(conn, store_id=store.store_id, zone_id=zone_id, lo=lo, hi=hi)
+    z, till, minutes = q.zone, q.till, q.minutes
     slots = queue_slots(minutes, slot=timedelta(minutes=slot_minutes), origin=start if aligned_to_start else None)
     dwell = [d for m in minutes for d in m.dwell_s]
     lines = [

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from footfall.api import alerts
-from footfall.api.deps import AlertManager, AlertSubscriber, ConnDep, SettingsDep
+from footfall.api.deps import AlertManager, AlertSubscriber, ClientDep, ConnDep, SettingsDep
 from footfall.api.problems import responses
 from footfall.api.routes.common import Limit, Offset
 from footfall.api.schemas.alerts import (
@@ -68,16 +68,16 @@ def delete_rule(conn: ConnDep, caller: AlertManager, rule_id: RuleId) -> None:
 
 
 @router.post("/v1/alert-rules/{rule_id}/mute", summary="Mute a rule")
-def mute_rule(conn: ConnDep, caller: AlertManager, rule_id: RuleId, body: MuteRequest) -> RulePublic:
+def mute_rule(conn: ConnDep, caller: AlertManager, client: ClientDep, rule_id: RuleId, body: MuteRequest) -> RulePublic:
     """No e-mail, Telegram or webhook messages for this rule until the mute ends; its alerts, the
     in-store MQTT screens and the live stream keep following it."""
-    return alerts.mute_rule(conn, caller=caller, rule_id=rule_id, minutes=body.minutes)
+    return alerts.mute_rule(conn, caller=caller, rule_id=rule_id, minutes=body.minutes, client=client)
 
 
 @router.delete("/v1/alert-rules/{rule_id}/mute", summary="Unmute a rule")
-def unmute_rule(conn: ConnDep, caller: AlertManager, rule_id: RuleId) -> RulePublic:
+def unmute_rule(conn: ConnDep, caller: AlertManager, client: ClientDep, rule_id: RuleId) -> RulePublic:
     """End a mute now."""
-    return alerts.mute_rule(conn, caller=caller, rule_id=rule_id, minutes=None)
+    return alerts.mute_rule(conn, caller=caller, rule_id=rule_id, minutes=None, client=client)
 
 
 @router.get("/v1/alerts", summary="Alerts in your scope")
@@ -132,9 +132,10 @@ def act_page(conn: ConnDep, settings: SettingsDep, token: Token) -> HTMLResponse
 
 
 @router.post("/v1/alerts/act", summary="Do a signed link's action")
-def act(conn: ConnDep, settings: SettingsDep, token: Token) -> ActionDone:
-    """Acknowledge (or mute for 24 h) as the subscriber the message was sent to; recorded in the audit log."""
-    return alerts.act(conn, token=token, settings=settings)
+def act(conn: ConnDep, settings: SettingsDep, client: ClientDep, token: Token) -> ActionDone:
+    """Acknowledge (or mute for 24 h) as the subscriber the message was sent to; recorded in the audit
+    log as that user, `via: link`, with the address the button was pressed from."""
+    return alerts.act(conn, token=token, settings=settings, client=client)
 
 
 @router.get("/v1/alerts/{state_id}", summary="One alert")
@@ -144,14 +145,16 @@ def read_alert(conn: ConnDep, caller: AlertSubscriber, state_id: StateId) -> Ale
 
 
 @router.post("/v1/alerts/{state_id}/ack", summary="Acknowledge an alert")
-def acknowledge(conn: ConnDep, settings: SettingsDep, caller: AlertSubscriber, state_id: StateId) -> AlertPublic:
+def acknowledge(
+    conn: ConnDep, settings: SettingsDep, caller: AlertSubscriber, client: ClientDep, state_id: StateId
+) -> AlertPublic:
     """Acknowledge a firing alert: its escalation stops; who did it goes in the audit log."""
-    return alerts.acknowledge(conn, caller=caller, state_id=state_id, settings=settings)[0]
+    return alerts.acknowledge(conn, caller=caller, state_id=state_id, settings=settings, client=client)[0]
 
 
 @router.get("/v1/alert-audit", summary="Who acknowledged, muted or changed what")
 def read_audit(conn: ConnDep, caller: AlertSubscriber, limit: Limit = 100) -> AuditsPublic:
-    """The alert audit trail of rules in your scope, newest first."""
+    """The alert entries of the audit log (`GET /v1/audit`, admins) for rules in your scope, newest first."""
     return alerts.read_audit(conn, caller=caller, limit=limit)
 
 

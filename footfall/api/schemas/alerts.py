@@ -50,6 +50,10 @@ class AlertPublic(BaseModel):
     value: float | None
     border: float | None
     evaluated_at: datetime | None
+    note: str = Field(
+        default="",
+        description="Why the newest evaluation judged nothing (outside the schedule, no trained model…).",
+    )
 
 
 class AlertsPublic(BaseModel):

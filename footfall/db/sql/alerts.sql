@@ -29,7 +29,7 @@ WHERE rule_id = %(rule_id)s
 RETURNING *;
 
 -- name: delete_rule
-DELETE FROM alert_rules WHERE rule_id = %(rule_id)s RETURNING rule_id;
+DELETE FROM alert_rules WHERE rule_id = %(rule_id)s RETURNING rule_id, store_id;
 
 -- name: rule_by_id
 SELECT * FROM alert_rules WHERE rule_id = %(rule_id)s;
@@ -60,6 +60,9 @@ JOIN stores AS s
            OR EXISTS (SELECT 1 FROM user_stores AS us WHERE us.user_id = u.user_id AND us.store_id = s.store_id)))
 WHERE r.enabled
 ORDER BY s.store_id, r.rule_id;
+
+-- name: store_queue_zones
+SELECT store_id, zone_id, till_zone FROM zones WHERE kind = 'queue' AND store_id = ANY(%(store_ids)s) ORDER BY zone_id;
 
 -- name: store_devices
 SELECT device_id, store_id, kind FROM devices WHERE active AND store_id = ANY(%(store_ids)s) ORDER BY device_id;
@@ -108,7 +111,7 @@ UPDATE alert_states
 SET state = %(state)s, since = %(since)s, breach_since = %(breach_since)s, fired_at = %(fired_at)s,
     resolved_at = %(resolved_at)s, acked_at = %(acked_at)s, acked_by = coalesce(%(acked_by)s, acked_by),
     escalated_at = %(escalated_at)s, seq = %(seq)s, value = %(value)s, border = %(border)s,
-    evaluated_at = %(evaluated_at)s
+    evaluated_at = %(evaluated_at)s, note = %(note)s
 WHERE state_id = %(state_id)s;
 
 -- name: insert_event
@@ -163,7 +166,7 @@ RETURNING attempts, failed_at;
 -- name: store_alert_snapshot
 -- The current state of every rule × scope of a store (the retained MQTT message).
 SELECT st.state_id, st.rule_id, r.name, st.subject, st.state, st.since, st.value, st.border, st.fired_at,
-       st.acked_at, r.spec ->> 'metric' AS metric, r.spec ->> 'severity' AS severity
+       st.acked_at, st.note, r.spec ->> 'metric' AS metric, r.spec ->> 'severity' AS severity
 FROM alert_states AS st
 JOIN alert_rules AS r USING (rule_id)
 WHERE st.store_id = %(store_id)s
@@ -192,14 +195,16 @@ WHERE event_id > %(after)s AND (%(all_stores)s OR store_id = ANY(%(stores)s))
 ORDER BY event_id
 LIMIT %(limit)s;
 
--- name: insert_audit
-INSERT INTO alert_audit (user_id, username, action, via, rule_id, state_id, detail)
-VALUES (%(user_id)s, %(username)s, %(action)s, %(via)s, %(rule_id)s, %(state_id)s, %(detail)s);
-
 -- name: list_audit
-SELECT a.* FROM alert_audit AS a
-LEFT JOIN alert_rules AS r USING (rule_id)
-WHERE %(admin)s OR r.store_id IS NULL OR %(all_stores)s OR r.store_id = ANY(%(stores)s)
+-- The alert entries of the shared audit log (footfall.db.audit) in the shape of
+-- GET /v1/alert-audit: stores in scope, and store-less rules for everyone who reads alerts.
+SELECT a.audit_id, a.at, a.actor_id AS user_id, a.actor AS username, substr(a.action, 7) AS action,
+       coalesce(a.detail ->> 'via', 'api') AS via, (a.detail ->> 'rule_id')::bigint AS rule_id,
+       (a.detail ->> 'state_id')::bigint AS state_id,
+       a.detail - 'via' - 'rule_id' - 'state_id' - 'store_id' AS detail
+FROM audit_log AS a
+WHERE a.action LIKE 'alert\_%%'
+  AND (%(admin)s OR %(all_stores)s OR a.detail ->> 'store_id' IS NULL OR a.detail ->> 'store_id' = ANY(%(stores)s))
 ORDER BY a.audit_id DESC
 LIMIT %(limit)s;
 
@@ -251,18 +256,24 @@ SELECT EXISTS (SELECT 1 FROM stores WHERE store_id = %(store_id)s) AS store_ok,
        (%(door)s::text IS NULL OR EXISTS (SELECT 1 FROM doors WHERE store_id = %(store_id)s AND door_id = %(door)s))
            AS door_ok,
        (%(device)s::text IS NULL
-        OR EXISTS (SELECT 1 FROM devices WHERE store_id = %(store_id)s AND device_id = %(device)s)) AS device_ok;
+        OR EXISTS (SELECT 1 FROM devices WHERE store_id = %(store_id)s AND device_id = %(device)s)) AS device_ok,
+       (%(zone)s::text IS NULL
+        OR EXISTS (SELECT 1 FROM zones WHERE store_id = %(store_id)s AND kind = 'queue'
+                   AND %(zone)s IN (zone_id, till_zone))) AS queue_ok;
 
 -- name: read_states
 -- Every state row, unlocked: the engine's fast path (a state that would not change is not locked).
 SELECT * FROM alert_states;
 
 -- name: save_readings
--- The latest value and border of states that did not change, in one statement per cycle.
+-- The latest value, border and note of states that did not change, in one statement per
+-- cycle (a reading not judged keeps the last value and border, and says why in `note`).
 UPDATE alert_states AS s
-SET value = v.value, border = v.border, evaluated_at = %(now)s
-FROM unnest(%(state_ids)s::bigint[], %(values)s::double precision[], %(borders)s::double precision[])
-     AS v(state_id, value, border)
+SET value = coalesce(v.value, s.value), border = coalesce(v.border, s.border), note = v.note,
+    evaluated_at = %(now)s
+FROM unnest(%(state_ids)s::bigint[], %(values)s::double precision[], %(borders)s::double precision[],
+            %(notes)s::text[])
+     AS v(state_id, value, border, note)
 WHERE s.state_id = v.state_id AND (s.evaluated_at IS NULL OR s.evaluated_at < %(now)s);
 
 -- name: outbox_depth

@@ -34,7 +34,11 @@ def _setup(world: World) -> None:
         ({**CONVERSION_RULE}, 201, None),  # every store in scope
         ({**CONVERSION_RULE, "threshold": 15, "scope": {"store": "a"}}, 422, "body"),  # a ratio above 1
         ({**CONVERSION_RULE, "window": {"rolling_minutes": 50}}, 422, "body"),  # not whole quarters
-        ({**CONVERSION_RULE, "metric": "queue_wait"}, 422, "body"),  # waits for issue 13
+        (
+            {**CONVERSION_RULE, "metric": "queue_wait", "threshold": 120, "scope": {"store": "a", "zone": "tills"}},
+            422,
+            "scope",
+        ),  # a queue rule on a zone that is no checkout queue
         ({**CONVERSION_RULE, "baseline": {"ratio": 0.8}}, 422, "body"),  # threshold and baseline
         (
             {
@@ -118,6 +122,7 @@ def _fire(world: World) -> tuple[Engine, DeliveryWorker]:
 def test_acknowledge_by_signed_link_stops_escalation_and_is_audited(world: World, client: TestClient) -> None:
     _setup(world)
     world.user("lead", ["a"])
+    world.user("boss", [], role=Role.ADMIN)
     world.subscribe_all_channels("ann", store_id="a")
     lead = world.users["lead"]
     from footfall.db.alerts import create_subscription
@@ -143,6 +148,13 @@ def test_acknowledge_by_signed_link_stops_escalation_and_is_audited(world: World
         assert [m["To"] for m in world.mailbox.messages] == ["ann@example.test"]
         audit = client.get("/v1/alert-audit", headers=login(client, "mia")).json()["data"]
         assert (audit[0]["action"], audit[0]["username"], audit[0]["via"]) == ("acknowledge", "ann", "link")
+        # …and in the shared audit log, as the user the link was sent to, with where it came from
+        state_id = audit[0]["state_id"]
+        entries = client.get("/v1/audit", params={"action": "alert_acknowledge"}, headers=login(client, "boss"))
+        assert entries.status_code == 200, entries.text
+        [entry] = entries.json()["data"]
+        assert (entry["actor"], entry["actor_id"], entry["target"]) == ("ann", world.users["ann"], f"alert:{state_id}")
+        assert (entry["detail"]["via"], entry["detail"]["store_id"], entry["client"]) == ("link", "a", "testclient")
         kinds = [r["kind"] for r in world.conn.execute("SELECT kind FROM alert_events ORDER BY event_id")]
         assert kinds == ["firing", "acknowledged"]
     finally:
@@ -224,3 +236,46 @@ def test_live_stream_carries_events_of_stores_in_scope_only(world: World, client
     finally:
         engine.close()
         worker.close()
+
+
+def test_acknowledge_mute_and_rule_changes_land_in_the_shared_audit_log_scoped_by_store(
+    world: World, client: TestClient
+) -> None:
+    _setup(world)
+    world.user("bob", ["b"], role=Role.MANAGER)
+    world.user("boss", [], role=Role.ADMIN)
+    h = login(client, "mia")
+    made = client.post("/v1/alert-rules", json={**CONVERSION_RULE, "scope": {"store": "a"}}, headers=h)
+    rule_id = made.json()["rule_id"]
+    engine, worker = _fire(world)
+    try:
+        state_id = world.conn.execute("SELECT state_id FROM alert_states").fetchone()["state_id"]
+        assert client.post(f"/v1/alerts/{state_id}/ack", headers=login(client, "ann")).status_code == 200
+        assert client.post(f"/v1/alert-rules/{rule_id}/mute", json={"minutes": 60}, headers=h).status_code == 200
+        assert client.delete(f"/v1/alert-rules/{rule_id}/mute", headers=h).status_code == 200
+        b_rule = client.post(
+            "/v1/alert-rules", json={**CONVERSION_RULE, "scope": {"store": "b"}}, headers=login(client, "bob")
+        )
+        assert b_rule.status_code == 201
+    finally:
+        engine.close()
+        worker.close()
+    log = client.get("/v1/audit", params={"limit": 50}, headers=login(client, "boss")).json()["data"]
+    alert_rows = [(e["action"], e["actor"], e["target"]) for e in log if e["action"].startswith("alert_")]
+    assert alert_rows == [
+        ("alert_rule_create", "bob", f"alert_rule:{b_rule.json()['rule_id']}"),
+        ("alert_unmute", "mia", f"alert_rule:{rule_id}"),
+        ("alert_mute", "mia", f"alert_rule:{rule_id}"),
+        ("alert_acknowledge", "ann", f"alert:{state_id}"),
+        ("alert_rule_create", "mia", f"alert_rule:{rule_id}"),
+    ]
+    # /v1/alert-audit keeps its shape and shows a subscriber only the stores in their scope
+    mine = client.get("/v1/alert-audit", headers=login(client, "ann")).json()["data"]
+    assert [(a["action"], a["username"], a["via"], a["rule_id"]) for a in mine] == [
+        ("unmute", "mia", "api", rule_id),
+        ("mute", "mia", "api", rule_id),
+        ("acknowledge", "ann", "api", rule_id),
+        ("rule_create", "mia", "api", rule_id),
+    ]
+    assert mine[1]["detail"]["until"] is not None
+    assert world.conn.execute("SELECT to_regclass('alert_audit') AS t").fetchone()["t"] is None

@@ -32,6 +32,11 @@ def test_every_kpi_metric_is_a_kpi_of_the_query_layer_and_every_metric_has_a_rea
         ("visitors", {"to_date": "day"}, "08:07", "2026-06-02T21:00", "08:15"),
         # facts: exactly the last N minutes
         ("zone_occupancy", {"rolling_minutes": 15}, "08:07", "07:52", "08:07"),
+        # checkout queues: whole minutes up to the current one, as queue_now answers
+        ("queue_wait", {"rolling_minutes": 15}, "08:07:40", "07:52", "08:07"),
+        ("queue_length", {"to_date": "day"}, "08:07:40", "2026-06-02T21:00", "08:07"),
+        # forecast bands read the rollups like KPIs
+        ("forecast_band", {"rolling_minutes": 60}, "08:07", "07:00", "08:15"),
     ],
 )
 def test_windows(metric: str, spec_window: dict, now: str, lo: str, hi: str) -> None:
@@ -39,7 +44,10 @@ def test_windows(metric: str, spec_window: dict, now: str, lo: str, hi: str) -> 
         return datetime.fromisoformat(s if "T" in s else f"2026-06-03T{s}").replace(tzinfo=UTC)
 
     scope = {"store": "a", "zone": "z"} if metric == "zone_occupancy" else {}
-    spec = RuleSpec(name="r", metric=metric, comparator="<", threshold=0.5, window=spec_window, scope=scope)
+    border = {"baseline": {"kind": "forecast_band", "ratio": 1}} if metric == "forecast_band" else {"threshold": 0.5}
+    spec = RuleSpec.model_validate(
+        {"name": "r", "metric": metric, "comparator": "<", "window": spec_window, "scope": scope, **border}
+    )
     a, b = window(spec, STORE, at(now))
     assert a == at(lo)
     assert b.replace(microsecond=0) == at(hi)

@@ -23,10 +23,40 @@ BASE = {"name": "r", "metric": "conversion", "comparator": "<", "threshold": 0.1
         ({"threshold": 1.5}, pytest.raises(ConfigError, match="between 0 and 1")),  # a ratio above 1
         ({"window": {"rolling_minutes": 50}}, pytest.raises(ConfigError, match="use 45 or 60")),  # not quarters
         ({"window": {"rolling_minutes": 60, "to_date": "day"}}, pytest.raises(ConfigError, match="exactly one")),
-        ({"metric": "queue_length"}, pytest.raises(ConfigError, match="issue 13")),  # reserved
+        # checkout queues: a store's queues, or one queue (or its till); the wait in seconds
+        ({"metric": "queue_length", "threshold": 5, "scope": {"store": "a", "zone": "tills"}}, does_not_raise()),
+        ({"metric": "queue_wait", "threshold": 120}, does_not_raise()),
+        (
+            {"metric": "queue_wait", "threshold": 120, "scope": {"store": "a", "door": "d"}},
+            pytest.raises(ConfigError, match="not per door"),
+        ),
+        # a conversion has no forecast band: the models forecast visitors, transactions and revenue
         (
             {"threshold": None, "baseline": {"kind": "forecast_band", "ratio": 1}},
-            pytest.raises(ConfigError, match="14"),
+            pytest.raises(ConfigError, match="no forecast band"),
+        ),
+        # visitors against the band's edge
+        (
+            {"metric": "visitors", "threshold": None, "baseline": {"kind": "forecast_band", "ratio": 0.9}},
+            does_not_raise(),
+        ),
+        # forecast_band alone: the band itself is the border
+        ({"metric": "forecast_band", "threshold": None}, does_not_raise()),
+        # … a static threshold makes no sense for it
+        ({"metric": "forecast_band", "threshold": 10}, pytest.raises(ConfigError, match="leave out `threshold`")),
+        (
+            {"metric": "forecast_band", "threshold": None, "baseline": {"ratio": 0.8}},
+            pytest.raises(ConfigError, match="leave out `threshold`"),
+        ),
+        # bands are per store
+        (
+            {
+                "metric": "visitors",
+                "threshold": None,
+                "baseline": {"kind": "forecast_band", "ratio": 1},
+                "scope": {"store": "a", "door": "d"},
+            },
+            pytest.raises(ConfigError, match="per store"),
         ),
         ({"metric": "zone_occupancy", "threshold": 9}, pytest.raises(ConfigError, match="needs a zone")),
         ({"scope": {"zone": "z"}}, pytest.raises(ConfigError, match="no store")),  # zone without store

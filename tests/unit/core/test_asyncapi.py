@@ -5,16 +5,20 @@ import json
 import shutil
 import subprocess
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 import pytest
 from hypothesis import given
+from pydantic import ValidationError
 
+from footfall.core.alertrules import Metric, Severity
+from footfall.core.alertstate import AlertRuleState, StoreAlerts
 from footfall.core.asyncapi import asyncapi_document, dumps_document
 from footfall.core.messages import MESSAGE_TYPES
-from footfall.core.topics import Kind
+from footfall.core.topics import Kind, alerts_topic
 from tests import strategies
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -106,3 +110,73 @@ def test_messages_the_models_produce_validate_against_the_document(kind: Kind) -
 def test_a_payload_the_models_refuse_is_refused_by_the_document_too() -> None:
     counts = VALIDATORS[Kind.COUNTS]
     assert not counts.is_valid({"schema": 1, "device_id": "door-a", "seq": 1, "sent_at": "2026-01-01T00:00:00Z"})
+
+
+def test_the_alerts_channel_is_the_retained_store_state_with_both_sides() -> None:
+    doc = asyncapi_document(prefix="acme/footfall")
+    channel = doc["channels"]["alerts"]
+    assert channel["address"] == "acme/footfall/v1/{store_id}/alerts"
+    assert list(channel["messages"]) == ["StoreAlerts"]
+    for op, action in (("publish_alerts", "send"), ("screen_alerts", "receive")):
+        assert doc["operations"][op]["action"] == action
+        assert doc["operations"][op]["bindings"]["mqtt"]["retain"] is True
+    # the address is the one the engine publishes to
+    assert channel["address"].replace("{store_id}", "riga-01") == alerts_topic("acme/footfall", "riga-01")
+
+
+ALERTS_VALIDATOR = jsonschema_rs.validator_for(
+    {"$ref": "#/components/schemas/StoreAlerts", "components": asyncapi_document()["components"]}
+)
+
+
+@pytest.mark.parametrize(
+    ("rules", "valid"),
+    [
+        ([], True),  # a store with no rule yet
+        # a firing conversion rule and a device that is silent, as the delivery worker builds them
+        (
+            [
+                AlertRuleState(
+                    state_id=1, rule_id=2, name="Conversion below 15 %", metric=Metric.CONVERSION,
+                    severity=Severity.WARNING, subject="", state="firing", since=datetime(2026, 6, 3, 7, tzinfo=UTC),
+                    value=0.08, border=0.15, fired_at=datetime(2026, 6, 3, 7, tzinfo=UTC), acked_at=None,
+                ),
+                AlertRuleState(
+                    state_id=3, rule_id=4, name="Band", metric=Metric.FORECAST_BAND, severity=Severity.INFO,
+                    subject="", state="ok", since=None, value=None, border=None, fired_at=None, acked_at=None,
+                    note="no trained entries model for store riga-01: run `footfall models train --store riga-01`",
+                ),
+            ],
+            True,
+        ),
+    ],
+)  # fmt: skip
+def test_store_alerts_the_worker_publishes_validate_against_the_document(rules, valid: bool) -> None:
+    payload = json.loads(StoreAlerts(store_id="riga-01", rules=rules).to_json())
+    assert ALERTS_VALIDATOR.is_valid(payload) is valid, payload
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda p: p.pop("store_id"),  # the store is required
+        lambda p: p["rules"][0].update(state="burning"),  # not a state
+        lambda p: p["rules"][0].update(metric="mood"),  # not a metric
+        lambda p: p.update(schema=2),  # another version
+    ],
+)
+def test_the_document_refuses_what_the_alerts_model_refuses(break_it) -> None:
+    good = {
+        "schema": 1,
+        "store_id": "riga-01",
+        "rules": [
+            {"state_id": 1, "rule_id": 1, "name": "r", "metric": "visitors", "severity": "info", "subject": "",
+             "state": "ok", "since": None, "value": None, "border": None, "fired_at": None, "acked_at": None}
+        ],
+    }  # fmt: skip
+    assert ALERTS_VALIDATOR.is_valid(good)
+    assert StoreAlerts.model_validate(good)
+    break_it(good)
+    assert not ALERTS_VALIDATOR.is_valid(good)
+    with pytest.raises(ValidationError):
+        StoreAlerts.model_validate(good)

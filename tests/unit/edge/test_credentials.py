@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from footfall.cli import app
 from footfall.edge.credentials import (
+    BrokerRole,
     acl_rules,
     add_credentials,
     mosquitto_hash,
@@ -31,16 +32,20 @@ def test_hash_matches_what_mosquitto_passwd_writes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("store", "ingest", "rules"),
+    ("store", "role", "rules"),
     [
-        # an edge agent writes under its store only
-        ("riga-01", False, ["topic write footfall/v1/riga-01/#"]),
+        # an edge agent writes under its store only, never its store's alerts (the screens' truth)
+        ("riga-01", None, ["topic deny footfall/v1/riga-01/alerts", "topic write footfall/v1/riga-01/#"]),
         # ingest reads everything
-        (None, True, ["topic read footfall/v1/#"]),
+        (None, BrokerRole.INGEST, ["topic read footfall/v1/#"]),
+        # an in-store screen reads its store's alerts topic only
+        ("riga-01", BrokerRole.SCREEN, ["topic read footfall/v1/riga-01/alerts"]),
+        # the alerts engine writes every store's alerts topic only
+        (None, BrokerRole.ALERTS, ["topic write footfall/v1/+/alerts"]),
     ],
 )
-def test_acl_rules(store, ingest, rules) -> None:
-    assert acl_rules(store_id=store, ingest=ingest, prefix="footfall") == rules
+def test_acl_rules(store, role, rules) -> None:
+    assert acl_rules(store_id=store, role=role, prefix="footfall") == rules
 
 
 @pytest.mark.parametrize(
@@ -52,6 +57,13 @@ def test_acl_rules(store, ingest, rules) -> None:
         ({"store_id": "#", "ingest": False}, "MQTT wildcard"),
         # a prefix with a wildcard
         ({"store_id": "riga-01", "ingest": False, "prefix": "a/+"}, "prefix"),
+        # a screen of no store would read nothing useful; of every store, too much
+        ({"store_id": None, "role": BrokerRole.SCREEN}, "belongs to one store"),
+        ({"store_id": "+", "role": BrokerRole.SCREEN}, "MQTT wildcard"),
+        # the alerts engine is not tied to a store
+        ({"store_id": "riga-01", "role": BrokerRole.ALERTS}, "takes no store"),
+        # ingest and a screen at once
+        ({"store_id": None, "ingest": True, "role": BrokerRole.SCREEN}, "not both"),
     ],
 )
 def test_acl_rules_refuse_what_would_widen_access(kwargs, message) -> None:
@@ -128,3 +140,32 @@ def test_credentials_command_writes_both_files_and_a_secret(tmp_path: Path) -> N
     both = CliRunner().invoke(app, ["edge", "credentials", "add", "x", "--store", "s", "--ingest"])
     assert both.exit_code == 1
     assert "one of the two" in " ".join(both.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "rules", "error"),
+    [
+        # an in-store screen of riga-01
+        (["--screen", "--store", "riga-01"], "topic read footfall/v1/riga-01/alerts", None),
+        # the alerts engine
+        (["--alerts"], "topic write footfall/v1/+/alerts", None),
+        # a screen needs its store
+        (["--screen"], None, "give --store STORE with --screen"),
+        # one role at a time
+        (["--screen", "--ingest"], None, "at most one of"),
+    ],
+)
+def test_credentials_command_writes_screen_and_alerts_users(tmp_path: Path, args, rules, error) -> None:
+    pw, acl = tmp_path / "passwd", tmp_path / "acl"
+    result = CliRunner().invoke(
+        app,
+        ["edge", "credentials", "add", "u1", *args, "--password-file", str(pw), "--acl-file", str(acl)],
+        env={"FOOTFALL_NEW_PASSWORD": "long-enough-password"},
+    )
+    if error:
+        assert result.exit_code == 1
+        assert error in " ".join(result.output.split())
+        assert not acl.exists()
+        return
+    assert result.exit_code == 0, result.output
+    assert acl.read_text().splitlines()[-1] == rules
