@@ -15,7 +15,7 @@ from footfall.core.messages import PayloadError, parse_payload
 from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.topics import Topic
 from footfall.devtools.services import PrivateMosquitto, free_port
-from footfall.edge.credentials import add_credentials
+from footfall.edge.credentials import BrokerRole, add_credentials
 from tests.helpers import wait_until
 
 SIM_START = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
@@ -48,20 +48,28 @@ class SecureBroker:
 
 @pytest.fixture
 def secure_broker(tmp_path: Path) -> Iterator[SecureBroker]:
-    """Users: edge agents `store-a-edge`, `store-b-edge`, `riga-01-edge` (of those stores), and `ingest`."""
+    """Users: edge agents `store-a-edge`, `store-b-edge`, `riga-01-edge` (of those stores), `ingest`,
+    the alerts engine `alerts`, and the in-store screen `store-a-screen`."""
     folder = tmp_path / "secure-mq"
     folder.mkdir()
     passwd, acl = folder / "passwd", folder / "acl"
     prefix = f"t{secrets.token_hex(4)}"
     passwords = {}
-    users = (("store-a-edge", "store-a"), ("store-b-edge", "store-b"), ("riga-01-edge", "riga-01"), ("ingest", None))
-    for user, store in users:
+    users = (
+        ("store-a-edge", "store-a", BrokerRole.EDGE),
+        ("store-b-edge", "store-b", BrokerRole.EDGE),
+        ("riga-01-edge", "riga-01", BrokerRole.EDGE),
+        ("ingest", None, BrokerRole.INGEST),
+        ("alerts", None, BrokerRole.ALERTS),
+        ("store-a-screen", "store-a", BrokerRole.SCREEN),
+    )
+    for user, store, role in users:
         passwords[user] = secrets.token_urlsafe(18)
         add_credentials(
             user=user,
             password=passwords[user],
             store_id=store,
-            ingest=store is None,
+            role=role,
             password_file=passwd,
             acl_file=acl,
             prefix=prefix,

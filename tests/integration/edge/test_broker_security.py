@@ -2,6 +2,7 @@
 
 import secrets
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import SecretStr
 
+from footfall.core.alertstate import StoreAlerts
 from footfall.core.messages import CountsMessage, CountsReading
 from footfall.core.mqtt import BrokerTarget, MqttTransport
-from footfall.core.topics import Kind, Topic, shared_subscription
+from footfall.core.topics import Kind, Topic, alerts_topic, shared_subscription
 from footfall.edge.credentials import add_credentials, remove_credentials
 from tests.integration.edge.conftest import SIM_START, SecureBroker, Subscriber, wait_for
 
@@ -64,8 +66,8 @@ class Probe:
         assert self.connack is not None
         return self.connack
 
-    def publish(self, topic: str, payload: bytes) -> ReasonCode:
-        info = self.transport.publish(topic, payload, qos=1)
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> ReasonCode:
+        info = self.transport.publish(topic, payload, qos=1, retain=retain)
         with self._acked:
             assert self._acked.wait_for(lambda: info.mid in self.pubacks, 10), "no PUBACK"
             return self.pubacks[info.mid]
@@ -184,3 +186,59 @@ def test_credentials_added_while_the_broker_runs_apply_on_sighup(secure_broker: 
     )
     secure_broker.broker.reload()
     assert wait_for(lambda: not accepted(), 5, interval=0.2)
+
+
+def test_screen_reads_its_own_stores_alerts_only_and_publishes_nothing(secure_broker: SecureBroker) -> None:
+    prefix = secure_broker.prefix
+    a_alerts, b_alerts = alerts_topic(prefix, "store-a"), alerts_topic(prefix, "store-b")
+    engine = Probe(secure_broker.port, "alerts", secure_broker.passwords["alerts"])
+    edge = Probe(secure_broker.port, "store-a-edge", secure_broker.passwords["store-a-edge"])
+    try:
+        assert not engine.wait_connack().is_failure
+        # the engine's retained state of both stores is there before the screen connects
+        for store, topic in (("store-a", a_alerts), ("store-b", b_alerts)):
+            assert not engine.publish(topic, StoreAlerts(store_id=store, rules=[]).to_json(), retain=True).is_failure
+        # the engine writes nothing but alerts, and the edge agent cannot fake what its screen shows
+        assert engine.publish(Topic("store-a", "door-a", Kind.COUNTS).render(prefix), b"x").value == 0x87
+        assert not edge.wait_connack().is_failure
+        assert edge.publish(a_alerts, StoreAlerts(store_id="store-a", rules=[]).to_json()).value == 0x87
+
+        got: list[tuple[str, bool]] = []
+        subacked = threading.Event()
+        screen = transport(
+            secure_broker.port,
+            "store-a-screen",
+            secure_broker.passwords["store-a-screen"],
+            f"screen-{secrets.token_hex(3)}",
+            on_message=lambda msg: got.append((msg.topic, bool(msg.retain))),
+            on_subscribe=lambda codes: subacked.set(),
+        )
+        # it asks for everything, and for store B's alerts by name
+        for filt in (f"{prefix}/v1/#", b_alerts):
+            screen.subscribe(filt, qos=1)
+        screen.start()
+        try:
+            assert subacked.wait(5)
+            assert wait_for(lambda: (a_alerts, True) in got, 5), got
+            # live updates: store A's arrive, store B's and device data never do
+            assert not engine.publish(b_alerts, StoreAlerts(store_id="store-b", rules=[]).to_json()).is_failure
+            assert not engine.publish(a_alerts, StoreAlerts(store_id="store-a", rules=[]).to_json()).is_failure
+            assert not edge.publish(
+                Topic("store-a", "door-a", Kind.COUNTS).render(prefix), counts_payload("door-a")
+            ).is_failure
+            assert wait_for(lambda: (a_alerts, False) in got, 5), got
+            time.sleep(0.5)  # anything wrongly delivered would have arrived with the store A update
+            assert {t for t, _ in got} == {a_alerts}, got
+            # …and the screen cannot publish, not even on its own store's topic
+            own = Probe(secure_broker.port, "store-a-screen", secure_broker.passwords["store-a-screen"])
+            try:
+                assert not own.wait_connack().is_failure
+                assert own.publish(a_alerts, b"{}").value == 0x87
+                assert own.publish(Topic("store-a", "door-a", Kind.COUNTS).render(prefix), b"x").value == 0x87
+            finally:
+                own.close()
+        finally:
+            screen.stop()
+    finally:
+        engine.close()
+        edge.close()
