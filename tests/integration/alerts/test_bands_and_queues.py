@@ -105,13 +105,16 @@ def test_forecast_band_weights_the_hours_by_the_part_of_the_window_that_has_pass
     world.user("ann", ["a"])
     world.rule("ann", name="band", metric="forecast_band", comparator="<", window={"to_date": "day"},
                scope={"store": "a"})  # fmt: skip
-    add_door_minutes(world.conn, "a", T0 - timedelta(hours=1), 150, entries=1, exits=0)
-    world.clock.advance(90 * 60)  # 11:30 in Riga: the day so far is 9:00–11:30
+    add_door_minutes(world.conn, "a", T0, 90, entries=1, exits=0)
+    world.clock.advance(90 * 60)  # 11:30 in Riga: the day so far is midnight to 11:30
     run_once(world)
-    band = forecast_band(world.conn, store=store_info(world.conn, "a"), start=T0 - timedelta(hours=1),
-                         end=T0 + timedelta(hours=2))  # fmt: skip
+    store = store_info(world.conn, "a")
+    midnight = store.calendar.day_start(store.calendar.local_date(T0))
+    band = forecast_band(world.conn, store=store, start=midnight, end=T0 + timedelta(hours=2))
     assert band is not None
-    want = float(band.lower[0] + band.lower[1] + 0.5 * band.lower[2])
+    assert band.times[-1] == (T0 + timedelta(hours=1)).timestamp()  # the hour from 11:00, half passed
+    want = float(band.lower[:-1].sum() + 0.5 * band.lower[-1])
+    assert want > 0
     assert state(world)["border"] == pytest.approx(want, rel=1e-6)
 
 

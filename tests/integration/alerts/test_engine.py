@@ -145,8 +145,11 @@ def test_in_store_screen_gets_the_retained_current_state_over_mqtt(world: World,
     import queue
     import secrets
 
+    import jsonschema_rs
     import paho.mqtt.client as mqtt
 
+    from footfall.core.alertstate import StoreAlerts
+    from footfall.core.asyncapi import asyncapi_document
     from footfall.core.topics import alerts_topic
 
     riga_store(world.conn, "a")
@@ -177,6 +180,10 @@ def test_in_store_screen_gets_the_retained_current_state_over_mqtt(world: World,
         assert retained
         assert body["store_id"] == "a"
         assert [(r["name"], r["state"]) for r in body["rules"]] == [("Conversion below 15 %", "firing")]
+        # the body is the model the AsyncAPI document describes (docs/asyncapi.json, channel `alerts`)
+        assert StoreAlerts.model_validate(body).rules[0].metric == "conversion"
+        schema = {"$ref": "#/components/schemas/StoreAlerts", "components": asyncapi_document()["components"]}
+        assert jsonschema_rs.validator_for(schema).is_valid(body)
     finally:
         engine.close()
         worker.close()
