@@ -6,6 +6,11 @@
 -- a sample, no data, no trained forecast model for a forecast_band rule, …
 ALTER TABLE alert_states ADD COLUMN note text NOT NULL DEFAULT '';
 
+-- Checkout queue rules judge zone minutes: a committed batch of them wakes the engine too
+-- (the function is migration 0030's; statement-level, so a hypertable is fine).
+CREATE TRIGGER zone_visits_alerts_fresh AFTER INSERT ON zone_visits
+    FOR EACH STATEMENT EXECUTE FUNCTION footfall_alerts_fresh();
+
 -- Acknowledgements, mutes and rule changes now go to audit_log (footfall.db.audit.record) as
 -- `alert_<action>` on `alert:<state>` or `alert_rule:<rule>`, with `via` (api or link),
 -- `rule_id`, `state_id` and `store_id` in `detail`. The old rows are copied in their order,

@@ -8,11 +8,12 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from footfall.alerts.engine import Engine
+from footfall.alerts.engine import CHANNEL, Engine
 from footfall.api.access import Role
 from footfall.api.forecasts import forecast_band, train_store
 from footfall.api.kpis import store_info
 from footfall.api.merch.queries import queue_now
+from footfall.db.connect import connect
 from tests.integration.alerts.conftest import T0, World, login, riga_store
 from tests.integration.api.conftest import add_door_minutes
 
@@ -267,3 +268,12 @@ def test_band_rules_are_created_through_the_api(world: World, client: TestClient
     bad = client.post("/v1/alert-rules", json=conversion, headers=h)
     assert bad.status_code == 422
     assert "no forecast band" in bad.text
+
+
+def test_committed_queue_minutes_wake_the_engine(world: World) -> None:
+    queue_store(world.conn, "a")
+    with connect(world.settings.db, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        queue_minutes(world.conn, "a", T0, 3, people=2, dwell=[30.0])
+        tables = [n.payload for n in listener.notifies(timeout=5, stop_after=6)]
+    assert "zone_visits" in tables
