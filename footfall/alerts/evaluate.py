@@ -43,7 +43,6 @@ reading lags by up to a minute, which is a tenth of a 15-minute window)."""
 SILENCE_LOOKBACK = timedelta(days=1)
 ROLLUP_METRICS = KPI_METRICS | {Metric.COUNTER_IMBALANCE, Metric.TRAFFIC_WHILE_POS, Metric.FORECAST_BAND}
 """Metrics read from the rollups (whole quarters)."""
-MINUTE = timedelta(minutes=1)
 PER_RECEIPT = frozenset({Metric.ATV, Metric.UPT, Metric.LOYALTY_ACTIVATION, Metric.TRAFFIC_WHILE_POS})
 
 

@@ -3,7 +3,7 @@
 The API's forecast service (`footfall.api.forecasts`) answers with the API's response
 models, which the alerts engine does not import (see the import contract in
 pyproject.toml). What a band needs is small and lives below both: the stored bytes (the
-named query `models.latest_models`), the forecaster (`footfall.models.forecast`, pure)
+named queries `models.latest_model_keys` and `models.model_bytes`), the forecaster (`footfall.models.forecast`, pure)
 and the store's hourly slot grid (`footfall.models.slots.slot_grid`, the one the
 service's `forecast_band` uses), so a rule's band is the band the API shows.
 
@@ -50,13 +50,17 @@ class StoredModels:
         return f"no trained {metric} model for store {store_id}: {fix}"
 
 
-def _unpickle(key: tuple, data: bytes) -> TrafficForecaster:
-    # keyed by store, metric, version and training time (row ids repeat across databases)
+def _load(conn: DictConnection, key: tuple, model_id: int) -> TrafficForecaster:
+    # keyed by store, metric, version and training time (row ids repeat across databases); the
+    # bytes are fetched only on a miss, so a cycle costs one small query per store
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    f = TrafficForecaster.from_bytes(bytes(data))
+    row = conn.execute(queries("models")["model_bytes"], {"model_id": model_id}).fetchone()
+    if row is None:
+        raise LookupError(f"model {model_id} was deleted meanwhile")
+    f = TrafficForecaster.from_bytes(bytes(row["model"]))
     with _lock:
         _cache[key] = f
         while len(_cache) > _CACHE_SIZE:
@@ -68,10 +72,10 @@ def stored_models(conn: DictConnection, store_id: str) -> StoredModels:
     """The newest stored model per metric of a store (none fitted here)."""
     out: dict[str, TrafficForecaster] = {}
     broken: dict[str, str] = {}
-    for r in conn.execute(queries("models")["latest_models"], {"store_id": store_id}):
+    for r in conn.execute(queries("models")["latest_model_keys"], {"store_id": store_id}).fetchall():
         key = (r["store_id"], r["metric"], r["version"], r["trained_at"])
         try:
-            out[r["metric"]] = _unpickle(key, r["model"])
+            out[r["metric"]] = _load(conn, key, r["model_id"])
         except Exception as exc:  # any unpickling failure (library upgrade, bad bytes) means: retrain
             logger.warning(
                 "stored %s model v%s cannot be loaded: %s", r["metric"], r["version"], exc, extra={"store_id": store_id}

@@ -81,6 +81,17 @@ FROM trained_models
 WHERE store_id = %(store_id)s
 ORDER BY metric, version DESC;
 
+-- name: latest_model_keys
+-- The newest model per metric without its bytes (the alerts engine fetches those only when
+-- its cache misses: `model_bytes`).
+SELECT DISTINCT ON (metric) model_id, store_id, metric, version, trained_at
+FROM trained_models
+WHERE store_id = %(store_id)s
+ORDER BY metric, version DESC;
+
+-- name: model_bytes
+SELECT model FROM trained_models WHERE model_id = %(model_id)s;
+
 -- name: list_models
 SELECT model_id, store_id, metric, version, slot_minutes, method, trained_at, train_start, train_end, features,
        backtest, details, library

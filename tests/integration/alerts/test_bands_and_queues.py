@@ -141,6 +141,22 @@ def test_without_a_trained_model_a_band_rule_says_so_and_never_fires(world: Worl
     assert s["border"] > 0
 
 
+def test_a_stored_model_that_cannot_be_loaded_is_named_with_the_fix(world: World) -> None:
+    riga_store(world.conn, "a")
+    history(world.conn, "a")
+    train_store(world.conn, store_info(world.conn, "a"), end=T0)
+    world.conn.execute("UPDATE trained_models SET model = 'not a pickle'::bytea WHERE metric = 'entries'")
+    world.user("ann", ["a"])
+    world.rule("ann", name="band", metric="forecast_band", comparator="<", scope={"store": "a"})
+    add_door_minutes(world.conn, "a", T0, 60, entries=0, exits=0)
+    world.clock.advance(3600)
+    run_once(world)
+    s = state(world)
+    assert s["note"].startswith("stored entries model of store a cannot be loaded (v1: ")
+    assert s["note"].endswith("run `footfall models train --store a`")
+    assert world.count("SELECT count(*) AS n FROM alert_events") == 0
+
+
 # ---------------------------------------------------------------------- checkout queues
 
 
