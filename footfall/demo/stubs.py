@@ -33,10 +33,12 @@ def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
     out: list[StubSpec] = []
     for dev in edge.devices:
         bits: Literal[16, 32] = 16 if dev.counter_bits == 16 else 32  # the stubs play 16- or 32-bit counters
-        if isinstance(dev, XovisCounter):
+        if isinstance(dev, XovisCounter | HttpCounter):
+            # both push to the agent's listener, one door line and at most one street line
             door_lines = [ln for ln in dev.lines if not ln.passersby]
+            push = XovisSpec if isinstance(dev, XovisCounter) else HttpStub
             out.append(
-                XovisSpec(
+                push(
                     device_id=dev.id,
                     door=door_lines[0].door,
                     counter_bits=bits,
@@ -61,19 +63,6 @@ def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
             )
         elif isinstance(dev, TcpCounter):
             out.append(TcpStub(device_id=dev.id, door=dev.door, counter_bits=bits, host=dev.host, port=dev.port))
-        elif isinstance(dev, HttpCounter):
-            door_lines = [ln for ln in dev.lines if not ln.passersby]
-            out.append(
-                HttpStub(
-                    device_id=dev.id,
-                    door=door_lines[0].door,
-                    counter_bits=bits,
-                    url=f"http://{http_host}:{edge.http.port}/v1/push/{dev.id}",
-                    token=dev.bearer(),
-                    door_line=door_lines[0].line,
-                    street_line=next((ln.line for ln in dev.lines if ln.passersby), None),
-                )
-            )
         elif isinstance(dev, MqttCounter):
             out.append(
                 MqttStub(
