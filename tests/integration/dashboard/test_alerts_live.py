@@ -20,7 +20,10 @@ SILENCE_RULE = {
     "metric": "device_silence",
     "comparator": ">",
     "threshold": 10,
-    "scope": {"store": "nyc-01"},
+    # The dead counter, watched around the clock: the rule fires whether or not New York is open at
+    # the pinned instant (a rule without a schedule is judged in opening hours only).
+    "scope": {"store": "nyc-01", "device": DEAD_DEVICE},
+    "schedule": [{"start": "00:00", "end": "12:00"}, {"start": "12:00", "end": "00:00"}],
 }
 
 
@@ -37,7 +40,7 @@ def test_planted_alert_appears_live_and_can_be_acknowledged(browser: WebDriver, 
     browser.execute_script("window.__notReloaded = true")
     assert not browser.find_elements(By.CSS_SELECTOR, "#feed-list li")
 
-    engine = Engine(chain.settings)
+    engine = Engine(chain.settings, clock=chain.clock)  # the chain's pinned clock
     try:
         engine.cycle()
     finally:
