@@ -37,6 +37,8 @@ BACKFILL = timedelta(days=8)
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
+        # As uvicorn binds: a previous run's connections in TIME_WAIT do not make the port taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
