@@ -47,6 +47,10 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _user(conn: DictConnection, username: str, password: str | None, store_id: str) -> int:
+    if password is not None:  # a login: left as it is when a previous start made it so
+        from footfall.demo.chain import ensure_login
+
+        return ensure_login(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id])
     try:
         return create_user(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id]).user_id
     except ConflictingChange:
