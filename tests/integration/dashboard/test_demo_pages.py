@@ -27,6 +27,11 @@ from tests.integration.dashboard.test_pages import login, open_page, screenshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+RUN_WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+)
+
 PAGES = {
     "demo-admin": ["/dashboard/chain", "/dashboard/wall", "/dashboard/stores/nyc-01/devices", "/dashboard/alerts"],
     "demo": [
@@ -73,7 +78,9 @@ def test_demo_shows_every_page_with_data_within_two_minutes(
     )
     out: list[str] = []
     demo = subprocess.Popen(
-        [sys.executable, "-m", "footfall.cli", "demo", "--minutes", "4"],
+        # `python -m footfall.cli demo --minutes 4` with Ctrl-C handled as from a terminal (run from a
+        # shell's background job it would inherit SIGINT ignored).
+        [sys.executable, "-c", RUN_WITH_CTRL_C, "footfall.cli", "demo", "--minutes", "4"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
