@@ -38,6 +38,9 @@ KIND = {
 
 def login(driver: WebDriver, chain: Chain, username: str, *, password: str = PASSWORD) -> None:
     """Log in through the form, as a person would."""
+    # Leave the previous page first: its script, finding the cookie gone, would send the browser to
+    # the login page a second time while the form is being filled in (a stale form).
+    driver.get("about:blank")
     driver.delete_all_cookies()
     driver.get(chain.base_url + "/dashboard/login")
     driver.find_element(By.ID, "username").send_keys(username)
