@@ -105,6 +105,8 @@ def headless_chromium(profile: str, *extra_flags: str) -> "WebDriver":
 
     The flags keep Chromium off the network it cannot reach here (background networking,
     component updates, sync, QUIC); Selenium is given the driver so it never downloads one.
+    The console is kept (`driver.get_log("browser")`), so a test can read what the page
+    logged, Content Security Policy violations included.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -125,6 +127,7 @@ def headless_chromium(profile: str, *extra_flags: str) -> "WebDriver":
         *extra_flags,
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 

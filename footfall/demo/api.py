@@ -37,6 +37,8 @@ BACKFILL = timedelta(days=8)
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
+        # As uvicorn binds: a previous run's connections in TIME_WAIT do not make the port taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -45,6 +47,10 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _user(conn: DictConnection, username: str, password: str | None, store_id: str) -> int:
+    if password is not None:  # a login: left as it is when a previous start made it so
+        from footfall.demo.chain import ensure_login
+
+        return ensure_login(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id])
     try:
         return create_user(conn, username=username, password=password, role=Role.MANAGER, stores=[store_id]).user_id
     except ConflictingChange:

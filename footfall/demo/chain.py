@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +27,8 @@ from rich.console import Console
 from footfall.alerts.engine import Engine
 from footfall.api.access import Role
 from footfall.api.errors import ConflictingChange
-from footfall.api.users import create_api_key, create_user, update_user
+from footfall.api.security import verify_password
+from footfall.api.users import create_api_key, create_user, get_user, update_user
 from footfall.core.messages import CountsMessage, CountsReading, HeartbeatMessage, HeartbeatReading, SensorHealth
 from footfall.core.mqtt import BrokerTarget, MqttTransport
 from footfall.core.settings import Settings
@@ -84,23 +86,49 @@ class ChainSetup:
         return [self.example, *self.others]
 
 
+def ensure_login(conn: DictConnection, *, username: str, password: str, role: Role, stores: list[str]) -> int:
+    """A demo login as printed: created, or left alone when a previous start made it so (its
+    password still verifies, same role and stores: browser sessions of that start stay valid),
+    else updated. Returns its user id."""
+    all_stores = role is Role.ADMIN
+    row = conn.execute("SELECT user_id, password_hash FROM users WHERE username = %s", (username,)).fetchone()
+    if row is None:
+        try:
+            return create_user(
+                conn, username=username, password=password, role=role, stores=stores, all_stores=all_stores
+            ).user_id
+        except ConflictingChange:  # made meanwhile by another start
+            row = conn.execute("SELECT user_id, password_hash FROM users WHERE username = %s", (username,)).fetchone()
+            assert row is not None
+    user_id: int = row["user_id"]
+    u = get_user(conn, user_id=user_id)
+    if (
+        u.role is role
+        and u.all_stores == all_stores
+        and not u.disabled
+        and sorted(u.stores) == sorted(set(stores))
+        and verify_password(password, row["password_hash"])
+    ):
+        return user_id
+    update_user(
+        conn, user_id=user_id, password=password, stores=stores, disabled=False, role=role, all_stores=all_stores
+    )
+    return user_id
+
+
 def _login(conn: DictConnection, login: Login) -> None:
-    stores = list(login.stores)
-    try:
-        create_user(
-            conn,
-            username=login.username,
-            password=LOGIN_PASSWORD,
-            role=login.role,
-            stores=stores,
-            all_stores=login.role is Role.ADMIN,
-        )
-    except ConflictingChange:
-        row = conn.execute("SELECT user_id FROM users WHERE username = %s", (login.username,)).fetchone()
-        assert row is not None
-        update_user(
-            conn, user_id=row["user_id"], password=LOGIN_PASSWORD, stores=stores, disabled=False, role=login.role
-        )
+    ensure_login(conn, username=login.username, password=LOGIN_PASSWORD, role=login.role, stores=list(login.stores))
+
+
+def _logins(settings: Settings, logins: list[Login]) -> None:
+    """Every login at once, each on its own connection (each password hash takes a CPU core ~0.4 s)."""
+
+    def one(login: Login) -> None:
+        with connect(settings.db, autocommit=True) as conn:
+            _login(conn, login)
+
+    with ThreadPoolExecutor(max_workers=len(logins) or 1, thread_name_prefix="demo-login") as pool:
+        list(pool.map(one, logins))
 
 
 def _pos_receipts(cfg: StoreConfig) -> "Callable[[datetime, datetime], list[Receipt]]":
@@ -200,9 +228,7 @@ def prepare_chain(settings: Settings, console: Console, example: StoreConfig, *,
             Login("demo-merch", Role.MERCHANDISER, (example.store.id, DIP_STORE), "/dashboard/stores/…/merch"),
             Login("demo-alerts", Role.ALERT_SUBSCRIBER, tuple(ids), "/dashboard/alerts"),
         ]
-        for login in logins:
-            if login.username != "demo":  # the store manager login is footfall.demo.api's
-                _login(conn, login)
+    _logins(settings, [login for login in logins if login.username != "demo"])  # `demo` is footfall.demo.api's
     console.print(f"chain ready in {time.monotonic() - t0:.1f} s: {', '.join(ids)} (alert rules from the store files)")
     if speed > 1:
         console.print(

@@ -17,7 +17,9 @@ box replays after being offline — and they travel the same agent → broker �
 import logging
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -65,6 +67,10 @@ def example_store_path() -> Path:
     return example_path("store.yaml")
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(settings: Settings, console: Console, *, minutes: float | None = None, speed: float = 1.0) -> None:
     """Set up the demo database and store, then run the store live.
 
@@ -79,6 +85,8 @@ def run_demo(settings: Settings, console: Console, *, minutes: float | None = No
     from footfall.db.migrate import info, migrate
     from footfall.db.stores import apply_store
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # `kill`, `docker stop`: the same clean stop as Ctrl-C
     if ensure_database(settings.db):
         console.print(f"created database [bold]{settings.db.dbname}[/]")
     flavour, applied = migrate(settings.db)

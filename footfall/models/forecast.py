@@ -25,15 +25,18 @@ Example:
 import logging
 import pickle
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from footfall.models.errors import ModelError, NotFitted
 from footfall.models.features import FEATURES, FEATURES_YEAR, StoreCalendarSpec, calendar
 from footfall.models.slots import DAY_S, WEEK_S, SlotSeries, local_seconds
+
+if TYPE_CHECKING:  # scikit-learn takes a second or more to import: only fitting needs it
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ class TrafficForecaster:
     band_q: list[tuple[float, float]] = field(default_factory=list)
     holdout: dict[str, float | int | None] = field(default_factory=dict)
     """The last week held out for calibration: `mase`, `mae`, `mae_naive`, `coverage_80`, `slots`."""
-    _model: HistGradientBoostingRegressor | None = field(default=None, repr=False)
+    _model: "HistGradientBoostingRegressor | None" = field(default=None, repr=False)
     _profile: np.ndarray | None = field(default=None, repr=False)
     _day_profile: np.ndarray | None = field(default=None, repr=False)
     _saw_holiday: bool = False
@@ -181,6 +184,8 @@ class TrafficForecaster:
         x = cal.matrix(with_year=with_year)[have]
         age_weeks = (series.values.size - 1 - np.flatnonzero(have)) * series.slot_s / WEEK_S
         weight = 0.5 ** (age_weeks / o.half_life_weeks)
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         model = HistGradientBoostingRegressor(
             loss="squared_error",
             max_iter=o.max_iter,

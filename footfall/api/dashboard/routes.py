@@ -140,9 +140,11 @@ def _render(
         for p in pages_for(caller.role)
         if not PAGES[p].per_store or nav_store
     ]
-    page_data: dict[str, Any] = {"page": page.value}
+    now = _now(request)
+    # The app clock's now: the page's clock runs from it, so it shows the instant the numbers are for.
+    page_data: dict[str, Any] = {"page": page.value, "now": now.isoformat()}
     if store is not None:
-        today = local_today(store.timezone, _now(request))
+        today = local_today(store.timezone, now)
         page_data |= {
             "store": store.store_id,
             "timezone": store.timezone,

@@ -7,10 +7,10 @@ import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from importlib import metadata
 from typing import Any
 
 import numpy as np
-import sklearn
 
 from footfall.api.forecasts.errors import ForecastError, NothingToForecast
 from footfall.api.forecasts.history import History, grid, load_history, slot_origin
@@ -148,7 +148,7 @@ def train_store(
                     "features": list(f.features),
                     "backtest": json.dumps(f.holdout),
                     "details": json.dumps(f.describe()),
-                    "library": f"scikit-learn {sklearn.__version__}",
+                    "library": "scikit-learn " + metadata.version("scikit-learn"),
                     "model": f.to_bytes(),
                 },
             )
@@ -227,9 +227,12 @@ def _unpickle(key: CacheKey, data: bytes) -> TrafficForecaster:
     return f
 
 
-def load_models(conn: DictConnection, store: StoreInfo, *, fit_missing: bool = True) -> dict[str, Loaded]:
+def load_models(
+    conn: DictConnection, store: StoreInfo, *, fit_missing: bool = True, now: datetime | None = None
+) -> dict[str, Loaded]:
     """The newest stored model per metric; metrics with data but no stored model are fitted on
-    request (not stored) and flagged, so a new store answers before its first training."""
+    request (not stored, on the history up to `now`, default the system clock's) and flagged,
+    so a new store answers before its first training."""
     out: dict[str, Loaded] = {}
     broken: list[str] = []
     for r in conn.execute(queries("models")["latest_models"], {"store_id": store.store_id}):
@@ -244,7 +247,7 @@ def load_models(conn: DictConnection, store: StoreInfo, *, fit_missing: bool = T
             continue
         out[r["metric"]] = Loaded(r["metric"], f, r["version"], r["trained_at"], r["backtest"])
     if fit_missing and ("entries" not in out or broken):
-        history = load_history(conn, store, end=_now_slot(), slot_s=SLOT_S)
+        history = load_history(conn, store, end=_now_slot(now), slot_s=SLOT_S)
         why = f"stored {', '.join(broken)} could not be loaded" if broken else "not_trained"
         note = f"{why}: fitted on request, not stored; run `footfall models train --store {store.store_id}`"
         for metric, f in fit_store(history, store_spec(store)).items():
@@ -345,6 +348,7 @@ def forecast(
     interval: Interval = Interval.HOUR,
     door: str | None = None,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> ForecastPublic:
     """A store's (or one customer door's) forecast per local bucket with 10–90 % bands.
 
@@ -355,7 +359,7 @@ def forecast(
     check_period(first, last)
     if (last - first).days + 1 > MAX_FORECAST_DAYS:
         raise ForecastError(f"ask for at most {MAX_FORECAST_DAYS} days of forecast at a time")
-    _check_ahead(store, last, today)
+    _check_ahead(store, last, today or (store.calendar.local_date(now) if now else None))
     interval = Interval(interval)
     if interval not in (Interval.MIN15, Interval.HOUR, Interval.DAY):
         raise ForecastError("forecasts come per 15min, hour or day; pick one of those for `interval`")
@@ -363,7 +367,7 @@ def forecast(
         raise ForecastError(
             f"door {door!r} is not one of the store's customer doors ({', '.join(store.customer_doors)})"
         )
-    loaded = load_models(conn, store)
+    loaded = load_models(conn, store, now=now)
     if "entries" not in loaded:
         raise NothingToForecast(f"store {store.store_id!r} has no door counts yet; there is nothing to forecast from")
     entries = loaded["entries"]
@@ -469,6 +473,7 @@ def staffing(
     max_staff: int | None = None,
     power_top: int = 3,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> StaffingPublic:
     """Staff per local hour for a target shopper-to-staff ratio, and each day's power hours.
 
@@ -478,12 +483,12 @@ def staffing(
     check_period(first, last)
     if (last - first).days + 1 > MAX_AHEAD_DAYS:
         raise ForecastError(f"ask for at most {MAX_AHEAD_DAYS} days of staffing at a time")
-    _check_ahead(store, last, today)
+    _check_ahead(store, last, today or (store.calendar.local_date(now) if now else None))
     if target_ratio <= 0:
         raise ForecastError("target_ratio must be > 0 shoppers per staff member per hour")
     if max_staff is not None and max_staff < min_staff:
         raise ForecastError("max_staff must be at least min_staff")
-    loaded = load_models(conn, store)
+    loaded = load_models(conn, store, now=now)
     if "entries" not in loaded:
         raise NothingToForecast(f"store {store.store_id!r} has no door counts yet; there is nothing to forecast from")
     buckets = store.calendar.buckets(first, last, Interval.HOUR)
@@ -563,7 +568,7 @@ def anomalies(
         raise ForecastError(f"ask for at most {MAX_ANOMALY_DAYS} days of anomalies at a time")
     lo, hi = store.calendar.period_bounds(first, last)
     hi = min(hi, _now_slot(now))
-    loaded = load_models(conn, store)
+    loaded = load_models(conn, store, now=now)
     label = loaded["entries"].label(store.store_id) if "entries" in loaded else f"{store.store_id}/entries/none"
     found: list[tuple[an.Anomaly, str | None, str | None]] = []
     if hi > lo and "entries" in loaded:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from footfall.api import forecasts as fc
-from footfall.api.deps import ConnDep, KpiReader
+from footfall.api.deps import ConnDep, KpiReader, NowDep
 from footfall.api.problems import responses
 from footfall.api.routes.common import First, Last, StoreId, scoped_store
 from footfall.api.schemas.forecasts import AnomaliesPublic, ForecastPublic, StaffingPublic
@@ -28,6 +28,7 @@ def read_forecast(
     request: Request,
     conn: ConnDep,
     caller: KpiReader,
+    now: NowDep,
     store_id: StoreId,
     first: First,
     last: Last,
@@ -37,7 +38,7 @@ def read_forecast(
     """Forecast entries (and transactions and revenue, when the store has receipts) per store-local
     bucket, up to 14 days ahead, each with a 10–90 % band, and the model versions behind them."""
     store = scoped_store(conn, caller, store_id)
-    body = fc.forecast(conn, store=store, first=first, last=last, interval=interval, door=door)
+    body = fc.forecast(conn, store=store, first=first, last=last, interval=interval, door=door, now=now)
     return table_response(request, body, filename=f"forecast-{store_id}-{first}-{last}-{interval.value}")
 
 
@@ -47,6 +48,7 @@ def read_staffing(
     request: Request,
     conn: ConnDep,
     caller: KpiReader,
+    now: NowDep,
     store_id: StoreId,
     first: First,
     last: Last,
@@ -61,7 +63,14 @@ def read_staffing(
     day's three power hours (highest traffic and sales opportunity)."""
     store = scoped_store(conn, caller, store_id)
     body = fc.staffing(
-        conn, store=store, first=first, last=last, target_ratio=target_ratio, min_staff=min_staff, max_staff=max_staff
+        conn,
+        store=store,
+        first=first,
+        last=last,
+        target_ratio=target_ratio,
+        min_staff=min_staff,
+        max_staff=max_staff,
+        now=now,
     )
     return table_response(request, body, filename=f"staffing-{store_id}-{first}-{last}")
 
@@ -72,6 +81,7 @@ def read_anomalies(
     request: Request,
     conn: ConnDep,
     caller: KpiReader,
+    now: NowDep,
     store_id: StoreId,
     first: First,
     last: Annotated[date, Query(description="Last store-local date, included (at most 7 days after `first`).")],
@@ -80,5 +90,5 @@ def read_anomalies(
     camera disagreement per door; a counter silent while receipts keep coming — each with a
     score, a time span, when it would have fired, and a reason."""
     store = scoped_store(conn, caller, store_id)
-    body = fc.anomalies(conn, store=store, first=first, last=last)
+    body = fc.anomalies(conn, store=store, first=first, last=last, now=now)
     return table_response(request, body, filename=f"anomalies-{store_id}-{first}-{last}")

@@ -68,12 +68,20 @@ SELECT store_id, zone_id, till_zone FROM zones WHERE kind = 'queue' AND store_id
 SELECT device_id, store_id, kind FROM devices WHERE active AND store_id = ANY(%(store_ids)s) ORDER BY device_id;
 
 -- name: device_last_seen
--- The end of the newest reading (counts, occupancy or heartbeat) of each device since `lo`.
+-- The newest sign of life of each device since `lo`: the end of its newest reading (counts,
+-- occupancy or heartbeat), or when its edge agent last heard from it (`last_seen` of the sensor in
+-- the agent's heartbeats, as on the devices page) — a counter polled at night with nothing to
+-- count is alive, one the agent has not heard from is not.
 SELECT d.device_id,
        greatest(
            (SELECT max(end_ts) FROM door_counts AS c WHERE c.device_id = d.device_id AND c.start_ts >= %(lo)s),
            (SELECT max(end_ts) FROM occupancy AS o WHERE o.device_id = d.device_id AND o.start_ts >= %(lo)s),
-           (SELECT max(end_ts) FROM heartbeats AS h WHERE h.device_id = d.device_id AND h.start_ts >= %(lo)s)
+           (SELECT max(end_ts) FROM heartbeats AS h WHERE h.device_id = d.device_id AND h.start_ts >= %(lo)s),
+           (SELECT max((sensor ->> 'last_seen')::timestamptz)
+            FROM devices AS dev
+            JOIN heartbeats AS h ON h.store_id = dev.store_id AND h.start_ts >= %(lo)s
+            CROSS JOIN LATERAL jsonb_array_elements(coalesce(h.payload -> 'sensors', '[]'::jsonb)) AS sensor
+            WHERE dev.device_id = d.device_id AND sensor ->> 'sensor_id' = d.device_id)
        ) AS last_end
 FROM unnest(%(device_ids)s::text[]) AS d(device_id);
 

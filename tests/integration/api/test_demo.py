@@ -67,3 +67,31 @@ def sim_zone():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Europe/Riga")
+
+
+def test_demo_login_left_alone_when_a_previous_start_made_it_so(db: DbSettings, aconn: psycopg.Connection) -> None:
+    """A later demo start does not re-hash an unchanged login (so it does not log its sessions out);
+    a login someone changed is put back as printed."""
+    from footfall.api.access import Role
+    from footfall.api.security import verify_password
+    from footfall.api.users import update_user
+    from footfall.demo.chain import ensure_login
+
+    cfg = StoreConfig.from_yaml(EXAMPLE)
+    apply_store(aconn, cfg)
+
+    def state() -> tuple[str, int, list[str]]:
+        row = aconn.execute("SELECT password_hash, token_version FROM users WHERE username = 'demo-x'").fetchone()
+        stores = [r["store_id"] for r in aconn.execute("SELECT store_id FROM user_stores ORDER BY 1")]
+        return row["password_hash"], row["token_version"], stores
+
+    user_id = ensure_login(aconn, username="demo-x", password="pw-1", role=Role.MANAGER, stores=["riga-01"])
+    first = state()
+    assert ensure_login(aconn, username="demo-x", password="pw-1", role=Role.MANAGER, stores=["riga-01"]) == user_id
+    assert state() == first  # same hash, same token version: nothing touched
+
+    update_user(aconn, user_id=user_id, password="changed by someone")
+    assert ensure_login(aconn, username="demo-x", password="pw-1", role=Role.MANAGER, stores=["riga-01"]) == user_id
+    hash_now, version_now, _ = state()
+    assert verify_password("pw-1", hash_now)
+    assert version_now > first[1]  # tokens issued for the other password no longer work

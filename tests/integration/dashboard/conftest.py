@@ -27,6 +27,7 @@ from footfall.api.access import Role
 from footfall.api.app import create_app
 from footfall.api.users import create_user
 from footfall.bench.dashboard import CHROMEDRIVER, CHROMIUM, headless_chromium
+from footfall.core.clock import ManualClock
 from footfall.core.settings import DbSettings, Settings
 from footfall.core.storeconfig import StoreConfig
 from footfall.db.connect import connect, open_pool
@@ -40,6 +41,13 @@ CHAIN = [ROOT / "examples" / "store.yaml", *sorted((ROOT / "examples" / "chain")
 ARTEFACTS = Path(os.environ.get("FOOTFALL_TEST_ARTEFACTS", ROOT / ".local" / "test-artefacts" / "dashboard"))
 PASSWORD = "walk the floor"
 DEAD_DEVICE = "nyc-01-side"
+PINNED_NOW_ENV = "FOOTFALL_TEST_DASHBOARD_NOW"
+PINNED_NOW = datetime(2026, 11, 18, 12, 37, tzinfo=UTC)
+"""The one instant every dashboard test lives at, whatever the wall time: a Wednesday, 14:37 in
+Riga, mid-month (so "today", last week and the month's plan all have data). The chain is seeded
+up to it, the app answers "today so far" by it and the alerts engine evaluates at it. Set
+FOOTFALL_TEST_DASHBOARD_NOW to an ISO instant with its offset to run the suite at another one
+(e.g. 2026-12-07T03:00+02:00 for a night in Riga, when its store has not opened yet)."""
 
 # Who logs in, with which role and stores.
 USERS: dict[str, tuple[Role, list[str]]] = {
@@ -59,6 +67,8 @@ class Chain:
     db: DbSettings
     base_url: str
     now: datetime
+    clock: ManualClock | None = None
+    """The pinned clock of the seeding, the app and the alerts engine (None: a real demo's)."""
     tokens: dict[str, str] = field(default_factory=dict)
     settings: Settings | None = None
 
@@ -87,10 +97,38 @@ def chain_db(pg_server: PgServer, pg_template: str) -> Iterator[DbSettings]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def pinned_now() -> datetime:
+    """`PINNED_NOW`, or the instant FOOTFALL_TEST_DASHBOARD_NOW names.
+
+    Raises:
+        pytest.UsageError: the variable is not an ISO 8601 instant with an offset.
+    """
+    text = os.environ.get(PINNED_NOW_ENV, "").strip()
+    if not text:
+        return PINNED_NOW
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise pytest.UsageError(
+            f"{PINNED_NOW_ENV}={text!r} is not an ISO 8601 instant with an offset; "
+            "write e.g. 2026-12-07T15:00+02:00, or unset it for the default"
+        )
+    return instant.astimezone(UTC).replace(microsecond=0)
+
+
 @pytest.fixture(scope="module")
-def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
-    """The chain seeded, and a real uvicorn serving the API and the dashboard on a free port."""
-    now = datetime.now(UTC).replace(microsecond=0)
+def pinned_clock() -> ManualClock:
+    """The one clock of this module's chain: its seeding, its app and the alerts engine the tests run."""
+    return ManualClock(pinned_now())
+
+
+@pytest.fixture(scope="module")
+def chain(settings: Settings, chain_db: DbSettings, pinned_clock: ManualClock) -> Iterator[Chain]:
+    """The chain seeded up to the pinned instant, and a real uvicorn serving the API and the dashboard
+    on a free port with the same clock."""
+    now = pinned_clock.now()
     with connect(chain_db, autocommit=True) as conn:
         configs = [StoreConfig.from_yaml(p) for p in CHAIN]
         for cfg in configs:
@@ -109,14 +147,14 @@ def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
             )
     pool = open_pool(chain_db.model_copy(update={"pool_min": 1, "pool_max": 6}), name="test-dashboard")
     app_settings = settings.model_copy(update={"db": chain_db})
-    app = create_app(app_settings, pool=pool)
+    app = create_app(app_settings, pool=pool, clock=pinned_clock)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
     thread.start()
     try:
         assert wait_until(lambda: server.started, timeout=20), "uvicorn did not start"
-        c = Chain(db=chain_db, base_url=f"http://127.0.0.1:{port}", now=now, settings=app_settings)
+        c = Chain(db=chain_db, base_url=f"http://127.0.0.1:{port}", now=now, clock=pinned_clock, settings=app_settings)
         for username in USERS:
             r = httpx.post(c.base_url + "/v1/auth/token", data={"username": username, "password": PASSWORD})
             assert r.status_code == 200, r.text
@@ -126,6 +164,20 @@ def chain(settings: Settings, chain_db: DbSettings) -> Iterator[Chain]:
         server.should_exit = True
         thread.join(timeout=10)
         pool.close()
+
+
+def csp_violations(driver: Any) -> list[str]:
+    """The Content Security Policy violations the browser logged since the last call (it drains the log).
+
+    Chromium reports each blocked inline style, inline script or foreign resource on its console
+    ("Refused to apply inline style because it violates the following Content Security Policy
+    directive …"); the driver keeps the console because `headless_chromium` asks for it.
+    """
+    return [
+        str(entry.get("message", ""))
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in str(entry.get("message", ""))
+    ]
 
 
 @pytest.fixture(scope="module")

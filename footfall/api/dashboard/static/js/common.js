@@ -186,11 +186,12 @@
     });
   }
 
-  // A clock in the store's time zone.
+  // A clock in the store's time zone, running from the server's now (the instant the numbers are for).
   const clock = document.getElementById("clock");
   if (clock) {
+    const offset = config.now ? Date.parse(config.now) - Date.now() : 0;
     const tick = () => {
-      clock.textContent = new Date().toLocaleString("en-GB", { timeZone: clock.dataset.timezone, weekday: "short",
+      clock.textContent = new Date(Date.now() + offset).toLocaleString("en-GB", { timeZone: clock.dataset.timezone, weekday: "short",
         day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
     };
     tick();
