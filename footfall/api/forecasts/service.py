@@ -1,5 +1,6 @@
 """Training, persistence and serving of a store's models (see the package docstring)."""
 
+import hashlib
 import json
 import logging
 import threading
@@ -250,10 +251,41 @@ def load_models(
         history = load_history(conn, store, end=_now_slot(now), slot_s=SLOT_S)
         why = f"stored {', '.join(broken)} could not be loaded" if broken else "not_trained"
         note = f"{why}: fitted on request, not stored; run `footfall models train --store {store.store_id}`"
-        for metric, f in fit_store(history, store_spec(store)).items():
+        for metric, f in _fitted_on_request(store, history).items():
             if metric not in out:
                 out[metric] = Loaded(metric, f, None, None, f.holdout, (note,))
     return out
+
+
+_ON_REQUEST: OrderedDict[tuple[str, str], dict[str, TrafficForecaster]] = OrderedDict()
+_ON_REQUEST_LOCKS: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+
+
+def _fitted_on_request(store: StoreInfo, history: History) -> dict[str, TrafficForecaster]:
+    """`fit_store` on `history`, once per distinct history: a manager's page asks for the
+    forecast, staffing and anomalies at the same moment, and each would otherwise fit the same
+    models again (seconds of CPU each, holding a database connection meanwhile). Keyed by the
+    history's own bytes, so new data, another database or another store means a new fit."""
+    spec = store_spec(store)
+    digest = hashlib.blake2b(repr(spec).encode(), digest_size=16)
+    for part in (history.times, history.entries, history.transactions, history.revenue):
+        if part is not None:
+            digest.update(np.ascontiguousarray(part).tobytes())
+    key = (store.store_id, digest.hexdigest())
+    with _CACHE_LOCK:
+        lock = _ON_REQUEST_LOCKS[key]
+    with lock:  # concurrent requests for the same history wait for one fit
+        with _CACHE_LOCK:
+            if key in _ON_REQUEST:
+                _ON_REQUEST.move_to_end(key)
+                return _ON_REQUEST[key]
+        fitted = fit_store(history, spec)
+        with _CACHE_LOCK:
+            _ON_REQUEST[key] = fitted
+            while len(_ON_REQUEST) > _CACHE_SIZE // 8:
+                old, _ = _ON_REQUEST.popitem(last=False)
+                _ON_REQUEST_LOCKS.pop(old, None)
+    return fitted
 
 
 # -- forecasts -------------------------------------------------------------------------

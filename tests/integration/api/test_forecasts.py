@@ -358,3 +358,28 @@ def test_a_stored_model_that_cannot_be_loaded_is_refitted_on_request_and_flagged
     assert any("stored entries v1 could not be loaded" in f for f in entries["flags"])
     revenue = next(m for m in body["models"] if m["metric"] == "revenue")
     assert revenue["version"] == 1  # the others still come from the store
+
+
+def test_models_fitted_on_request_are_fitted_once_per_history(api: Api) -> None:
+    # The manager's page asks for the forecast, staffing and anomalies at once: without a
+    # stored model, the same history is fitted once and shared; new data means a new fit.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from footfall.api.forecasts.service import load_models
+
+    now = _hour(datetime.now(UTC))
+    add_store(api.conn, "u", opening_hours=HOURS)
+    load_store(api.conn, "u", end=now - timedelta(hours=2), weeks=3)
+    store = store_info(api.conn, "u")
+    with ThreadPoolExecutor(3) as pool:
+        loaded = list(pool.map(lambda _: load_models(api.conn, store, now=now), range(3)))
+    first = loaded[0]["entries"]
+    assert first.version is None
+    assert "fitted on request" in first.extra_flags[0]
+    assert all(one["entries"].forecaster is first.forecaster for one in loaded)
+    assert load_models(api.conn, store, now=now)["entries"].forecaster is first.forecaster
+    api.conn.execute(
+        "INSERT INTO receipts (store_id, receipt_id, ts, total, items) VALUES ('u', 'late-1', %s, '12.50', 1)",
+        (now - timedelta(minutes=90),),
+    )
+    assert load_models(api.conn, store, now=now)["entries"].forecaster is not first.forecaster

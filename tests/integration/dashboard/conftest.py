@@ -145,7 +145,7 @@ def chain(settings: Settings, chain_db: DbSettings, pinned_clock: ManualClock) -
             create_user(
                 conn, username=username, password=PASSWORD, role=role, stores=stores, all_stores=role is Role.ADMIN
             )
-    pool = open_pool(chain_db.model_copy(update={"pool_min": 1, "pool_max": 6}), name="test-dashboard")
+    pool = open_pool(chain_db.model_copy(update={"pool_min": 1, "pool_max": 10}), name="test-dashboard")
     app_settings = settings.model_copy(update={"db": chain_db})
     app = create_app(app_settings, pool=pool, clock=pinned_clock)
     port = _free_port()
