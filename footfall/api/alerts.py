@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from psycopg_pool import PoolClosed
+
 from footfall.api.access import Permission, Principal, Role
 from footfall.api.errors import Forbidden, Invalid, NotFound
 from footfall.api.schemas.alerts import (
@@ -353,8 +355,11 @@ def _events(
     began = last_beat = time.monotonic()
     yield "retry: 2000\n\n"
     while seconds is None or time.monotonic() - began < seconds:
-        with pool.connection() as conn:
-            rows = conn.execute(_q("events_after"), {**scope, "after": cursor, "limit": 100}).fetchall()
+        try:
+            with pool.connection() as conn:
+                rows = conn.execute(_q("events_after"), {**scope, "after": cursor, "limit": 100}).fetchall()
+        except PoolClosed:
+            return  # the server is shutting down: end the stream; the browser reconnects after `retry`
         for r in rows:
             cursor = r["event_id"]
             yield f"id: {cursor}\nevent: {r['kind']}\ndata: {json.dumps(r['payload'], default=str)}\n\n"
