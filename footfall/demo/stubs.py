@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from footfall.edge.config import (
     A3dpcCounter,
+    AxisAoaCounter,
     AxisLiveCounter,
     EdgeConfig,
     HttpCounter,
@@ -17,7 +18,16 @@ from footfall.edge.config import (
     TcpCounter,
     XovisCounter,
 )
-from footfall.firmware_stubs.spec import A3dpcSpec, AxisLiveSpec, HttpStub, MqttStub, StubSpec, TcpStub, XovisSpec
+from footfall.firmware_stubs.spec import (
+    A3dpcSpec,
+    AxisAoaSpec,
+    AxisLiveSpec,
+    HttpStub,
+    MqttStub,
+    StubSpec,
+    TcpStub,
+    XovisSpec,
+)
 
 
 def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
@@ -72,6 +82,21 @@ def stub_specs(edge: EdgeConfig) -> list[StubSpec]:
                     host=dev.host,
                     port=dev.port,
                     topic=dev.topic,
+                    username=dev.username,
+                    password=None if dev.password is None else dev.password.get_secret_value(),
+                )
+            )
+        elif isinstance(dev, AxisAoaCounter):
+            out.append(
+                AxisAoaSpec(
+                    device_id=dev.id,
+                    door=dev.door,
+                    counter_bits=bits,
+                    host=dev.host,
+                    port=dev.port,
+                    entry_topic=dev.entry_topic,
+                    exit_topic=dev.exit_topic or f"{dev.entry_topic}/exit-unused",
+                    serial=dev.serial or "B8A44F000001",
                     username=dev.username,
                     password=None if dev.password is None else dev.password.get_secret_value(),
                 )

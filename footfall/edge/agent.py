@@ -23,6 +23,7 @@ from footfall.core.settings import Settings
 from footfall.core.topics import Kind
 from footfall.edge.config import (
     A3dpcCounter,
+    AxisAoaCounter,
     AxisLiveCounter,
     CameraOptions,
     Counter,
@@ -33,7 +34,7 @@ from footfall.edge.config import (
 )
 from footfall.edge.drivers.base import CounterCore
 from footfall.edge.drivers.http import HttpPushServer
-from footfall.edge.drivers.mqtt import MqttCounterDriver
+from footfall.edge.drivers.mqtt import AxisAoaDriver, MqttCounterDriver
 from footfall.edge.drivers.poll import A3dpcDriver, AxisLiveDriver
 from footfall.edge.drivers.tcp import TcpBeamDriver
 from footfall.edge.drivers.vendors import A3DPC_LINE
@@ -123,6 +124,8 @@ class Agent:
                 self.drivers.append(TcpBeamDriver(dev, core, self.clock))
             elif isinstance(dev, MqttCounter):
                 self.drivers.append(MqttCounterDriver(dev, core, self.clock, agent_id=self.target.client_id))
+            elif isinstance(dev, AxisAoaCounter):
+                self.drivers.append(AxisAoaDriver(dev, core, self.clock, agent_id=self.target.client_id))
             elif isinstance(dev, AxisLiveCounter):
                 self.drivers.append(AxisLiveDriver(dev, core, self.clock))
             elif isinstance(dev, A3dpcCounter):

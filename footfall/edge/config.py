@@ -226,6 +226,56 @@ class MqttCounter(_Counter):
         return self
 
 
+class AxisAoaCounter(_Counter):
+    """An Axis camera's AXIS Object Analytics crossline counting, published by the camera's MQTT event publisher.
+
+    A crossline counting scenario counts objects crossing its line in one direction and
+    sends, with every count, the totals per object class since its last reset (only
+    `totalHuman` is used). One scenario counts the entries, an optional second one the
+    exits. See `footfall.edge.drivers.mqtt` and `footfall.edge.drivers.vendors`.
+    """
+
+    driver: Literal["axis_aoa"]
+    host: str = Field(default="127.0.0.1", title="Local broker host")
+    port: int = Field(default=1883, ge=1, le=65535, title="Local broker port")
+    username: str | None = Field(default=None, title="User name")
+    password: SecretStr | None = Field(default=None, title="Password")
+    client_id: str | None = Field(default=None, max_length=128, title="Client id")
+    door: Id = Field(title="Door")
+    entry_topic: str = Field(
+        min_length=1,
+        max_length=256,
+        title="Entry scenario topic",
+        description="MQTT topic of the crossline counting scenario counting people coming in.",
+    )
+    exit_topic: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        title="Exit scenario topic",
+        description="MQTT topic of the scenario counting people going out (none: exits are not counted).",
+    )
+    serial: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Fa-f]{12}$",
+        title="Camera serial number",
+        description="When set, events whose `serial` differs are refused (another camera on the same topic).",
+    )
+
+    @model_validator(mode="after")
+    def _topics(self) -> Self:
+        for t in self.topics():
+            if any(c in t for c in "+#"):
+                raise ValueError(f"device {self.id}: topic {t!r} must not contain wildcards")
+        if self.exit_topic == self.entry_topic:
+            raise ValueError(f"device {self.id}: entry_topic and exit_topic are the same; each scenario has its own")
+        return self
+
+    def topics(self) -> list[str]:
+        """The scenario topics, entry first."""
+        return [self.entry_topic] + ([self.exit_topic] if self.exit_topic else [])
+
+
 class XovisCounter(HttpCounter):
     """A Xovis sensor pushing its line count data (JSON, or count-data XML) to the agent's HTTP listener.
 
@@ -309,12 +359,12 @@ class A3dpcCounter(_Polled):
 
 
 DeviceOptions = Annotated[
-    TcpCounter | HttpCounter | XovisCounter | MqttCounter | AxisLiveCounter | A3dpcCounter,
+    TcpCounter | HttpCounter | XovisCounter | MqttCounter | AxisLiveCounter | A3dpcCounter | AxisAoaCounter,
     Field(discriminator="driver"),
 ]
 
 
-Counter = TcpCounter | HttpCounter | XovisCounter | MqttCounter | AxisLiveCounter | A3dpcCounter
+Counter = TcpCounter | HttpCounter | XovisCounter | MqttCounter | AxisLiveCounter | A3dpcCounter | AxisAoaCounter
 """Any door counter the agent reads."""
 
 
@@ -345,6 +395,8 @@ DRIVER_KINDS = {
     "xovis": DeviceKind.COUNTER_HTTP,
     "axis_live": DeviceKind.COUNTER_HTTP,
     "axis_a3dpc": DeviceKind.COUNTER_HTTP,
+    # AXIS Object Analytics events reach the agent through the store's local MQTT broker.
+    "axis_aoa": DeviceKind.COUNTER_MQTT,
 }
 
 

@@ -50,6 +50,19 @@ class MqttStub(_Stub):
     password: str | None = Field(default=None, title="Broker password")
 
 
+class AxisAoaSpec(_Stub):
+    """An Axis camera (`AxisAoaStub`) publishing AXIS Object Analytics crossline counting events to a local broker."""
+
+    kind: Literal["axis_aoa"] = "axis_aoa"
+    host: str = Field(min_length=1, title="Broker host")
+    port: int = Field(ge=1, le=65535, title="Broker port")
+    entry_topic: str = Field(min_length=1, title="Entry scenario topic")
+    exit_topic: str = Field(min_length=1, title="Exit scenario topic")
+    serial: str = Field(default="B8A44F000001", title="Camera serial number")
+    username: str | None = Field(default=None, title="Broker user")
+    password: str | None = Field(default=None, title="Broker password")
+
+
 class XovisSpec(_Stub):
     """A Xovis sensor pushing line count data (`XovisPushStub`, JSON) or count data (`XovisXmlPushStub`, XML)."""
 
@@ -80,5 +93,7 @@ class A3dpcSpec(_Stub):
     tz: str = Field(title="Camera time zone")
 
 
-StubSpec = Annotated[TcpStub | HttpStub | MqttStub | XovisSpec | AxisLiveSpec | A3dpcSpec, Field(discriminator="kind")]
+StubSpec = Annotated[
+    TcpStub | HttpStub | MqttStub | AxisAoaSpec | XovisSpec | AxisLiveSpec | A3dpcSpec, Field(discriminator="kind")
+]
 """One simulated counter, by the way it reaches the agent."""

@@ -6,7 +6,8 @@ traffic script with known ground truth, and runs one firmware stub per counter:
 
 - `TcpStub` → `BeamCounterStub`, listening where the agent connects;
 - `HttpStub` → `StereoSensorStub`, pushing to the agent's HTTP listener;
-- `MqttStub` → `MqttCounterStub`, publishing to the counter's local broker;
+- `MqttStub` → `MqttCounterStub`, publishing to the counter's local broker; `AxisAoaSpec`
+  → `AxisAoaStub`, an Axis camera publishing Object Analytics counting events there;
 - vendor counters (`footfall.firmware_stubs.vendors`): `XovisSpec` → `XovisPushStub` or
   `XovisXmlPushStub`, pushing; `AxisLiveSpec` → `AxisLiveStub` and `A3dpcSpec` →
   `A3dpcStub`, serving what the agent polls.
@@ -23,17 +24,27 @@ from typing import Any
 from footfall.core.calendar import zone
 from footfall.core.clock import Clock
 from footfall.core.storeconfig import DoorKind, StoreConfig, is_open
+from footfall.firmware_stubs.axis_aoa import AxisAoaStub
 from footfall.firmware_stubs.beam import BeamCounterStub
 from footfall.firmware_stubs.firmware import FaultPlan
 from footfall.firmware_stubs.mqtt_counter import MqttCounterStub
-from footfall.firmware_stubs.spec import A3dpcSpec, AxisLiveSpec, HttpStub, MqttStub, StubSpec, TcpStub, XovisSpec
+from footfall.firmware_stubs.spec import (
+    A3dpcSpec,
+    AxisAoaSpec,
+    AxisLiveSpec,
+    HttpStub,
+    MqttStub,
+    StubSpec,
+    TcpStub,
+    XovisSpec,
+)
 from footfall.firmware_stubs.stereo import StereoSensorStub
 from footfall.firmware_stubs.traffic import GroundTruth, TrafficScript
 from footfall.firmware_stubs.vendors import A3dpcStub, AxisLiveStub, XovisPushStub, XovisXmlPushStub
 
 logger = logging.getLogger(__name__)
 
-Stub = BeamCounterStub | StereoSensorStub | MqttCounterStub | XovisXmlPushStub | AxisLiveStub | A3dpcStub
+Stub = BeamCounterStub | StereoSensorStub | MqttCounterStub | AxisAoaStub | XovisXmlPushStub | AxisLiveStub | A3dpcStub
 
 
 @dataclass
@@ -133,6 +144,20 @@ class SimStore:
                     host=spec.host,
                     port=spec.port,
                     topic=spec.topic,
+                    username=spec.username,
+                    password=spec.password,
+                )
+            elif isinstance(spec, AxisAoaSpec):
+                self.stubs[spec.device_id] = AxisAoaStub(
+                    **common,
+                    door=spec.door,
+                    start=self.start,
+                    until=until,
+                    host=spec.host,
+                    port=spec.port,
+                    entry_topic=spec.entry_topic,
+                    exit_topic=spec.exit_topic,
+                    serial=spec.serial,
                     username=spec.username,
                     password=spec.password,
                 )

@@ -136,6 +136,7 @@ class CounterCore:
         self._seen_intervals: dict[str, float] = {}
         self._last_at: float | None = None
         self._last_device_ts: float | None = None
+        self._last_ts_by: dict[str, float] = {}
         self._lock = threading.Lock()
         self._restore()
 
@@ -151,6 +152,7 @@ class CounterCore:
             "seen": dict(self._seen_intervals),
             "last_at": self._last_at,
             "last_device_ts": self._last_device_ts,
+            "last_ts_by": dict(self._last_ts_by),
         }
 
     def _load(self, state: dict) -> None:
@@ -160,6 +162,7 @@ class CounterCore:
         self._seen_intervals = dict(state.get("seen", {}))
         self._last_at = state.get("last_at")
         self._last_device_ts = state.get("last_device_ts")
+        self._last_ts_by = dict(state.get("last_ts_by", {}))
 
     def _restore(self) -> None:
         state = self.outbox.load_state(self.device_id)
@@ -275,6 +278,46 @@ class CounterCore:
             return True
         self._last_device_ts = ts
         return False
+
+    def ingest_direction_total(self, device_ts: datetime, direction: str, total: int) -> int:
+        """Apply one direction's cumulative count, sent on its own (one AXIS crossline scenario per direction).
+
+        `direction` is `in` or `out`; the other direction keeps its last known total.
+        Reports are ordered by `device_ts` per direction: one not after that direction's
+        last is a re-send or stale. The first total of a direction is its baseline; a
+        total that went down was reset (its new value is the delta, a `counter_reset`).
+
+        Raises:
+            OutboxError: the queue could not be written (the caller must not acknowledge).
+        """
+        if direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+        now = self.clock.now()
+        door = self.book.doors[0]
+        ts = device_ts.timestamp()
+        with self._lock, self._applying():
+            self.health.last_seen = now
+            last = self._last_ts_by.get(direction)
+            if last is not None and ts <= last:
+                self.health.duplicates += 1
+                return 0
+            self._last_ts_by[direction] = ts
+            values = dict(self.counter.values or {}) | {direction: total}
+            try:
+                delta = self.counter.update(CounterSample(values))
+            except ValueError as exc:
+                self.health.errors += 1
+                logger.warning("%s: bad report ignored: %s", self.device_id, exc, extra={"device_id": self.device_id})
+                return 0
+            at = self.sync.to_agent_ts(ts)
+            if delta.change is not Change.DUPLICATE:  # unchanged at a later time: nobody came
+                self._note(delta.change)
+                entries, exits = delta.values.get("in", 0), delta.values.get("out", 0)
+                if (entries or exits) and not self.book.add(door, at, entries=entries, exits=exits):
+                    self.health.late += 1
+            self._blocked(False, at)
+            self.book.observe(at)
+            return self._commit()
 
     def ingest_line_totals(self, device_ts: datetime, totals: dict[str, tuple[int, int]]) -> int:
         """Apply one snapshot of cumulative forward/backward counts per line; returns readings emitted.

@@ -28,9 +28,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from footfall.core.clock import Clock
 from footfall.core.configfile import format_errors
 from footfall.core.mqtt import BrokerTarget, MQTTMessage, MqttTransport, TlsOptions
-from footfall.edge.config import MqttCounter
+from footfall.edge.config import AxisAoaCounter, MqttCounter
 from footfall.edge.drivers.base import CounterCore, CumulativeReport
-from footfall.edge.errors import OutboxError
+from footfall.edge.drivers.vendors import parse_axis_aoa
+from footfall.edge.errors import DeviceReportError, OutboxError
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,10 @@ class CounterPayload(BaseModel):
 class MqttCounterDriver:
     """Subscribes to one counter's topic on its local broker and feeds a `CounterCore`."""
 
-    def __init__(self, cfg: MqttCounter, core: CounterCore, clock: Clock, *, agent_id: str) -> None:
+    def __init__(self, cfg: MqttCounter | AxisAoaCounter, core: CounterCore, clock: Clock, *, agent_id: str) -> None:
         """`agent_id`: the agent's own client id upstream; the local session's default id extends it."""
         self.cfg = cfg
+        self.topics = cfg.topics() if isinstance(cfg, AxisAoaCounter) else [cfg.topic]
         self.core = core
         self.clock = clock
         target = BrokerTarget(
@@ -87,7 +89,8 @@ class MqttCounterDriver:
             on_message=self._on_message,
             on_subscribe=self._on_subscribe,
         )
-        self.transport.subscribe(cfg.topic, qos=1)
+        for topic in self.topics:
+            self.transport.subscribe(topic, qos=1)
         self._lock = threading.Lock()
 
     @property
@@ -118,30 +121,33 @@ class MqttCounterDriver:
             logger.error(
                 "%s: local broker refused the subscription to %s: %s; check the broker's ACL for this user",
                 self.cfg.id,
-                self.cfg.topic,
+                ", ".join(self.topics),
                 codes[0],
                 extra={"device_id": self.cfg.id},
             )
             return
         self.core.health.connected = True
-        logger.info("%s: subscribed to %s", self.cfg.id, self.cfg.topic, extra={"device_id": self.cfg.id})
+        logger.info("%s: subscribed to %s", self.cfg.id, ", ".join(self.topics), extra={"device_id": self.cfg.id})
 
     def _on_disconnect(self, rc: ReasonCode) -> None:
         self.core.health.connected = False
 
     def _on_message(self, msg: MQTTMessage) -> None:
         received = self.clock.now()
-        if msg.topic != self.cfg.topic:
+        if msg.topic not in self.topics:
             # A subscription left in the persistent session by an earlier configuration.
             logger.warning(
                 "%s: message on %s ignored (this counter publishes on %s)",
                 self.cfg.id,
                 msg.topic,
-                self.cfg.topic,
+                ", ".join(self.topics),
                 extra={"device_id": self.cfg.id},
             )
             self.transport.ack(msg.mid, msg.qos)
             return
+        self._handle(msg, received)
+
+    def _handle(self, msg: MQTTMessage, received: datetime) -> None:
         try:
             payload = CounterPayload.model_validate_json(msg.payload)
         except ValidationError as exc:
@@ -174,5 +180,40 @@ class MqttCounterDriver:
             # counters in later reports already carry its counts.
             self.core.health.errors += 1
             logger.exception("%s: could not store a report", self.cfg.id, extra={"device_id": self.cfg.id})
+            return
+        self.transport.ack(msg.mid, msg.qos)
+
+
+class AxisAoaDriver(MqttCounterDriver):
+    """AXIS Object Analytics crossline counting events on the local broker (see `AxisAoaCounter`).
+
+    Same session, acknowledgement and reconnection as `MqttCounterDriver`; each event
+    carries one scenario's (one direction's) humans counted since its last reset, which
+    `CounterCore.ingest_direction_total` turns into per-minute counts.
+    """
+
+    cfg: AxisAoaCounter
+
+    def _handle(self, msg: MQTTMessage, received: datetime) -> None:
+        direction = "in" if msg.topic == self.cfg.entry_topic else "out"
+        try:
+            event = parse_axis_aoa(bytes(msg.payload))
+            if self.cfg.serial and event.serial.upper() != self.cfg.serial.upper():
+                raise DeviceReportError(
+                    f"AXIS AOA event: serial {event.serial!r} is not this camera's {self.cfg.serial!r};"
+                    " check the camera's MQTT topic prefix"
+                )
+        except DeviceReportError as exc:
+            self.core.health.errors += 1
+            logger.warning("%s: malformed event dropped: %s", self.cfg.id, exc, extra={"device_id": self.cfg.id})
+            self.transport.ack(msg.mid, msg.qos)
+            return
+        try:
+            if not msg.dup:
+                self.core.observe_clock(device_ts=event.device_ts, received=received)
+            self.core.ingest_direction_total(event.device_ts, direction, event.humans)
+        except OutboxError:
+            self.core.health.errors += 1
+            logger.exception("%s: could not store an event", self.cfg.id, extra={"device_id": self.cfg.id})
             return
         self.transport.ack(msg.mid, msg.qos)

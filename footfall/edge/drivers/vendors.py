@@ -325,3 +325,77 @@ def parse_a3dpc_export(body: bytes, tz: ZoneInfo) -> list[IntervalCount]:
             raise DeviceReportError(f"{what}: spans more than a day")
         out.append(IntervalCount(line=A3DPC_LINE, start=s_utc, end=e_utc, forward=row.entries, backward=row.exits))
     return sorted(out, key=lambda iv: iv.start)
+
+
+# -- AXIS Object Analytics crossline counting event (MQTT) -----------------------------------
+
+AOA_TOPIC_PREFIX = "axis:CameraApplicationPlatform/ObjectAnalytics/"
+"""The event topic (inside the payload) of every AXIS Object Analytics scenario."""
+
+_EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01T00:00:00Z
+_EPOCH_MS_MAX = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+_COUNT = re.compile(r"\d{1,10}")
+
+
+def _aoa_count(value: Any, field: str) -> int:
+    # The published sample carries counts as strings of digits; a JSON integer is taken too.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise DeviceReportError(f"AXIS AOA event: message.data.{field} is {value!r}, not a count")
+    if isinstance(value, str) and not _COUNT.fullmatch(value):
+        raise DeviceReportError(f"AXIS AOA event: message.data.{field} is {value!r}, not a whole number ≥ 0")
+    n = int(value)
+    if not 0 <= n <= MAX_COUNT:
+        raise DeviceReportError(f"AXIS AOA event: message.data.{field} {n} is outside 0…{MAX_COUNT}")
+    return n
+
+
+@dataclass(frozen=True, slots=True)
+class AoaCount:
+    """One crossline counting event: humans counted by the scenario since its last reset."""
+
+    topic: str
+    serial: str
+    device_ts: datetime
+    humans: int
+
+
+def parse_axis_aoa(body: bytes) -> AoaCount:
+    """Parse an AXIS Object Analytics crossline counting event as the camera publishes it over MQTT.
+
+    The envelope is `{"topic", "timestamp", "serial", "message": {"source", "key",
+    "data"}}`; `timestamp` is milliseconds since the epoch (UTC, whatever the camera's time
+    zone), `message.data.totalHuman` the humans counted since the scenario's last reset.
+    Other classes (`total`, `totalCar`, …) are not counted.
+
+    Raises:
+        DeviceReportError: not JSON, not an Object Analytics event, or a field missing or
+            wrong; the message names it and, where it helps, the fix on the camera.
+    """
+    doc = _json(body, "AXIS AOA event")
+    if not isinstance(doc, dict):
+        raise DeviceReportError("AXIS AOA event: not a JSON object")
+    topic = doc.get("topic")
+    if not isinstance(topic, str) or not topic.startswith(AOA_TOPIC_PREFIX):
+        raise DeviceReportError(
+            f"AXIS AOA event: topic {topic!r} is not an Object Analytics scenario ({AOA_TOPIC_PREFIX}…)"
+        )
+    ts = doc.get("timestamp")
+    if isinstance(ts, bool) or not isinstance(ts, int):
+        raise DeviceReportError(f"AXIS AOA event: timestamp {ts!r} is not milliseconds since the epoch")
+    if not _EPOCH_MS_MIN <= ts < _EPOCH_MS_MAX:
+        hint = " (seconds, not milliseconds?)" if _EPOCH_MS_MIN // 1000 <= ts < _EPOCH_MS_MAX // 1000 else ""
+        raise DeviceReportError(f"AXIS AOA event: timestamp {ts} is not between 2000 and 2100{hint}")
+    serial = doc.get("serial", "")
+    if not isinstance(serial, str) or len(serial) > 64:
+        raise DeviceReportError(f"AXIS AOA event: serial {serial!r} is not a serial number")
+    message = doc.get("message")
+    data = message.get("data") if isinstance(message, dict) else None
+    if not isinstance(data, dict):
+        raise DeviceReportError("AXIS AOA event: message.data missing or not an object")
+    if "totalHuman" not in data:
+        raise DeviceReportError(
+            "AXIS AOA event: message.data.totalHuman missing; it is sent by a crossline counting scenario"
+            " that counts humans (fields: " + (", ".join(sorted(map(str, data))) or "none") + ")"
+        )
+    humans = _aoa_count(data["totalHuman"], "totalHuman")
+    return AoaCount(topic, serial, datetime.fromtimestamp(ts / 1000, UTC), humans)
