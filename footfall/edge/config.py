@@ -255,6 +255,16 @@ class AxisAoaCounter(_Counter):
         title="Exit scenario topic",
         description="MQTT topic of the scenario counting people going out (none: exits are not counted).",
     )
+    quiet_s: float = Field(
+        default=30.0,
+        ge=2,
+        le=600,
+        title="Quiet after",
+        description=(
+            "The camera publishes only when it counts: while the agent is subscribed, no event for this long"
+            " means nobody crossed, and the minutes close with zeros. An event delayed longer counts as late."
+        ),
+    )
     serial: str | None = Field(
         default=None,
         pattern=r"^[0-9A-Fa-f]{12}$",

@@ -319,6 +319,20 @@ class CounterCore:
             self.book.observe(at)
             return self._commit()
 
+    def observe_quiet(self, at: datetime) -> int:
+        """Nothing happened up to agent time `at` (an event-only device, still subscribed); returns readings emitted.
+
+        Only after the device's first report (its baseline); closes the minutes before `at`.
+
+        Raises:
+            OutboxError: the queue could not be written.
+        """
+        with self._lock, self._applying():
+            if self.book.watermark is None:
+                return 0
+            self.book.observe(at.timestamp())
+            return self._commit()
+
     def ingest_line_totals(self, device_ts: datetime, totals: dict[str, tuple[int, int]]) -> int:
         """Apply one snapshot of cumulative forward/backward counts per line; returns readings emitted.
 

@@ -19,7 +19,7 @@ published while the agent was down or killed are delivered again when it returns
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from paho.mqtt.reasoncodes import ReasonCode
@@ -193,6 +193,55 @@ class AxisAoaDriver(MqttCounterDriver):
     """
 
     cfg: AxisAoaCounter
+
+    def __init__(self, cfg: AxisAoaCounter, core: CounterCore, clock: Clock, *, agent_id: str) -> None:
+        """See `MqttCounterDriver`; also closes quiet minutes every few seconds while subscribed."""
+        super().__init__(cfg, core, clock, agent_id=agent_id)
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._subscribed_at: float | None = None
+
+    def start(self) -> None:
+        """Connect, subscribe, and close the minutes nobody crossed in."""
+        super().start()
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick_loop, name=f"aoa-{self.cfg.id}", daemon=True)
+        self._ticker.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the ticks and disconnect."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout)
+        super().stop(timeout)
+
+    def _tick_loop(self) -> None:
+        period = max(1.0, self.cfg.quiet_s / 6)
+        while not self.clock.wait(self._stop, period):
+            self.tick()
+
+    def _on_subscribe(self, codes: list[ReasonCode]) -> None:
+        super()._on_subscribe(codes)
+        self._subscribed_at = self.clock.monotonic()
+
+    def _on_disconnect(self, rc: ReasonCode) -> None:
+        super()._on_disconnect(rc)
+        self._subscribed_at = None
+
+    def tick(self) -> None:
+        """While subscribed, the camera's silence up to `quiet_s` ago says nobody crossed.
+
+        Not in the first `quiet_s` after (re)subscribing: the events the broker kept for the
+        agent's session while it was away arrive first.
+        """
+        since = self._subscribed_at
+        if since is None or not self.core.health.connected or self.clock.monotonic() - since < self.cfg.quiet_s:
+            return  # not listening (long enough): the time stays unobserved
+        try:
+            self.core.observe_quiet(self.clock.now() - timedelta(seconds=self.cfg.quiet_s))
+        except OutboxError:
+            self.core.health.errors += 1
+            logger.exception("%s: could not store quiet minutes", self.cfg.id, extra={"device_id": self.cfg.id})
 
     def _handle(self, msg: MQTTMessage, received: datetime) -> None:
         direction = "in" if msg.topic == self.cfg.entry_topic else "out"

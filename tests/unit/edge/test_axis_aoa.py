@@ -1,4 +1,4 @@
-"""AXIS Object Analytics crossline counting events: the documented sample, malformed ones, "total since reset" semantics."""
+"""AXIS Object Analytics crossline counting: the documented sample, malformed events, "total since reset"."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -228,3 +228,30 @@ def test_driver_counts_malformed_and_foreign_events_as_errors_and_carries_on(rig
     deliver(ms0 + 130_000, dev.entry_topic, event(ms0 + 130_000, 9))
     assert counted(outbox) == {"10:00": (2, 1)}
     assert core.health.errors == 2
+
+
+def test_quiet_minutes_close_once_subscribed_long_enough_and_not_while_away(rig) -> None:
+    core, outbox, clock, _ = rig
+    driver = AxisAoaDriver(cfg(quiet_s=30), core, clock, agent_id="edge-test")
+    driver.tick()  # never subscribed, no baseline: nothing
+    core.health.connected = True
+    driver._subscribed_at = clock.monotonic()
+    core.ingest_direction_total(at(0), "in", 10)
+    core.ingest_direction_total(at(20), "in", 12)
+    clock.set(at(70))
+    driver.tick()  # 70 - 30 = 40 s past T0: 10:00 not over yet
+    assert counted(outbox) == {}
+    clock.set(at(90))
+    driver.tick()  # observed up to 10:01:05
+    assert counted(outbox) == {"10:00": (2, 0)}
+    core.ingest_direction_total(at(100), "in", 13)
+    driver._subscribed_at = None  # disconnected: silence says nothing
+    clock.set(at(200))
+    driver.tick()
+    assert counted(outbox) == {"10:00": (2, 0)}
+    driver._subscribed_at = clock.monotonic()  # back: events kept by the broker come first
+    driver.tick()
+    assert counted(outbox) == {"10:00": (2, 0)}
+    clock.set(at(240))
+    driver.tick()
+    assert counted(outbox) == {"10:00": (2, 0), "10:01": (1, 0)}
