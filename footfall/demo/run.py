@@ -419,6 +419,25 @@ def _summary_line(body: dict) -> str:
     return ", ".join(parts)
 
 
+def _train_models(settings: Settings, console: Console, *, older_than: timedelta = timedelta(hours=24)) -> None:
+    """Train the forecast models of stores without a model from the last day, as the nightly
+    `footfall models retrain` would: the pages then show stored models, not fits on request."""
+    from footfall.api.forecasts import stale_stores, train_store
+    from footfall.api.kpis import store_info
+    from footfall.db.connect import connect
+
+    t0 = time.monotonic()
+    with connect(settings.db, autocommit=True) as conn:
+        ids = stale_stores(conn, older_than=older_than)
+        for store_id in ids:
+            train_store(conn, store_info(conn, store_id))
+    if ids:
+        console.print(
+            f"forecast models: trained {', '.join(ids)} in {time.monotonic() - t0:.1f} s "
+            f"(kept for {older_than.total_seconds() / 3600:g} h; `footfall models retrain` is the nightly job)"
+        )
+
+
 def _run_live(minutes: float | None, console: Console) -> None:
     console.print("\nrunning; Ctrl-C to stop" if minutes is None else f"\nrunning live for {minutes:g} min")
     deadline = None if minutes is None else time.monotonic() + minutes * 60
@@ -498,6 +517,7 @@ def run_store(  # noqa: PLR0915 - one linear script: start, run, stop in order
         sim.start_all()
         console.print("firmware stubs: beam counter (TCP), stereo sensor (HTTP push), staff counter (MQTT) live")
         _wait_for_rows(settings, cfg.store.id, since=started, rows=seeded, console=console)
+        _train_models(settings, console)
         api = start_api_demo(settings, cfg, console)
         if chain is not None:
             live = ChainLive(settings, chain, api_url=api.base_url).start()
