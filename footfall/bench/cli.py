@@ -49,11 +49,21 @@ def bench_ingest(
     staging: Annotated[
         str, typer.Option(help="The workers' staging: typed (binary COPY) or json (the earlier path).")
     ] = "typed",
+    mix: Annotated[
+        str,
+        typer.Option(
+            help="What the stages-alone phase writes: counts (R readings a message) or heatmap "
+            "(R cells of one camera-minute a message); the drains always send counts."
+        ),
+    ] = "counts",
     as_json: Annotated[bool, typer.Option("--json", help="Only the JSON line on stdout.")] = False,
 ) -> None:
     """Measure ingest against a bare paho subscriber and a naive one-INSERT-per-message baseline."""
-    from footfall.bench.ingest import BenchOptions, run_bench
+    from footfall.bench.ingest import MIXES, BenchOptions, run_bench
     from footfall.core.errors import FootfallError
+
+    if mix not in MIXES:
+        raise fail(f"--mix {mix!r}: use one of {', '.join(MIXES)}")
 
     opts = BenchOptions(
         messages=messages,
@@ -62,6 +72,7 @@ def bench_ingest(
         naive_messages=naive_messages,
         latency_rate=latency_rate,
         latency_seconds=latency_seconds,
+        mix=mix,
     )
     settings = load_settings()
     if staging not in ("typed", "json"):

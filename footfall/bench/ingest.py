@@ -75,6 +75,12 @@ class BenchOptions:
     latency_rate: float = 2000.0
     latency_seconds: float = 10.0
     keep_database: bool = False
+    mix: str = "counts"
+    """What the stages-alone phase writes: `counts` (R readings a message) or `heatmap` (one
+    camera-minute of R cells a message, the kind that is ~97 % of rows at scale)."""
+
+
+MIXES = ("counts", "heatmap")
 
 
 def _device(i: int) -> str:
@@ -97,6 +103,20 @@ def payload(index: int, readings: int, *, base_minute: int = 0, device: str | No
         for k in range(readings)
     )
     return f'{{"schema":1,"device_id":"{dev}","seq":{seq},"sent_at":"{_SENT_MARK}","readings":[{rs}]}}'.encode()
+
+
+def heatmap_payload(index: int, cells: int, *, device: str) -> bytes:
+    """Message `index` of a heatmap stream: one camera-minute of `cells` sparse cells, unique keys."""
+    seq = index // DEVICES
+    start = (T0 + timedelta(minutes=seq)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    end = (T0 + timedelta(minutes=seq + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cs = ",".join(
+        '{"x":%d,"y":%d,"presence_s":%.1f,"tracks":%d}'  # noqa: UP031 - hot, and plain
+        % (k % 200, k // 200, 4.5 + (index + k) % 40, 3 + (index + k) % 5)
+        for k in range(cells)
+    )
+    reading = f'{{"start":"{start}","end":"{end}","floor_id":"ground","cell_m":0.5,"min_tracks":3,"cells":[{cs}]}}'
+    return f'{{"schema":1,"device_id":"{device}","seq":{seq},"sent_at":"{_SENT_MARK}","readings":[{reading}]}}'.encode()
 
 
 def _stamp(raw: bytes) -> bytes:
@@ -267,15 +287,40 @@ def _worker_child(settings: Settings, client_id: str, expected: int, total: Any,
 STAGE_ROUNDS = 5
 """Rounds of the stages-alone phase; each leg's best round counts (the machine is shared, and
 short interleaved rounds let each leg meet a quiet moment)."""
-CEILING_TYPES = ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "int4", "bool", "int8"]
-"""door_counts' own column types, for the bare binary COPY into a table of its shape."""
+CEILINGS: dict[str, tuple[str, str, list[str]]] = {
+    "counts": (
+        "copy_ceiling_table",
+        "store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq",
+        ["text", "text", "text", "timestamptz", "timestamptz", "int4", "int4", "int4", "bool", "int8"],
+    ),
+    "heatmap": (
+        "copy_ceiling_table_heatmap",
+        "store_id, device_id, floor_id, start_ts, end_ts, cell_m, x, y, presence_s, tracks, valid, seq",
+        [
+            "text",
+            "text",
+            "text",
+            "timestamptz",
+            "timestamptz",
+            "float4",
+            "int4",
+            "int4",
+            "float4",
+            "int4",
+            "bool",
+            "int8",
+        ],
+    ),
+}
+"""Per mix: the query making the ceiling table (the fact table's shape), its columns, and the
+fact table's own column types for the bare binary COPY into it."""
 
 
-def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: int, out: Any) -> None:  # noqa: PLR0917 - a multiprocessing target takes positional args
+def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: int, mix: str, out: Any) -> None:  # noqa: PLR0917 - a multiprocessing target takes positional args
     """Validation alone, then the database writer alone (both staging legs), then a bare COPY.
 
     The legs take turns, `STAGE_ROUNDS` times, each round on devices of its own so every
-    key is new to the database; per leg the fastest round counts.
+    key is new to the database; per leg the fastest round counts. `mix` says which kind.
     """
     import psycopg
     from psycopg.rows import dict_row
@@ -286,26 +331,35 @@ def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: 
     from footfall.ingest.triage import Accepted, Inbound
     from footfall.ingest.writer import BatchWriter, Staged
 
+    kind = Kind.HEATMAP if mix == "heatmap" else Kind.COUNTS
+    make_table, columns, ceiling_types = CEILINGS[mix]
+
     def messages(tag: str) -> list[tuple[str, bytes]]:
         devices = [f"bench-{tag}-{i % DEVICES:03d}" for i in range(count)]
+        if kind is Kind.HEATMAP:
+            topics = [_topic(prefix, d).rsplit("/", 1)[0] + "/heatmap" for d in devices]
+            return [
+                (t, _stamp(heatmap_payload(i, readings, device=d)))
+                for i, (t, d) in enumerate(zip(topics, devices, strict=True))
+            ]
         return [(_topic(prefix, d), _stamp(payload(i, readings, device=d))) for i, d in enumerate(devices)]
 
     raws = messages("stage")
     started = time.perf_counter()
-    parsed = [parse_payload(Kind.COUNTS, raw) for _, raw in raws]
+    parsed = [parse_payload(kind, raw) for _, raw in raws]
     validate_s = time.perf_counter() - started
 
     def accepted(tag: str) -> list[Accepted]:
         raws = messages(tag)
         return [
-            Accepted(Inbound(topic, raw, i, 1, 0, 0.0), Topic.parse(topic, prefix), parse_payload(Kind.COUNTS, raw))
+            Accepted(Inbound(topic, raw, i, 1, 0, 0.0), Topic.parse(topic, prefix), parse_payload(kind, raw))
             for i, (topic, raw) in enumerate(raws)
         ]
 
     del parsed
     timings: dict[str, list[float]] = {"json": [], "typed": [], "copy": []}
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
-        conn.execute(queries("ingest")["copy_ceiling_table"])
+        conn.execute(queries("ingest")[make_table])
         conn.commit()
         writers = {leg: BatchWriter(conn, dead_letter_keep_bytes=1024, staging=leg) for leg in ("json", "typed")}
         writers["json"].prepare()
@@ -316,19 +370,16 @@ def _stages_child(conninfo: str, prefix: str, count: int, readings: int, batch: 
                 for i in range(0, count, batch):
                     writer.write(Staged.from_accepted(msgs[i : i + batch], staging=writer.staging), [])
                 timings[leg].append(time.perf_counter() - started)
-            # The ceiling: the same rows, bare binary COPY into a table of door_counts' shape.
+            # The ceiling: the same rows, bare binary COPY into a table of the fact table's shape.
             msgs = accepted(f"sc{rnd}")
             started = time.perf_counter()
             for i in range(0, count, batch):
-                rows = Staged.from_accepted(msgs[i : i + batch], staging="typed").typed[Kind.COUNTS]
+                rows = Staged.from_accepted(msgs[i : i + batch], staging="typed").typed[kind]
                 with (
                     conn.cursor() as cur,
-                    cur.copy(
-                        "COPY bench_copy_ceiling (store_id, device_id, door_id, start_ts, end_ts, entries, exits, "
-                        "passersby, valid, seq) FROM STDIN (FORMAT BINARY)"
-                    ) as copy,
+                    cur.copy(f"COPY bench_copy_ceiling ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
                 ):
-                    copy.set_types(CEILING_TYPES)
+                    copy.set_types(ceiling_types)
                     for row in rows:
                         copy.write_row(row)
                 conn.commit()
@@ -489,7 +540,7 @@ def _ingest_phase(
     return stats
 
 
-def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = None) -> dict[str, Any]:  # noqa: PLR0915
+def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = None) -> dict[str, Any]:  # noqa: PLR0912, PLR0915
     """Run every phase; returns the result object (also what `--json` prints)."""
     from psycopg import sql
 
@@ -520,6 +571,7 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         "readings_per_message": r,
         "workers": w,
         "staging": settings.ingest.staging,
+        "mix": opts.mix,
     }
     try:
         flavour, _ = migrate(db)
@@ -624,7 +676,9 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         # 5. each stage alone, same messages, nothing else running
         sn = max(settings.ingest.batch_size, min(n, 20_000) // STAGE_ROUNDS)  # messages per leg and round
         out = ctx.Queue()
-        p = ctx.Process(target=_stages_child, args=(db.conninfo(), prefix, sn, r, settings.ingest.batch_size, out))
+        p = ctx.Process(
+            target=_stages_child, args=(db.conninfo(), prefix, sn, r, settings.ingest.batch_size, opts.mix, out)
+        )
         t = task("stages alone (validation, database writer)", 1)
         p.start()
         stages = out.get(timeout=1800) if _alive_or_result(p, out) else None
@@ -648,20 +702,27 @@ def run_bench(settings: Settings, opts: BenchOptions, console: Console | None = 
         result["stage_rounds_s"] = stages["rounds"]
 
         # 6. exactly the published set?
+        staged_rows = sn * 2 * STAGE_ROUNDS * r  # both writer legs' rows of the stages phase
         with connect(db) as conn:
-            expected = (n * len(counts) + lat_n + sn * 2 * STAGE_ROUNDS) * r
+            expected = (n * len(counts) + lat_n) * r + (staged_rows if opts.mix == "counts" else 0)
             present = scalar(conn, "SELECT count(*) FROM door_counts WHERE store_id = %s", (STORE,))
             rolled = scalar(
                 conn, "SELECT coalesce(sum(readings), 0) FROM door_counts_15m WHERE store_id = %s", (STORE,)
             )
+            if opts.mix == "heatmap":
+                cells = scalar(conn, "SELECT count(*) FROM heatmap_cells WHERE store_id = %s", (STORE,))
+                expected, present = expected + staged_rows, present + cells
         result["lost"] = max(0, expected - present)
         result["duplicated"] = max(0, present - expected) + max(0, rolled - present)
         raw_rate = result["raw_subscribe_messages_per_s"]
         result["ratio_to_raw"] = round(result["messages_per_s"] / raw_rate, 3) if raw_rate else None
         result["ratio_to_naive"] = round(result["readings_per_s"] / result["naive_readings_per_s"], 1)
-        bound = min(raw_rate, result["validate_only_messages_per_s"], result["db_only_messages_per_s"])
-        result["slowest_stage_messages_per_s"] = bound
-        result["ratio_to_slowest_stage"] = round(result["messages_per_s"] / bound, 3) if bound else None
+        if opts.mix == "counts":
+            bound = min(raw_rate, result["validate_only_messages_per_s"], result["db_only_messages_per_s"])
+            result["slowest_stage_messages_per_s"] = bound
+            result["ratio_to_slowest_stage"] = round(result["messages_per_s"] / bound, 3) if bound else None
+        else:  # the stages measured another kind than the drains: no common bound
+            result["slowest_stage_messages_per_s"] = result["ratio_to_slowest_stage"] = None
     finally:
         if progress is not None:
             progress.stop()

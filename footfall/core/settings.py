@@ -182,9 +182,10 @@ class IngestSettings(_Section):
         default="typed",
         title="Staging",
         description=(
-            "How a batch reaches PostgreSQL: `typed` binary-COPYs counts and occupancy readings in their "
-            "column types (the fast path); `json` stages every message as JSON (the earlier path, kept "
-            "for `footfall bench ingest` to compare). Same rows, duplicates and conflicts either way."
+            "How a batch reaches PostgreSQL: `typed` binary-COPYs every reading kind (counts, occupancy, "
+            "zones, heatmap cells, tracks, heartbeats) in its column types (the fast path); `json` stages "
+            "every message as JSON (the earlier path, kept for `footfall bench ingest` to compare). Device "
+            "status is staged as JSON either way. Same rows, duplicates and conflicts either way."
         ),
     )
 

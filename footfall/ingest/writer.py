@@ -1,11 +1,14 @@
 """Write one batch in one transaction: COPY into staging, INSERT … ON CONFLICT DO NOTHING.
 
-Two ways to stage (`IngestSettings.staging`): **typed** (the default) binary-COPYs counts
-and occupancy readings one row per reading, in the fact table's own types, into temporary
-tables and moves them with a plain INSERT … SELECT; the other kinds (and everything in the
-**json** mode, kept so `footfall bench ingest` can compare the two in one run) are staged
-one row per message with the readings as normalised JSON, unpacked by `jsonb_to_recordset`.
-Both give the same rows, duplicates and conflicts.
+Two ways to stage (`IngestSettings.staging`): **typed** (the default) binary-COPYs every
+reading kind — counts, occupancy, zones, heatmap cells, tracks, heartbeats — one row per
+fact-table row, in the fact table's types (integers as bigint, reals as double precision:
+the INSERT's cast refuses what the column cannot hold), into temporary tables and moves
+them with a plain INSERT … SELECT. Device status (one retained state per device, not a
+reading) and everything in the **json** mode (kept so `footfall bench ingest` can compare
+the two in one run) are staged one row per message with the readings as normalised JSON,
+unpacked by `jsonb_to_recordset`. Both give the same rows, duplicates and conflicts; the
+kinds differ only in the `TYPED` table below.
 
 `BatchWriter.write()` either commits the whole batch (facts and dead letters together)
 or raises, leaving nothing behind: the caller acknowledges the batch to the broker only
@@ -18,12 +21,23 @@ import logging
 import struct
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
+from pydantic import TypeAdapter
 
-from footfall.core.messages import CountsMessage, HeatmapMessage, OccupancyMessage, StatusMessage, TracksMessage
+from footfall.core.messages import (
+    CountsMessage,
+    HeartbeatMessage,
+    HeatmapMessage,
+    OccupancyMessage,
+    StatusMessage,
+    TrackPoint,
+    TracksMessage,
+    ZonesMessage,
+)
 from footfall.core.topics import Kind
 from footfall.db.connect import DictConnection
 from footfall.db.queries import queries
@@ -59,19 +73,106 @@ _CONFLICTS: dict[Kind, str] = {
 }
 """Kinds whose duplicates are compared with what is stored (the others are dropped as plain duplicates)."""
 
-_TYPED: dict[Kind, tuple[str, str, str]] = {
-    Kind.COUNTS: ("copy_stage_counts", "insert_counts_typed", "conflicts_counts_typed"),
-    Kind.OCCUPANCY: ("copy_stage_occupancy", "insert_occupancy_typed", "conflicts_occupancy_typed"),
-}
-"""Kinds staged by typed binary COPY: their COPY, INSERT and conflict queries."""
+_POINTS = TypeAdapter(list[TrackPoint])
 
-TYPED_TYPES: dict[Kind, list[str]] = {
-    Kind.COUNTS: ["text", "text", "text", "timestamptz", "timestamptz", "int8", "int8", "int8", "bool", "int8"],
-    Kind.OCCUPANCY: ["text", "text", "text", "timestamptz", "timestamptz", "int8", "int8", "bool", "int8"],
+
+def _counts_rows(store: str, device: str, m: CountsMessage) -> Iterable[tuple]:
+    seq = m.seq
+    for r in m.readings:
+        yield (store, device, r.door_id, r.start, r.end, r.entries, r.exits, r.passersby, r.valid, seq)
+
+
+def _occupancy_rows(store: str, device: str, m: OccupancyMessage) -> Iterable[tuple]:
+    seq = m.seq
+    for r in m.readings:
+        yield (store, device, r.zone_id or "", r.start, r.end, r.occupancy, r.peak, r.valid, seq)
+
+
+def _heatmap_rows(store: str, device: str, m: HeatmapMessage) -> Iterable[tuple]:
+    seq = m.seq
+    for r in m.readings:
+        floor, start, end, cell_m, valid = r.floor_id, r.start, r.end, r.cell_m, r.valid
+        for c in r.cells:
+            yield (store, device, floor, start, end, cell_m, c.x, c.y, c.presence_s, c.tracks, valid, seq)
+
+
+def _zones_rows(store: str, device: str, m: ZonesMessage) -> Iterable[tuple]:
+    seq = m.seq
+    for r in m.readings:
+        yield (store, device, r.zone_id, r.start, r.end, r.entries, r.exits, r.dwell_s, r.occupancy, r.valid, seq)
+
+
+def _tracks_rows(store: str, device: str, m: TracksMessage) -> Iterable[tuple]:
+    seq = m.seq
+    for r in m.readings:
+        for n, t in enumerate(r.tracks):
+            yield (store, device, r.floor_id, r.start, r.end, n, _POINTS.dump_json(t.points).decode(), seq)
+
+
+def _heartbeat_rows(store: str, device: str, m: HeartbeatMessage) -> Iterable[tuple]:
+    for r in m.readings:
+        yield (store, device, r.start, r.end, m.seq, m.sent_at, r.uptime_s, r.queue_depth, r.model_dump_json())
+
+
+@dataclass(frozen=True)
+class TypedKind:
+    """How one kind is staged by typed binary COPY: its queries (`<query>_<kind>` names in
+    ingest.sql), the staging columns' PostgreSQL types in COPY order, and its rows."""
+
+    types: tuple[str, ...]
+    rows: Callable[[str, str, Any], Iterable[tuple]]
+    """(store_id, device_id, message) → one tuple per fact-table row."""
+    copy: str
+    insert: str
+    conflicts: str | None = None
+    """Kinds whose duplicates are compared with what is stored (the others are plain duplicates)."""
+
+
+def _typed(kind: Kind, types: str, rows: Callable[[str, str, Any], Iterable[tuple]], *, conflicts: bool) -> TypedKind:
+    name = kind.value
+    return TypedKind(
+        tuple(types.split()),
+        rows,
+        f"copy_stage_{name}",
+        f"insert_{name}_typed",
+        f"conflicts_{name}_typed" if conflicts else None,
+    )
+
+
+TYPED: dict[Kind, TypedKind] = {
+    Kind.COUNTS: _typed(
+        Kind.COUNTS, "text text text timestamptz timestamptz int8 int8 int8 bool int8", _counts_rows, conflicts=True
+    ),
+    Kind.OCCUPANCY: _typed(
+        Kind.OCCUPANCY, "text text text timestamptz timestamptz int8 int8 bool int8", _occupancy_rows, conflicts=True
+    ),
+    Kind.HEATMAP: _typed(
+        Kind.HEATMAP,
+        "text text text timestamptz timestamptz float8 int8 int8 float8 int8 bool int8",
+        _heatmap_rows,
+        conflicts=False,
+    ),
+    Kind.ZONES: _typed(
+        Kind.ZONES,
+        "text text text timestamptz timestamptz int8 int8 float8[] int8 bool int8",
+        _zones_rows,
+        conflicts=True,
+    ),
+    Kind.TRACKS: _typed(
+        Kind.TRACKS, "text text text timestamptz timestamptz int8 text int8", _tracks_rows, conflicts=False
+    ),
+    Kind.HEARTBEAT: _typed(
+        Kind.HEARTBEAT,
+        "text text timestamptz timestamptz int8 timestamptz float8 int8 text",
+        _heartbeat_rows,
+        conflicts=False,
+    ),
 }
-"""PostgreSQL types of the typed staging columns, in COPY order. Integers go as int8: psycopg's
-binary int4 encoder in COPY wraps an out-of-range value silently (2**40 arrives as 0), while
-int8 raises, and the INSERT's cast to integer refuses what does not fit."""
+"""Kinds staged by typed binary COPY. Integers go as int8 and reals as float8: psycopg's binary
+int4 encoder in COPY wraps an out-of-range value silently (2**40 arrives as 0), while int8
+raises, and the INSERT's assignment cast to integer (or real) refuses what does not fit, as
+the JSON path's cast does. Track points and heartbeat payloads go as the JSON text pydantic
+dumps (cast to jsonb by the INSERT), the same JSON the json leg stages."""
 
 Staging = Literal["typed", "json"]
 
@@ -117,18 +218,9 @@ class Staged:
             m = a.message
             kind = a.topic.kind
             expected[TABLES[kind]] += rows_of(a)
-            if staging == "typed" and isinstance(m, CountsMessage):
-                store, device, seq = a.topic.store_id, a.topic.device_id, m.seq
-                typed.setdefault(kind, []).extend(
-                    (store, device, r.door_id, r.start, r.end, r.entries, r.exits, r.passersby, r.valid, seq)
-                    for r in m.readings
-                )
-            elif staging == "typed" and isinstance(m, OccupancyMessage):
-                store, device, seq = a.topic.store_id, a.topic.device_id, m.seq
-                typed.setdefault(kind, []).extend(
-                    (store, device, r.zone_id or "", r.start, r.end, r.occupancy, r.peak, r.valid, seq)
-                    for r in m.readings
-                )
+            spec = TYPED.get(kind) if staging == "typed" else None
+            if spec is not None:
+                typed.setdefault(kind, []).extend(spec.rows(a.topic.store_id, a.topic.device_id, m))
             else:
                 rows.append((kind.value, a.topic.store_id, a.topic.device_id, m.seq, m.sent_at, m.model_dump_json()))
                 kinds[kind] = None
@@ -223,16 +315,18 @@ class BatchWriter:
                 cur.execute(self._q["clear_typed_stage"])
             inserted: Counter[str] = Counter()
             for kind, rows in staged.typed.items():
-                copy_q, insert_q, _ = _TYPED[kind]
+                spec = TYPED[kind]
+                if not rows:
+                    continue  # e.g. heatmap readings with every cell suppressed
                 try:
-                    with cur.copy(self._q[copy_q]) as copy:
-                        copy.set_types(TYPED_TYPES[kind])
+                    with cur.copy(self._q[spec.copy]) as copy:
+                        copy.set_types(list(spec.types))
                         for row in rows:
                             copy.write_row(row)
                 except (OverflowError, struct.error) as exc:
                     # A value the binary encoder cannot hold: one message's fault, isolated like the server's.
                     raise psycopg.errors.NumericValueOutOfRange(f"a value does not fit its column: {exc}") from exc
-                cur.execute(self._q[insert_q])
+                cur.execute(self._q[spec.insert])
                 inserted[TABLES[kind]] += max(cur.rowcount, 0)
             if staged.rows:
                 with cur.copy(self._q["copy_stage"]) as copy:
@@ -241,7 +335,7 @@ class BatchWriter:
                 for kind in staged.kinds:
                     cur.execute(self._q[_INSERTS[kind]])
                     inserted[TABLES[kind]] += max(cur.rowcount, 0)
-            checks = [(kind, _TYPED[kind][2]) for kind in staged.typed]
+            checks = [(kind, q) for kind in staged.typed if (q := TYPED[kind].conflicts) is not None]
             checks += [(kind, _CONFLICTS[kind]) for kind in staged.kinds if kind in _CONFLICTS]
             for kind, conflicts_q in checks:
                 table = TABLES[kind]

@@ -52,11 +52,13 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
 COPY ingest_stage (kind, store_id, device_id, seq, sent_at, body) FROM STDIN;
 
 -- name: create_typed_stage
--- Typed staging (the default): counts and occupancy readings arrive one row per reading by
--- binary COPY, already in the fact table's types, so the move below is a plain
--- INSERT … SELECT with no JSON to parse on either side. Counts are staged as bigint, so a
--- value beyond the integer column's range is refused by the INSERT's cast (a DataError the
--- writer isolates) rather than wrapped by the client's binary int4 encoder.
+-- Typed staging (the default): every reading kind arrives one row per fact-table row (a
+-- reading, a heatmap cell, a track) by binary COPY, so the move below is a plain
+-- INSERT … SELECT with no JSON to parse on either side. Integers are staged as bigint and
+-- reals as double precision, so a value beyond the column's range is refused by the
+-- INSERT's assignment cast (a DataError the writer isolates) rather than wrapped by the
+-- client's binary int4 encoder. Track points and heartbeat payloads are JSON in the fact
+-- table too: they are staged as the JSON text pydantic dumped and cast to jsonb.
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage_counts (
     store_id  text NOT NULL,
     device_id text NOT NULL,
@@ -80,6 +82,54 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage_occupancy (
     valid     boolean NOT NULL,
     seq       bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_heatmap (
+    store_id   text NOT NULL,
+    device_id  text NOT NULL,
+    floor_id   text NOT NULL,
+    start_ts   timestamptz NOT NULL,
+    end_ts     timestamptz NOT NULL,
+    cell_m     double precision NOT NULL,
+    x          bigint NOT NULL,
+    y          bigint NOT NULL,
+    presence_s double precision NOT NULL,
+    tracks     bigint NOT NULL,
+    valid      boolean NOT NULL,
+    seq        bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_zones (
+    store_id  text NOT NULL,
+    device_id text NOT NULL,
+    zone_id   text NOT NULL,
+    start_ts  timestamptz NOT NULL,
+    end_ts    timestamptz NOT NULL,
+    entries   bigint NOT NULL,
+    exits     bigint NOT NULL,
+    dwell_s   double precision[] NOT NULL,
+    occupancy bigint,
+    valid     boolean NOT NULL,
+    seq       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_tracks (
+    store_id  text NOT NULL,
+    device_id text NOT NULL,
+    floor_id  text NOT NULL,
+    start_ts  timestamptz NOT NULL,
+    end_ts    timestamptz NOT NULL,
+    track_no  bigint NOT NULL,
+    points    text NOT NULL,
+    seq       bigint NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_heartbeat (
+    store_id    text NOT NULL,
+    device_id   text NOT NULL,
+    start_ts    timestamptz NOT NULL,
+    end_ts      timestamptz NOT NULL,
+    seq         bigint NOT NULL,
+    sent_at     timestamptz NOT NULL,
+    uptime_s    double precision NOT NULL,
+    queue_depth bigint NOT NULL,
+    payload     text NOT NULL
+) ON COMMIT DELETE ROWS;
 
 -- name: copy_stage_counts
 COPY ingest_stage_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
@@ -89,9 +139,29 @@ FROM STDIN (FORMAT BINARY);
 COPY ingest_stage_occupancy (store_id, device_id, zone_id, start_ts, end_ts, occupancy, peak, valid, seq)
 FROM STDIN (FORMAT BINARY);
 
+-- name: copy_stage_heatmap
+COPY ingest_stage_heatmap (store_id, device_id, floor_id, start_ts, end_ts, cell_m, x, y, presence_s, tracks, valid, seq)
+FROM STDIN (FORMAT BINARY);
+
+-- name: copy_stage_zones
+COPY ingest_stage_zones (store_id, device_id, zone_id, start_ts, end_ts, entries, exits, dwell_s, occupancy, valid, seq)
+FROM STDIN (FORMAT BINARY);
+
+-- name: copy_stage_tracks
+COPY ingest_stage_tracks (store_id, device_id, floor_id, start_ts, end_ts, track_no, points, seq)
+FROM STDIN (FORMAT BINARY);
+
+-- name: copy_stage_heartbeat
+COPY ingest_stage_heartbeat (store_id, device_id, start_ts, end_ts, seq, sent_at, uptime_s, queue_depth, payload)
+FROM STDIN (FORMAT BINARY);
+
 -- name: clear_typed_stage
 DELETE FROM ingest_stage_counts;
 DELETE FROM ingest_stage_occupancy;
+DELETE FROM ingest_stage_heatmap;
+DELETE FROM ingest_stage_zones;
+DELETE FROM ingest_stage_tracks;
+DELETE FROM ingest_stage_heartbeat;
 
 -- name: insert_counts_typed
 INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
@@ -125,10 +195,48 @@ FROM ingest_stage_occupancy s
 JOIN occupancy d ON d.device_id = s.device_id AND d.zone_id = s.zone_id AND d.start_ts = s.start_ts
 WHERE (d.end_ts, d.occupancy, d.peak, d.valid) IS DISTINCT FROM (s.end_ts, s.occupancy, s.peak, s.valid);
 
+-- name: insert_heatmap_typed
+-- Cells are already k-anonymous: triage dropped those under ingest.min_heatmap_k before staging.
+INSERT INTO heatmap_cells (store_id, device_id, floor_id, start_ts, end_ts, cell_m, x, y, presence_s, tracks, valid, seq)
+SELECT store_id, device_id, floor_id, start_ts, end_ts, cell_m, x, y, presence_s, tracks, valid, seq
+FROM ingest_stage_heatmap
+ON CONFLICT DO NOTHING;
+
+-- name: insert_zones_typed
+INSERT INTO zone_visits (store_id, device_id, zone_id, start_ts, end_ts, entries, exits, dwell_s, occupancy, valid, seq)
+SELECT store_id, device_id, zone_id, start_ts, end_ts, entries, exits, dwell_s, occupancy, valid, seq
+FROM ingest_stage_zones
+ON CONFLICT DO NOTHING;
+
+-- name: conflicts_zones_typed
+SELECT s.device_id, s.seq, s.zone_id AS place, s.start_ts AS start,
+       jsonb_build_object('end', s.end_ts, 'entries', s.entries, 'exits', s.exits, 'valid', s.valid) AS received,
+       jsonb_build_object('end', d.end_ts, 'entries', d.entries, 'exits', d.exits, 'valid', d.valid,
+                          'seq', d.seq) AS stored
+FROM ingest_stage_zones s
+JOIN zone_visits d ON d.device_id = s.device_id AND d.zone_id = s.zone_id AND d.start_ts = s.start_ts
+WHERE (d.end_ts, d.entries, d.exits, d.valid) IS DISTINCT FROM (s.end_ts, s.entries, s.exits, s.valid);
+
+-- name: insert_tracks_typed
+INSERT INTO tracks (store_id, device_id, floor_id, start_ts, end_ts, track_no, points, seq)
+SELECT store_id, device_id, floor_id, start_ts, end_ts, track_no, points::jsonb, seq
+FROM ingest_stage_tracks
+ON CONFLICT DO NOTHING;
+
+-- name: insert_heartbeat_typed
+INSERT INTO heartbeats (store_id, device_id, start_ts, end_ts, seq, sent_at, uptime_s, queue_depth, payload)
+SELECT store_id, device_id, start_ts, end_ts, seq, sent_at, uptime_s, queue_depth, payload::jsonb
+FROM ingest_stage_heartbeat
+ON CONFLICT DO NOTHING;
+
 -- name: copy_ceiling_table
 -- `footfall bench ingest`: a table of door_counts' shape (columns, defaults, checks, keys and
 -- indexes; no triggers, no conflicts) for the bare COPY ceiling.
 CREATE TABLE bench_copy_ceiling (LIKE door_counts INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+
+-- name: copy_ceiling_table_heatmap
+-- The same for `--mix heatmap`: a table of heatmap_cells' shape.
+CREATE TABLE bench_copy_ceiling (LIKE heatmap_cells INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
 
 -- name: insert_counts
 INSERT INTO door_counts (store_id, device_id, door_id, start_ts, end_ts, entries, exits, passersby, valid, seq)
