@@ -58,7 +58,7 @@ def apply(file: Annotated[Path, typer.Argument(help="Store YAML file with an `al
     try:
         cfg = StoreConfig.from_yaml(file)
         with connect(load_settings().db) as conn:
-            r = apply_store_rules(conn, cfg)
+            r = apply_store_rules(conn, cfg, source=str(file))
     except FootfallError as exc:
         raise fail(str(exc)) from None
     console.print(f"store {cfg.store.id}: {r.created} rule(s) created, {r.updated} updated, {r.removed} removed")

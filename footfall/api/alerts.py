@@ -29,7 +29,7 @@ from footfall.api.schemas.alerts import (
     SubscriptionPublic,
     SubscriptionsPublic,
 )
-from footfall.core.alertrules import QUEUE_METRICS, RuleSpec
+from footfall.core.alertrules import RuleSpec
 from footfall.core.netguard import TargetNotAllowed, TargetUnresolved, refuse_private_target
 from footfall.core.settings import Settings
 from footfall.core.signing import BadSignature, verify
@@ -84,32 +84,24 @@ def visible_rule(conn: DictConnection, caller: Principal, rule_id: int) -> dict[
 
 
 def check_rule_scope(conn: DictConnection, caller: Principal, spec: RuleSpec) -> None:
-    """The rule's store is in the caller's scope and its zone, door or device exists there.
+    """The rule's store is in the caller's scope, and its scope fits the store
+    (`footfall.db.alerts.scope_problems`, the check `footfall alerts apply` makes too).
 
     Raises:
         NotFound: the store is out of scope or does not exist.
-        Invalid: the zone, door or device does not exist in the store.
+        Invalid: the zone, door or device does not exist in the store, or a queue rule's zone is
+            no checkout queue.
     """
-    s = spec.scope
-    if s.store is None:
+    if spec.scope.store is None:
         return
-    caller.require_store(s.store)
-    row = conn.execute(
-        _q("scope_exists"), {"store_id": s.store, "zone": s.zone, "door": s.door, "device": s.device}
-    ).fetchone()
-    if row is None or not row["store_ok"]:
-        raise NotFound(f"store {s.store!r} not found")
-    for name in ("zone", "door", "device"):
-        if not row[f"{name}_ok"]:
-            raise Invalid(
-                f"store {s.store!r} has no {name} {getattr(s, name)!r}",
-                errors=[{"loc": ["body", "scope", name], "msg": f"no such {name} in store {s.store}"}],
-            )
-    if spec.metric in QUEUE_METRICS and not row["queue_ok"]:
+    caller.require_store(spec.scope.store)
+    problems = ops.scope_problems(conn, spec)
+    if any(p.field == "store" for p in problems):
+        raise NotFound(f"store {spec.scope.store!r} not found")
+    if problems:
         raise Invalid(
-            f"zone {s.zone!r} of store {s.store!r} is neither a checkout queue nor the till of one; "
-            "name a zone of `kind: queue` (or its `till`), or scope the whole store",
-            errors=[{"loc": ["body", "scope", "zone"], "msg": f"no queue at zone {s.zone} in store {s.store}"}],
+            "; ".join(p.message for p in problems),
+            errors=[{"loc": ["body", "scope", p.field], "msg": p.short} for p in problems],
         )
 
 

@@ -16,12 +16,19 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from footfall.core.alertrules import RuleSpec
+from footfall.core.alertrules import QUEUE_METRICS, RuleSpec
 from footfall.core.storeconfig import StoreConfig
 from footfall.core.topics import alerts_topic
 from footfall.db.audit import record
 from footfall.db.connect import DictConnection
-from footfall.db.errors import AlertConflict, UnknownAlert, UnknownAlertRule, UnknownStore, UnknownUser
+from footfall.db.errors import (
+    AlertConflict,
+    InvalidAlertRule,
+    UnknownAlert,
+    UnknownAlertRule,
+    UnknownStore,
+    UnknownUser,
+)
 from footfall.db.queries import queries
 
 
@@ -68,6 +75,57 @@ def audit(
     target = f"alert:{state_id}" if state_id is not None else f"alert_rule:{rule_id}"
     body = {**(detail or {}), "via": via, "rule_id": rule_id, "state_id": state_id, "store_id": store_id}
     record(conn, actor=username, actor_id=user_id, action=f"alert_{action}", target=target, detail=body, client=client)
+
+
+@dataclass(frozen=True)
+class ScopeProblem:
+    """Why a rule's scope does not fit its store: the field (`store`, `zone`, `door`, `device`),
+    the full message (which names the fix) and a short one."""
+
+    field: str
+    message: str
+    short: str
+
+
+def scope_problems(conn: DictConnection, spec: RuleSpec) -> list[ScopeProblem]:
+    """Check a rule's scope against the stored store: the store exists, its zone, door or device
+    exists there, and a queue metric's zone is a checkout queue (`kind: queue`) or the till of one.
+
+    The one check behind `POST`/`PUT /v1/alert-rules` (`footfall.api.alerts.check_rule_scope`,
+    which also checks the caller's scope) and `footfall alerts apply` (`apply_store_rules`).
+    Returns nothing for a store-less rule (every store in its owner's scope).
+    """
+    s = spec.scope
+    if s.store is None:
+        return []
+    row = conn.execute(
+        _q("scope_exists"), {"store_id": s.store, "zone": s.zone, "door": s.door, "device": s.device}
+    ).fetchone()
+    if row is None or not row["store_ok"]:
+        return [
+            ScopeProblem(
+                "store",
+                f"store {s.store!r} not found; run `footfall stores apply` with its file first",
+                f"no store {s.store}",
+            )
+        ]
+    out = [
+        ScopeProblem(
+            name, f"store {s.store!r} has no {name} {getattr(s, name)!r}", f"no such {name} in store {s.store}"
+        )
+        for name in ("zone", "door", "device")
+        if not row[f"{name}_ok"]
+    ]
+    if not out and spec.metric in QUEUE_METRICS and not row["queue_ok"]:
+        out.append(
+            ScopeProblem(
+                "zone",
+                f"zone {s.zone!r} of store {s.store!r} is neither a checkout queue nor the till of one; "
+                "name a zone of `kind: queue` (or its `till`), or scope the whole store",
+                f"no queue at zone {s.zone} in store {s.store}",
+            )
+        )
+    return out
 
 
 def create_rule(conn: DictConnection, *, spec: RuleSpec, owner_id: int, username: str) -> dict[str, Any]:
@@ -173,12 +231,15 @@ class RulesApplied:
     removed: int = 0
 
 
-def apply_store_rules(conn: DictConnection, cfg: StoreConfig) -> RulesApplied:
+def apply_store_rules(conn: DictConnection, cfg: StoreConfig, *, source: str = "store file") -> RulesApplied:
     """Upsert a store file's `alerts:` (keyed by store and rule id) and remove the file's rules that
-    are gone; idempotent.
+    are gone; idempotent. Every rule is checked against the stored store first, as the API checks
+    it (`scope_problems`); one bad rule refuses the whole file and nothing is written.
 
     Raises:
         UnknownStore: the store is not in the database yet (`footfall stores apply` it first).
+        InvalidAlertRule: a rule's zone, door or device is not in the stored store, or a queue
+            rule's zone is no checkout queue; the message names the file, the rule and the field.
     """
     store_id = cfg.store.id
     out = RulesApplied()
@@ -186,12 +247,23 @@ def apply_store_rules(conn: DictConnection, cfg: StoreConfig) -> RulesApplied:
     with conn.transaction():
         if conn.execute("SELECT 1 FROM stores WHERE store_id = %s", (store_id,)).fetchone() is None:
             raise UnknownStore(f"store {store_id!r} is not in the database; run `footfall stores apply` first")
-        keys = []
-        for rule in cfg.alerts:
+        specs: list[tuple[str, RuleSpec]] = []
+        problems: list[tuple[str, str, str]] = []
+        for i, rule in enumerate(cfg.alerts):
             data = rule.model_dump(mode="json", exclude={"id"})
             data["scope"] = {**data["scope"], "store": store_id}
             spec = RuleSpec.model_validate(data)
-            key = prefix + rule.id
+            specs.append((rule.id, spec))
+            for p in scope_problems(conn, spec):
+                problems.append((rule.id, f"alerts.{i}.scope.{p.field}", p.message))
+        if problems:
+            lines = "\n".join(f"  rule {rid!r} ({where}): {msg}" for rid, where, msg in problems)
+            raise InvalidAlertRule(
+                f"{source}: {len(problems)} alert rule problem(s), nothing applied:\n{lines}", problems
+            )
+        keys = []
+        for rule_id, spec in specs:
+            key = prefix + rule_id
             keys.append(key)
             row = conn.execute(
                 _q("upsert_store_rule"),

@@ -41,3 +41,12 @@ class UnknownStore(DatabaseError):
 
 class AlertConflict(Conflict):
     """The alert or rule is not in a state that allows the change (the message says which)."""
+
+
+class InvalidAlertRule(DatabaseError):
+    """A rule names a zone, door or device its store does not have (or a zone that is no queue
+    for a queue metric); `problems` lists each as (rule, field, message)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str, str]]) -> None:
+        super().__init__(message)
+        self.problems = problems
