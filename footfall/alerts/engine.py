@@ -70,11 +70,13 @@ class CycleStats:
 
 
 def queue_subjects(spec: RuleSpec, queue_zones: list[dict]) -> list[str]:
-    """The queue zones a queue rule watches: every queue zone of the store, or the named zone,
-    or (a till named) the queue zones served at that till."""
+    """The queue zones a queue rule watches: every queue zone of the store (none: the store
+    itself, `""`), or the named zone, or (a till named) the queue zones served at that till."""
     zone = spec.scope.zone
     if zone is None:
-        return [z["zone_id"] for z in queue_zones]
+        # A store with no queue zone keeps one store-wide state, whose note says why it is silent
+        # (`evaluate.no_queue_zone`); it is dropped once the store has queue zones.
+        return [z["zone_id"] for z in queue_zones] or [""]
     return [z["zone_id"] for z in queue_zones if zone in (z["zone_id"], z["till_zone"])] or [zone]
 
 
@@ -182,6 +184,7 @@ class Engine:
         ctx = Context(conn=conn, now=now)
         known = {(r["rule_id"], r["store_id"], r["subject"]): r for r in conn.execute(_q("read_states"))}
         unchanged: list[tuple[int, float | None, float | None, str]] = []
+        self._drop_placeholders(conn, targets, known)
         for target in targets:
             try:
                 reading = evaluate(ctx, target)
@@ -229,6 +232,20 @@ class Engine:
         if stats.messages:
             self.wake_delivery.set()
         return stats
+
+    def _drop_placeholders(
+        self, conn: DictConnection, targets: list[Target], known: dict[tuple[int, str, str], dict[str, Any]]
+    ) -> None:
+        """Delete the store-wide state of a queue rule whose store had no queue zone and now has
+        one (its note would be stale; the zones have states of their own now). Such a state was
+        never judged, so it has no events and no messages."""
+        for t in targets:
+            if t.spec.metric not in QUEUE_METRICS or t.spec.scope.zone is not None or not t.subject:
+                continue
+            row = known.pop((t.rule_id, t.store.store_id, ""), None)
+            if row is not None:
+                conn.execute(_q("drop_unjudged_state"), {"state_id": row["state_id"]})
+                self._known.discard((t.rule_id, t.store.store_id, ""))
 
     @staticmethod
     def _steady(row: dict[str, Any], target: Target, reading: Reading, now: datetime) -> bool:

@@ -211,6 +211,14 @@ def read_zone_occupancy(ctx: Context, target: Target, lo: datetime, hi: datetime
     return Reading(value=value, border=None, sample=None, lo=lo, hi=hi, note="" if row else "no occupancy reading")
 
 
+def no_queue_zone(store_id: str) -> str:
+    """The note of a store-wide queue rule on a store without a queue zone (it judges nothing)."""
+    return (
+        f"store {store_id} has no queue zone, so this rule watches nothing: add a zone with `kind: queue` "
+        f"and its `till` to the store file and run `footfall stores apply`"
+    )
+
+
 def read_queue(ctx: Context, target: Target, lo: datetime, hi: datetime) -> Reading:
     """A checkout queue zone over the window: its peak length (people), or its waiting time
     (seconds: the median tracked dwell, else Little's law) with the arrivals as the sample."""
@@ -297,6 +305,8 @@ def evaluate(ctx: Context, target: Target) -> Reading:
     """The value, border and sample of a target at `ctx.now` (value None: not judged, `note` says why)."""
     spec = target.spec
     lo, hi = window(spec, target.store, ctx.now)
+    if spec.metric in QUEUE_METRICS and not target.subject:
+        return Reading(value=None, border=None, sample=None, lo=lo, hi=hi, note=no_queue_zone(target.store.store_id))
     if not in_schedule(spec, target.store, ctx.now):
         return Reading(value=None, border=None, sample=None, lo=lo, hi=hi, note="outside the schedule")
     r = METRIC_READERS[spec.metric](ctx, target, lo, hi)

@@ -105,6 +105,11 @@ LIMIT 1;
 INSERT INTO alert_states (rule_id, store_id, subject) VALUES (%(rule_id)s, %(store_id)s, %(subject)s)
 ON CONFLICT (rule_id, store_id, subject) DO NOTHING;
 
+-- name: drop_unjudged_state
+-- A placeholder state that was never judged (a store-wide queue rule while its store had no
+-- queue zone): no transition, so no event or message goes with it.
+DELETE FROM alert_states WHERE state_id = %(state_id)s AND seq = 0 AND fired_at IS NULL;
+
 -- name: lock_state
 -- One replica at a time per rule × scope; the others skip it this cycle.
 SELECT * FROM alert_states

@@ -293,3 +293,35 @@ def test_committed_queue_minutes_wake_the_engine(world: World) -> None:
         queue_minutes(world.conn, "a", T0, 3, people=2, dwell=[30.0])
         tables = [n.payload for n in listener.notifies(timeout=5, stop_after=6)]
     assert "zone_visits" in tables
+
+
+def test_a_store_wide_queue_rule_on_a_store_without_queues_says_why_it_is_silent(
+    world: World, client: TestClient
+) -> None:
+    riga_store(world.conn, "a")  # no queue zone
+    world.user("ann", ["a"])
+    rule_id = world.rule("ann", name="q", metric="queue_length", comparator=">", threshold=4, scope={"store": "a"})
+    for _ in range(2):
+        world.clock.advance(600)
+        run_once(world)
+    alerts = client.get("/v1/alerts", headers=login(client, "ann")).json()["data"]
+    assert [(a["rule_id"], a["subject"], a["state"]) for a in alerts] == [(rule_id, "", "ok")]
+    assert alerts[0]["note"] == (
+        "store a has no queue zone, so this rule watches nothing: add a zone with `kind: queue` and its "
+        "`till` to the store file and run `footfall stores apply`"
+    )
+    assert world.count("SELECT count(*) AS n FROM alert_events") == 0
+    # The store gains a queue zone: the placeholder goes, the queue zone is judged.
+    world.conn.execute("INSERT INTO floors (store_id, floor_id, width_m, height_m) VALUES ('a', 'g', 30, 20)")
+    for zone, kind, till in (("till", "area", None), ("queue", "queue", "till")):
+        world.conn.execute(
+            "INSERT INTO zones (store_id, zone_id, floor_id, polygon, area_m2, kind, till_zone) "
+            "VALUES ('a', %s, 'g', '[]', 10, %s, %s)",
+            (zone, kind, till),
+        )
+    world.conn.execute("INSERT INTO devices (device_id, store_id, kind) VALUES ('a-cam', 'a', 'camera')")
+    queue_minutes(world.conn, "a", world.clock.now() - timedelta(minutes=15), 15, people=6, dwell=[60.0])
+    world.clock.advance(60)
+    run_once(world)
+    alerts = client.get("/v1/alerts", headers=login(client, "ann")).json()["data"]
+    assert [(a["subject"], a["state"], a["note"]) for a in alerts] == [("queue", "firing", "")]
