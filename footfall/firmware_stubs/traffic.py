@@ -61,6 +61,17 @@ class GroundTruth:
                 row[i] += v[i]
         return out
 
+    def minus(self, other: "GroundTruth") -> "GroundTruth":
+        """What is in this truth and not in `other` (a part of it, e.g. what a counter's baseline held)."""
+        out = GroundTruth({k: list(v) for k, v in self.counts.items()})
+        for k, v in other.counts.items():
+            row = out.counts.setdefault(k, [0, 0, 0])
+            for i in range(3):
+                row[i] -= v[i]
+                if row[i] < 0:
+                    raise ValueError(f"{k}: cannot take away more than there is")
+        return out
+
     def totals(self) -> dict[str, int]:
         """Entries, exits and passers-by over everything."""
         return {

@@ -35,7 +35,7 @@ import httpx
 from footfall.core.clock import Clock
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
 from footfall.firmware_stubs.stereo import StereoSensorStub
-from footfall.firmware_stubs.traffic import Crossing, Direction, TrafficScript
+from footfall.firmware_stubs.traffic import Crossing, Direction, GroundTruth, TrafficScript
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +218,9 @@ class _HttpDevice:
         self._lock = threading.Lock()
         self._refuse = 0
         self._garble = 0
+        self.first_read: GroundTruth | None = None
+        """What the device had counted when it first answered intact (a cumulative counter's
+        first reading is the agent's baseline: those crossings are not the agent's to count)."""
         self.timeline = Timeline(clock, name=f"{name}-{device_id}")
         for c in script.for_doors([door]).crossings:
             if c.direction is not Direction.PAST:
@@ -282,6 +285,8 @@ class _HttpDevice:
             if self._garble and status == 200:
                 self._garble -= 1
                 return status, json.dumps(doc)[:-7].encode()  # cut off mid-document
+            if status == 200 and self.first_read is None:
+                self.first_read = GroundTruth().merge(self.fw.truth)  # a copy
             return status, json.dumps(doc).encode()
 
     def respond(self, url: SplitResult) -> tuple[int, object]:

@@ -6,7 +6,7 @@ import pytest
 
 from footfall.core.clock import ManualClock, ScaledClock
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
-from footfall.firmware_stubs.traffic import Crossing, Direction, TrafficScript
+from footfall.firmware_stubs.traffic import Crossing, Direction, GroundTruth, TrafficScript
 
 T0 = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
 
@@ -85,3 +85,17 @@ def test_timeline_schedules_a_fault_plan(plan: FaultPlan, expected: list[str]) -
 
     assert timeline.done.wait(5)
     assert seen == expected
+
+
+def test_ground_truth_minus_takes_away_a_part_and_refuses_more() -> None:
+    whole, part = GroundTruth(), GroundTruth()
+    for s, direction in ((5, Direction.IN), (20, Direction.IN), (70, Direction.OUT)):
+        whole.add(Crossing(T0 + timedelta(seconds=s), "side", direction))
+    part.add(Crossing(T0 + timedelta(seconds=5), "side", Direction.IN))
+    assert whole.minus(part).per_minute() == {
+        ("side", T0): (1, 0, 0),
+        ("side", T0 + timedelta(minutes=1)): (0, 1, 0),
+    }
+    assert whole.per_minute()[("side", T0)] == (2, 0, 0)  # left as it was
+    with pytest.raises(ValueError, match="more than there is"):
+        part.minus(whole)
