@@ -126,7 +126,8 @@ def test_axis_object_analytics_events_land_in_the_database_exactly(
     assert wait_for(lambda: agent.logged("riga-01-aoa: subscribed to"), 30), agent.tail()
     time.sleep(1.0)  # ingest subscribes
     assert ingest.proc.poll() is None, ingest.tail()
-    start = (clock.now() + timedelta(seconds=40)).replace(second=0, microsecond=0)
+    # the first minute boundary at least 40 simulated seconds ahead: never in the past on a slow machine
+    start = (clock.now() + timedelta(seconds=40)).replace(second=0, microsecond=0) + timedelta(minutes=1)
     sim = SimStore(
         store=store,
         counters=stub_specs(edge_cfg),
