@@ -119,17 +119,15 @@ class SimStore:
                 "script": self.script,
                 "plan": plan,
                 "clock": self.clock,
+                "door": spec.door,
+                "start": self.start,
+                "until": until,
             }
             if isinstance(spec, TcpStub):
-                self.stubs[spec.device_id] = BeamCounterStub(
-                    **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port
-                )
+                self.stubs[spec.device_id] = BeamCounterStub(**common, host=spec.host, port=spec.port)
             elif isinstance(spec, HttpStub):
                 self.stubs[spec.device_id] = StereoSensorStub(
                     **common,
-                    door=spec.door,
-                    start=self.start,
-                    until=until,
                     url=spec.url,
                     token=spec.token,
                     door_line=spec.door_line,
@@ -138,9 +136,6 @@ class SimStore:
             elif isinstance(spec, MqttStub):
                 self.stubs[spec.device_id] = MqttCounterStub(
                     **common,
-                    door=spec.door,
-                    start=self.start,
-                    until=until,
                     host=spec.host,
                     port=spec.port,
                     topic=spec.topic,
@@ -150,9 +145,6 @@ class SimStore:
             elif isinstance(spec, AxisAoaSpec):
                 self.stubs[spec.device_id] = AxisAoaStub(
                     **common,
-                    door=spec.door,
-                    start=self.start,
-                    until=until,
                     host=spec.host,
                     port=spec.port,
                     entry_topic=spec.entry_topic,
@@ -164,9 +156,6 @@ class SimStore:
             elif isinstance(spec, XovisSpec) and spec.xml:
                 self.stubs[spec.device_id] = XovisXmlPushStub(
                     **common,
-                    door=spec.door,
-                    start=self.start,
-                    until=until,
                     url=spec.url,
                     token=spec.token,
                     door_line=spec.door_line,
@@ -175,9 +164,6 @@ class SimStore:
             elif isinstance(spec, XovisSpec):
                 self.stubs[spec.device_id] = XovisPushStub(
                     **common,
-                    door=spec.door,
-                    start=self.start,
-                    until=until,
                     url=spec.url,
                     token=spec.token,
                     door_line=spec.door_line,
@@ -185,13 +171,9 @@ class SimStore:
                     tz=spec.tz,
                 )
             elif isinstance(spec, AxisLiveSpec):
-                self.stubs[spec.device_id] = AxisLiveStub(
-                    **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port, tz=spec.tz
-                )
+                self.stubs[spec.device_id] = AxisLiveStub(**common, host=spec.host, port=spec.port, tz=spec.tz)
             elif isinstance(spec, A3dpcSpec):
-                self.stubs[spec.device_id] = A3dpcStub(
-                    **common, door=spec.door, start=self.start, until=until, host=spec.host, port=spec.port, tz=spec.tz
-                )
+                self.stubs[spec.device_id] = A3dpcStub(**common, host=spec.host, port=spec.port, tz=spec.tz)
 
     def start_all(self) -> None:
         """Start every stub (builds them first when needed)."""
