@@ -20,16 +20,14 @@ not from the agent's parser: this package does not import the agent.
 """
 
 import json
-import secrets
 import threading
 from datetime import datetime, timedelta
 from functools import partial
 
-from pydantic import SecretStr
-
 from footfall.core.clock import Clock
-from footfall.core.mqtt import Backoff, BrokerTarget, MQTTMessageInfo, MqttTransport
+from footfall.core.mqtt import MQTTMessageInfo
 from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timeline
+from footfall.firmware_stubs.mqtt_counter import stub_transport
 from footfall.firmware_stubs.traffic import Crossing, Direction, TrafficScript
 
 EVENT_TOPIC = "axis:CameraApplicationPlatform/ObjectAnalytics/Device1Scenario{}"
@@ -68,19 +66,7 @@ class AxisAoaStub:
         self._last: tuple[str, bytes] | None = None
         self._last_info: MQTTMessageInfo | None = None
         self._lock = threading.Lock()
-        self.transport = MqttTransport(
-            BrokerTarget(
-                host=host,
-                port=port,
-                prefix="local",
-                username=username or None,
-                password=SecretStr(password) if username and password is not None else None,
-                client_id=f"stub-{device_id}-{secrets.token_hex(3)}",
-                keepalive_s=30,
-            ),
-            backoff=Backoff(1.0, 2.0),
-            name=f"stub {device_id}",
-        )
+        self.transport = stub_transport(device_id, host, port, username, password)
         self.timeline = Timeline(clock, name=f"aoa-{device_id}")
         self.timeline.at(start, self._cars_at_start)
         for c in script.for_doors([door]).crossings:

@@ -24,6 +24,23 @@ from footfall.firmware_stubs.firmware import CounterFirmware, FaultPlan, Timelin
 from footfall.firmware_stubs.traffic import Crossing, TrafficScript
 
 
+def stub_transport(device_id: str, host: str, port: int, username: str | None, password: str | None) -> MqttTransport:
+    """The MQTT connection of a simulated device to its store broker (a fresh client id each run)."""
+    return MqttTransport(
+        BrokerTarget(
+            host=host,
+            port=port,
+            prefix="local",
+            username=username or None,
+            password=SecretStr(password) if username and password is not None else None,
+            client_id=f"stub-{device_id}-{secrets.token_hex(3)}",
+            keepalive_s=30,
+        ),
+        backoff=Backoff(1.0, 2.0),
+        name=f"stub {device_id}",
+    )
+
+
 class MqttCounterStub:
     """One simulated MQTT-native counter (see the module docstring)."""
 
@@ -58,19 +75,7 @@ class MqttCounterStub:
         self._last: bytes | None = None
         self._last_info: MQTTMessageInfo | None = None
         self._lock = threading.Lock()
-        self.transport = MqttTransport(
-            BrokerTarget(
-                host=host,
-                port=port,
-                prefix="local",
-                username=username or None,
-                password=SecretStr(password) if username and password is not None else None,
-                client_id=f"stub-{device_id}-{secrets.token_hex(3)}",
-                keepalive_s=30,
-            ),
-            backoff=Backoff(1.0, 2.0),
-            name=f"stub {device_id}",
-        )
+        self.transport = stub_transport(device_id, host, port, username, password)
         self.timeline = Timeline(clock, name=f"mqttc-{device_id}")
         for c in script.for_doors([door]).crossings:
             self.timeline.at(c.at, partial(self._crossing_at, c))
